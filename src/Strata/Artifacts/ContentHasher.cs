@@ -1,0 +1,101 @@
+using System.IO.Hashing;
+using System.Text;
+
+namespace Strata;
+
+/// <summary>
+/// Hashes the files of an artifact: XxHash128 per file, then over the sorted (name, file hash) pairs.
+/// Non-cryptographic on purpose: it identifies content for caching and verification at memory speed.
+/// </summary>
+internal sealed class ContentHasher
+{
+    private readonly SortedDictionary<string, (byte[] Hash, long Size)> _files = new(StringComparer.Ordinal);
+
+    public const string Prefix = "xxh128:";
+
+    public void Add(string name, byte[] hash, long size)
+    {
+        lock (_files) _files[name] = (hash, size);
+    }
+
+    public ArtifactContent Result()
+    {
+        var total = new XxHash128();
+        long size = 0;
+        lock (_files)
+        {
+            foreach (var (name, (hash, length)) in _files)
+            {
+                total.Append(Encoding.UTF8.GetBytes(name));
+                total.Append([0]);
+                total.Append(hash);
+                size += length;
+            }
+        }
+        return new ArtifactContent(Prefix + Convert.ToHexStringLower(total.GetCurrentHash()), size);
+    }
+
+    public static string HashBytes(ReadOnlySpan<byte> data) => Prefix + Convert.ToHexStringLower(XxHash128.Hash(data));
+}
+
+/// <summary>A write-only stream that hashes and counts what passes through it, and reports when disposed.</summary>
+internal sealed class HashingWriteStream(Stream inner, string name, ContentHasher hasher) : Stream
+{
+    private readonly XxHash128 _hash = new();
+    private long _length;
+    private bool _disposed;
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _length;
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _hash.Append(buffer);
+        _length += buffer.Length;
+        inner.Write(buffer);
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _hash.Append(buffer.Span);
+        _length += buffer.Length;
+        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void WriteByte(byte value) => Write([value]);
+    public override void Flush() => inner.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            inner.Dispose();
+            hasher.Add(name, _hash.GetCurrentHash(), _length);
+        }
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            await inner.DisposeAsync().ConfigureAwait(false);
+            hasher.Add(name, _hash.GetCurrentHash(), _length);
+        }
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,10 @@
+namespace Strata;
+
+/// <summary>The materializers every registry starts with, most specific first; JSON is the fallback.</summary>
+internal static class BuiltInMaterializers
+{
+    public static IReadOnlyList<Materializer> All { get; } =
+    [
+        new JsonMaterializer(),
+    ];
+}

@@ -1,0 +1,31 @@
+namespace Strata;
+
+/// <summary>Marks a static method as a pipeline step.</summary>
+/// <remarks>
+/// A step takes any number of typed parameters (bound to other steps' outputs or literal values) and returns one value,
+/// sync or async. A <see cref="ValueTuple"/> or record return gives several named outputs.
+/// A running step reaches its run, name, logger and cancellation through <see cref="StepContext.Current"/>.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class StepAttribute : Attribute
+{
+    /// <summary>The step's name. <value>Default: the method name in snake_case.</value></summary>
+    public string? Name { get; set; }
+
+    /// <summary>
+    /// An explicit code version. When set, the cache key uses it instead of a hash of the method's IL,
+    /// so a change that does not alter results (logging, comments) keeps the cache.
+    /// </summary>
+    public string? Version { get; set; }
+
+    /// <summary>Whether the step's outputs may be reused from an earlier run with the same key. <value>Default: true.</value></summary>
+    public bool EnableCache { get; set; } = true;
+}
+
+/// <summary>Marks a static method <c>void M(PipelineBuilder p)</c> as a pipeline definition.</summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class PipelineAttribute : Attribute
+{
+    /// <summary>The pipeline's name. <value>Default: the declaring type's name in snake_case when the method is called <c>Build</c>, otherwise the method name in snake_case.</value></summary>
+    public string? Name { get; set; }
+}

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace Strata;
+
+/// <summary>How a step's return value maps onto stored outputs.</summary>
+internal enum OutputShape
+{
+    /// <summary>One output called <c>output</c>.</summary>
+    Single,
+    /// <summary>A value tuple: one output per element, named by the tuple element names.</summary>
+    Tuple,
+    /// <summary>A record: one output per public property.</summary>
+    Record,
+}
+
+internal sealed record StepParameter(string Name, Type Type, int Position);
+
+/// <summary>One named output of a step. <see cref="Member"/> is the tuple field or record property it comes from.</summary>
+internal sealed record StepOutputDefinition(string Name, Type Type, string? Member);
+
+/// <summary>A step method, read once by reflection: its parameters, outputs, code version and options.</summary>
+internal sealed class StepDefinition
+{
+    private static readonly ConcurrentDictionary<MethodInfo, StepDefinition> Cache = new();
+
+    private StepDefinition(MethodInfo method)
+    {
+        Method = method;
+        var attribute = method.GetCustomAttribute<StepAttribute>();
+        Name = attribute?.Name ?? Naming.ToSnakeCase(method.Name);
+        EnableCache = attribute?.EnableCache ?? true;
+        ExplicitVersion = attribute?.Version;
+        HasStepAttribute = attribute is not null;
+        FullName = $"{method.DeclaringType?.FullName}.{method.Name}";
+
+        Parameters = method.GetParameters()
+            .Select(p => new StepParameter(p.Name ?? $"arg{p.Position}", p.ParameterType, p.Position))
+            .ToArray();
+
+        (ReturnType, IsAsync) = UnwrapReturnType(method.ReturnType);
+        (Shape, Outputs) = ReadOutputs(method, ReturnType);
+        _codeVersion = new Lazy<string>(() => ExplicitVersion ?? Strata.CodeVersion.Of(method));
+    }
+
+    private readonly Lazy<string> _codeVersion;
+
+    public MethodInfo Method { get; }
+    public string Name { get; }
+    public string FullName { get; }
+    public bool EnableCache { get; }
+    public string? ExplicitVersion { get; }
+    public bool HasStepAttribute { get; }
+    public IReadOnlyList<StepParameter> Parameters { get; }
+    public Type ReturnType { get; }
+    public bool IsAsync { get; }
+    public OutputShape Shape { get; }
+    public IReadOnlyList<StepOutputDefinition> Outputs { get; }
+
+    /// <summary>The explicit <see cref="StepAttribute.Version"/>, or a hash of the IL of the method and what it calls in its assembly.</summary>
+    public string CodeVersion => _codeVersion.Value;
+
+    public static StepDefinition For(MethodInfo method) => Cache.GetOrAdd(method, m => new StepDefinition(m));
+
+    public static StepDefinition For(Delegate step)
+    {
+        if (step.Target is not null && !step.Method.IsStatic)
+            throw new ArgumentException($"Step '{step.Method.Name}' must be a static method: a step may run in another process, where no instance exists.", nameof(step));
+        if (step.Method.Name.Contains('<'))
+            throw new ArgumentException("A step must be a named static method marked [Step], not a lambda.", nameof(step));
+        return For(step.Method);
+    }
+
+    private static (Type, bool) UnwrapReturnType(Type t)
+    {
+        if (t == typeof(void) || t == typeof(Task) || t == typeof(ValueTask))
+            throw new ArgumentException("A step must return a value.");
+        if (t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Task<>) || t.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+            return (t.GetGenericArguments()[0], true);
+        return (t, false);
+    }
+
+    private static (OutputShape, IReadOnlyList<StepOutputDefinition>) ReadOutputs(MethodInfo method, Type returnType)
+    {
+        if (IsValueTuple(returnType))
+        {
+            var elementTypes = returnType.GetGenericArguments();
+            var names = method.ReturnParameter.GetCustomAttribute<TupleElementNamesAttribute>()?.TransformNames;
+            // For Task<(A a, B b)> the names sit after the slot for Task's own type argument; they are the last ones.
+            var offset = names is null ? 0 : names.Count - elementTypes.Length;
+            var outputs = elementTypes.Select((t, i) =>
+            {
+                var name = names is not null && offset >= 0 ? names[offset + i] : null;
+                return new StepOutputDefinition(name is null ? $"output_{i}" : Naming.ToSnakeCase(name), t, $"Item{i + 1}");
+            }).ToArray();
+            return (OutputShape.Tuple, outputs);
+        }
+        if (IsRecord(returnType))
+        {
+            var outputs = returnType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
+                .Select(p => new StepOutputDefinition(Naming.ToSnakeCase(p.Name), p.PropertyType, p.Name))
+                .ToArray();
+            if (outputs.Length > 0)
+                return (OutputShape.Record, outputs);
+        }
+        return (OutputShape.Single, [new StepOutputDefinition("output", returnType, null)]);
+    }
+
+    internal static bool IsValueTuple(Type t) =>
+        t.IsGenericType && t.FullName!.StartsWith("System.ValueTuple`", StringComparison.Ordinal) && t.GetGenericArguments().Length is >= 2 and <= 7;
+
+    /// <summary>C# records carry a compiler-generated <c>&lt;Clone&gt;$</c> method (classes) or a <c>PrintMembers</c> method (structs).</summary>
+    internal static bool IsRecord(Type t) =>
+        t.GetMethod("<Clone>$") is not null
+        || (t.IsValueType && t.GetMethod("PrintMembers", BindingFlags.NonPublic | BindingFlags.Instance) is not null);
+
+    /// <summary>Splits a return value into its named outputs.</summary>
+    public IReadOnlyList<(StepOutputDefinition Output, object? Value)> Split(object? value)
+    {
+        switch (Shape)
+        {
+            case OutputShape.Single:
+                return [(Outputs[0], value)];
+            case OutputShape.Tuple:
+                var tuple = (ITuple)value!;
+                return Outputs.Select((o, i) => (o, tuple[i])).ToArray();
+            default:
+                ArgumentNullException.ThrowIfNull(value);
+                return Outputs.Select(o => (o, ReturnType.GetProperty(o.Member!)!.GetValue(value))).ToArray();
+        }
+    }
+
+    /// <summary>Rebuilds the whole return value from its named outputs (for a consumer that takes the tuple or record).</summary>
+    public object? Assemble(IReadOnlyDictionary<string, object?> outputs)
+    {
+        switch (Shape)
+        {
+            case OutputShape.Single:
+                return outputs[Outputs[0].Name];
+            case OutputShape.Tuple:
+                return Activator.CreateInstance(ReturnType, Outputs.Select(o => outputs[o.Name]).ToArray());
+            default:
+                var ctor = ReturnType.GetConstructors()
+                    .FirstOrDefault(c => c.GetParameters().Length == Outputs.Count
+                        && c.GetParameters().All(p => Outputs.Any(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase))));
+                if (ctor is not null)
+                {
+                    var args = ctor.GetParameters()
+                        .Select(p => outputs[Outputs.First(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase)).Name])
+                        .ToArray();
+                    return ctor.Invoke(args);
+                }
+                var instance = Activator.CreateInstance(ReturnType)
+                    ?? throw new InvalidOperationException($"Cannot construct {ReturnType}.");
+                foreach (var o in Outputs)
+                    ReturnType.GetProperty(o.Member!)!.SetValue(instance, outputs[o.Name]);
+                return instance;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+namespace Strata;
+
+/// <summary>
+/// Records stacks, components, runs, step runs, artifacts and lineage. Implementations: SQLite (embedded default)
+/// and PostgreSQL. Every write is one short transaction; several processes may share a store.
+/// </summary>
+public interface IMetadataStore : IAsyncDisposable
+{
+    /// <summary>Where the store lives, for messages (a file path or a server without credentials).</summary>
+    string Location { get; }
+
+    // Components
+    Task AddComponentAsync(ComponentRecord component, CancellationToken cancellationToken = default);
+    Task UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default);
+    Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default);
+    Task<ComponentRecord?> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ComponentRecord>> ListComponentsAsync(ComponentType? type = null, CancellationToken cancellationToken = default);
+
+    // Stacks
+    Task AddStackAsync(StackRecord stack, CancellationToken cancellationToken = default);
+    Task ReplaceStackComponentsAsync(string name, IReadOnlyList<StackMember> components, CancellationToken cancellationToken = default);
+    Task DeleteStackAsync(string name, CancellationToken cancellationToken = default);
+    Task<StackRecord?> GetStackAsync(string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<StackRecord>> ListStacksAsync(CancellationToken cancellationToken = default);
+    Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default);
+    Task SetSettingAsync(string key, string value, CancellationToken cancellationToken = default);
+
+    // Runs
+    Task CreateRunAsync(RunRecord run, CancellationToken cancellationToken = default);
+    Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default);
+    Task UpdateRunStatusAsync(string runId, ExecutionStatus status, CancellationToken cancellationToken = default);
+
+    /// <summary>A run by id, name or a unique id prefix (at least 4 characters).</summary>
+    Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RunRecord>> ListRunsAsync(string? pipeline = null, int limit = 50, CancellationToken cancellationToken = default);
+
+    // Step runs
+    /// <summary>Records a step run that starts now, with the artifacts it reads (lineage).</summary>
+    Task CreateStepRunAsync(StepRunRecord stepRun, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default);
+
+    /// <summary>Records how a step run ended, its new artifacts and the outputs it links (new or reused from a cache hit).</summary>
+    Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest successful step run with this cache key and its outputs, or null.</summary>
+    Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default);
+
+    // Artifacts
+    /// <summary>An artifact by id or unique id prefix.</summary>
+    Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    // Logs
+    Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default);
+    Task<string?> GetStepLogAsync(string stepRunId, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,47 @@
+namespace Strata;
+
+/// <summary>
+/// The schema, as forward-only migrations. Migration N moves a store from version N-1 to N. Never edit a shipped
+/// migration: add the next one. The SQL is the common subset of SQLite and PostgreSQL.
+/// </summary>
+internal static class Migrations
+{
+    public static IReadOnlyList<string> All { get; } =
+    [
+        """
+        CREATE TABLE components (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, flavor TEXT NOT NULL, config TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (type, name));
+        CREATE TABLE stacks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE stack_components (
+            stack_id TEXT NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+            component_id TEXT NOT NULL REFERENCES components(id),
+            position INTEGER NOT NULL, PRIMARY KEY (stack_id, component_id));
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, pipeline TEXT NOT NULL, stack TEXT NOT NULL, status TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT, error TEXT, step_count INTEGER NOT NULL);
+        CREATE INDEX runs_started ON runs (started_at);
+        CREATE TABLE step_runs (
+            id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, step_full_name TEXT NOT NULL,
+            code_version TEXT NOT NULL, cache_key TEXT, status TEXT NOT NULL, started_at TEXT, finished_at TEXT, error TEXT,
+            cached_from TEXT, parameters TEXT NOT NULL, attempt INTEGER NOT NULL, step_operator TEXT);
+        CREATE INDEX step_runs_run ON step_runs (run_id);
+        CREATE INDEX step_runs_cache ON step_runs (cache_key, status);
+        CREATE TABLE artifacts (
+            id TEXT PRIMARY KEY, uri TEXT NOT NULL, type_name TEXT NOT NULL, materializer TEXT NOT NULL, materializer_version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL, size BIGINT NOT NULL, producer_step_run_id TEXT, output_name TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE INDEX artifacts_producer ON artifacts (producer_step_run_id);
+        CREATE TABLE step_outputs (
+            step_run_id TEXT NOT NULL REFERENCES step_runs(id), name TEXT NOT NULL, artifact_id TEXT NOT NULL REFERENCES artifacts(id),
+            PRIMARY KEY (step_run_id, name));
+        CREATE TABLE step_inputs (
+            step_run_id TEXT NOT NULL REFERENCES step_runs(id), name TEXT NOT NULL, artifact_id TEXT NOT NULL REFERENCES artifacts(id),
+            PRIMARY KEY (step_run_id, name));
+        CREATE INDEX step_inputs_artifact ON step_inputs (artifact_id);
+        CREATE TABLE step_logs (step_run_id TEXT PRIMARY KEY REFERENCES step_runs(id), content TEXT NOT NULL);
+        """,
+    ];
+
+    public static int Latest => All.Count;
+}

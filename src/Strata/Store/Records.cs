@@ -1,0 +1,65 @@
+namespace Strata;
+
+/// <summary>The kinds of stack component.</summary>
+public enum ComponentType
+{
+    Orchestrator,
+    ArtifactStore,
+    StepOperator,
+    ContainerRegistry,
+    ImageBuilder,
+}
+
+/// <summary>The state of a run or a step run.</summary>
+public enum ExecutionStatus
+{
+    Pending,
+    Running,
+    Retrying,
+    Completed,
+    Cached,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
+public static class ExecutionStatusExtensions
+{
+    /// <summary>Whether nothing more will happen to a run or step in this state.</summary>
+    public static bool IsFinished(this ExecutionStatus status) =>
+        status is ExecutionStatus.Completed or ExecutionStatus.Cached or ExecutionStatus.Failed or ExecutionStatus.Skipped or ExecutionStatus.Cancelled;
+
+    /// <summary>Whether a step in this state produced its outputs (ran or reused them).</summary>
+    public static bool IsSuccess(this ExecutionStatus status) => status is ExecutionStatus.Completed or ExecutionStatus.Cached;
+}
+
+/// <summary>A registered stack component: a flavor with its config.</summary>
+public sealed record ComponentRecord(
+    string Id, string Name, ComponentType Type, string Flavor,
+    IReadOnlyDictionary<string, string> Config, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>One component of a stack. Step operators keep their order: the first is the stack's default.</summary>
+public sealed record StackMember(ComponentType Type, string Name, int Position);
+
+public sealed record StackRecord(string Id, string Name, IReadOnlyList<StackMember> Components, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public string? Single(ComponentType type) => Components.FirstOrDefault(c => c.Type == type)?.Name;
+
+    public IReadOnlyList<string> All(ComponentType type) => Components.Where(c => c.Type == type).OrderBy(c => c.Position).Select(c => c.Name).ToArray();
+}
+
+public sealed record RunRecord(
+    string Id, string Name, string Pipeline, string Stack, ExecutionStatus Status,
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount);
+
+public sealed record StepRunRecord(
+    string Id, string RunId, string Name, string StepFullName, string CodeVersion, string? CacheKey,
+    ExecutionStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error,
+    string? CachedFromStepRunId, string ParametersJson, int Attempt = 1, string? StepOperator = null);
+
+public sealed record ArtifactRecord(
+    string Id, string Uri, string TypeName, string Materializer, int MaterializerVersion,
+    string ContentHash, long Size, string? ProducerStepRunId, string OutputName, DateTimeOffset CreatedAt);
+
+/// <summary>An artifact as one step saw it: the output it produced or the input it consumed, by name.</summary>
+public sealed record StepArtifactLink(string StepRunId, string Name, ArtifactRecord Artifact);

@@ -1,0 +1,357 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Strata;
+
+/// <summary>The metadata store over any ADO.NET provider; dialects supply connections and transactions.</summary>
+internal abstract class SqlMetadataStore : IMetadataStore
+{
+    public abstract string Location { get; }
+
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Begins a transaction that takes the write lock at once (no deadlock upgrading a read lock).</summary>
+    protected virtual async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Serialises migrations between processes (PostgreSQL: an advisory lock; SQLite: the write lock).</summary>
+    protected virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    // ---- schema ----
+
+    protected async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await LockForMigrationAsync(connection, tx, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, tx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        var current = Convert.ToInt32(await ScalarAsync(connection, tx, "SELECT MAX(version) FROM schema_version", cancellationToken).ConfigureAwait(false) ?? 0, CultureInfo.InvariantCulture);
+        if (current > Migrations.Latest)
+            throw new StoreException($"The store at {Location} has schema version {current}, written by a newer Strata (this one knows up to {Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
+        for (var v = current + 1; v <= Migrations.Latest; v++)
+        {
+            await ExecuteAsync(connection, tx, Migrations.All[v - 1], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, tx, $"INSERT INTO schema_version (version) VALUES ({v})", cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---- components ----
+
+    public Task AddComponentAsync(ComponentRecord c, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        if (await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(c.Type)), ("n", c.Name)).ConfigureAwait(false) is not null)
+            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata {Display(c.Type)} update {c.Name}`.");
+        await ExecuteAsync(conn, tx,
+            "INSERT INTO components (id, name, type, flavor, config, created_at, updated_at) VALUES (@id, @n, @t, @f, @c, @ca, @ua)",
+            cancellationToken, ("id", c.Id), ("n", c.Name), ("t", TypeKey(c.Type)), ("f", c.Flavor), ("c", JsonSerializer.Serialize(c.Config)),
+            ("ca", Time(c.CreatedAt)), ("ua", Time(c.UpdatedAt))).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public Task UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        var n = await ExecuteAsync(conn, tx, "UPDATE components SET config = @c, updated_at = @u WHERE type = @t AND name = @n", cancellationToken,
+            ("c", JsonSerializer.Serialize(config)), ("u", Time(DateTimeOffset.UtcNow)), ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false);
+        if (n == 0) throw NoSuchComponent(type, name);
+    }, cancellationToken);
+
+    public Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false)
+            ?? throw NoSuchComponent(type, name);
+        var stacks = new List<string>();
+        await using (var r = await ReaderAsync(conn, tx, "SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = @id ORDER BY s.name", cancellationToken, ("id", id)).ConfigureAwait(false))
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) stacks.Add(r.GetString(0));
+        if (stacks.Count > 0)
+            throw new StrataConfigException($"The {Display(type)} '{name}' is used by stack(s) {string.Join(", ", stacks.Select(s => $"'{s}'"))}; delete those stacks or replace the component in them first.");
+        await ExecuteAsync(conn, tx, "DELETE FROM components WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public async Task<ComponentRecord?> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t AND name = @n", ReadComponent, cancellationToken,
+            ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false)).FirstOrDefault();
+
+    public async Task<IReadOnlyList<ComponentRecord>> ListComponentsAsync(ComponentType? type = null, CancellationToken cancellationToken = default) =>
+        type is null
+            ? await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components ORDER BY type, name", ReadComponent, cancellationToken).ConfigureAwait(false)
+            : await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t ORDER BY name", ReadComponent, cancellationToken, ("t", TypeKey(type.Value))).ConfigureAwait(false);
+
+    private static ComponentRecord ReadComponent(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), ParseType(r.GetString(2)), r.GetString(3),
+        JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(4)) ?? [],
+        ParseTime(r.GetString(5)), ParseTime(r.GetString(6)));
+
+    // ---- stacks ----
+
+    public Task AddStackAsync(StackRecord stack, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        if (await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", stack.Name)).ConfigureAwait(false) is not null)
+            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update {stack.Name}`.");
+        await ExecuteAsync(conn, tx, "INSERT INTO stacks (id, name, created_at, updated_at) VALUES (@id, @n, @c, @u)", cancellationToken,
+            ("id", stack.Id), ("n", stack.Name), ("c", Time(stack.CreatedAt)), ("u", Time(stack.UpdatedAt))).ConfigureAwait(false);
+        await InsertMembersAsync(conn, tx, stack.Id, stack.Components, cancellationToken).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public Task ReplaceStackComponentsAsync(string name, IReadOnlyList<StackMember> components, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) ?? throw NoSuchStack(name);
+        await ExecuteAsync(conn, tx, "DELETE FROM stack_components WHERE stack_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await InsertMembersAsync(conn, tx, (string)id, components, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "UPDATE stacks SET updated_at = @u WHERE id = @id", cancellationToken, ("u", Time(DateTimeOffset.UtcNow)), ("id", id)).ConfigureAwait(false);
+    }, cancellationToken);
+
+    private async Task InsertMembersAsync(DbConnection conn, DbTransaction tx, string stackId, IReadOnlyList<StackMember> members, CancellationToken cancellationToken)
+    {
+        foreach (var m in members)
+        {
+            var componentId = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(m.Type)), ("n", m.Name)).ConfigureAwait(false)
+                ?? throw NoSuchComponent(m.Type, m.Name);
+            await ExecuteAsync(conn, tx, "INSERT INTO stack_components (stack_id, component_id, position) VALUES (@s, @c, @p)", cancellationToken,
+                ("s", stackId), ("c", componentId), ("p", m.Position)).ConfigureAwait(false);
+        }
+    }
+
+    public Task DeleteStackAsync(string name, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) ?? throw NoSuchStack(name);
+        if (await ScalarAsync(conn, tx, "SELECT value FROM settings WHERE key = 'active_stack'", cancellationToken).ConfigureAwait(false) is string active && active == name)
+            throw new StrataConfigException($"Stack '{name}' is the active stack; activate another with `strata stack set NAME` first.");
+        await ExecuteAsync(conn, tx, "DELETE FROM stack_components WHERE stack_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "DELETE FROM stacks WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public async Task<StackRecord?> GetStackAsync(string name, CancellationToken cancellationToken = default) =>
+        (await LoadStacksAsync("WHERE s.name = @n", cancellationToken, ("n", name)).ConfigureAwait(false)).FirstOrDefault();
+
+    public Task<IReadOnlyList<StackRecord>> ListStacksAsync(CancellationToken cancellationToken = default) => LoadStacksAsync("", cancellationToken);
+
+    private async Task<IReadOnlyList<StackRecord>> LoadStacksAsync(string where, CancellationToken cancellationToken, params (string, object?)[] args)
+    {
+        var rows = await QueryAsync(
+            $"SELECT s.id, s.name, s.created_at, s.updated_at, c.type, c.name, sc.position FROM stacks s LEFT JOIN stack_components sc ON sc.stack_id = s.id LEFT JOIN components c ON c.id = sc.component_id {where} ORDER BY s.name, sc.position",
+            r => (Id: r.GetString(0), Name: r.GetString(1), Created: r.GetString(2), Updated: r.GetString(3),
+                  Type: r.IsDBNull(4) ? null : r.GetString(4), Component: r.IsDBNull(5) ? null : r.GetString(5), Position: r.IsDBNull(6) ? 0 : Convert.ToInt32(r.GetValue(6), CultureInfo.InvariantCulture)),
+            cancellationToken, args).ConfigureAwait(false);
+        return rows.GroupBy(r => r.Id).Select(g =>
+        {
+            var f = g.First();
+            var members = g.Where(r => r.Type is not null).Select(r => new StackMember(ParseType(r.Type!), r.Component!, r.Position)).ToArray();
+            return new StackRecord(f.Id, f.Name, members, ParseTime(f.Created), ParseTime(f.Updated));
+        }).ToArray();
+    }
+
+    public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT value FROM settings WHERE key = @k", r => r.GetString(0), cancellationToken, ("k", key)).ConfigureAwait(false)).FirstOrDefault();
+
+    public Task SetSettingAsync(string key, string value, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "INSERT INTO settings (key, value) VALUES (@k, @v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken, ("k", key), ("v", value)), cancellationToken);
+
+    // ---- runs ----
+
+    public Task CreateRunAsync(RunRecord run, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count) VALUES (@id, @n, @p, @s, @st, @sa, @fa, @e, @c)",
+            cancellationToken, ("id", run.Id), ("n", run.Name), ("p", run.Pipeline), ("s", run.Stack), ("st", StatusKey(run.Status)),
+            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount)), cancellationToken);
+
+    public Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
+            ("s", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", runId)), cancellationToken);
+
+    public Task UpdateRunStatusAsync(string runId, ExecutionStatus status, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = @s WHERE id = @id", cancellationToken, ("s", StatusKey(status)), ("id", runId)), cancellationToken);
+
+    private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count";
+
+    public async Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var exact = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id = @k OR name = @k", ReadRun, cancellationToken, ("k", idOrName)).ConfigureAwait(false);
+        if (exact.Count > 0) return exact[0];
+        if (idOrName.Length < 4) return null;
+        var prefixed = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id LIKE @k LIMIT 2", ReadRun, cancellationToken, ("k", EscapeLike(idOrName) + "%")).ConfigureAwait(false);
+        return prefixed.Count switch
+        {
+            1 => prefixed[0],
+            0 => null,
+            _ => throw new StrataConfigException($"Run id prefix '{idOrName}' matches several runs; give more characters."),
+        };
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(string? pipeline = null, int limit = 50, CancellationToken cancellationToken = default) =>
+        pipeline is null
+            ? await QueryAsync($"SELECT {RunColumns} FROM runs ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken, ("l", limit)).ConfigureAwait(false)
+            : await QueryAsync($"SELECT {RunColumns} FROM runs WHERE pipeline = @p ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken, ("p", pipeline), ("l", limit)).ConfigureAwait(false);
+
+    private static RunRecord ReadRun(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseStatus(r.GetString(4)), ParseTime(r.GetString(5)),
+        r.IsDBNull(6) ? null : ParseTime(r.GetString(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture));
+
+    // ---- step runs ----
+
+    public Task CreateStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        await ExecuteAsync(conn, tx,
+            "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator) " +
+            "VALUES (@id, @r, @n, @fn, @cv, @ck, @st, @sa, @fa, @e, @cf, @p, @a, @so)", cancellationToken,
+            ("id", s.Id), ("r", s.RunId), ("n", s.Name), ("fn", s.StepFullName), ("cv", s.CodeVersion), ("ck", s.CacheKey), ("st", StatusKey(s.Status)),
+            ("sa", s.StartedAt is { } sa ? Time(sa) : null), ("fa", s.FinishedAt is { } fa ? Time(fa) : null), ("e", s.Error), ("cf", s.CachedFromStepRunId),
+            ("p", s.ParametersJson), ("a", s.Attempt), ("so", s.StepOperator)).ConfigureAwait(false);
+        foreach (var (name, artifactId) in inputs)
+            await ExecuteAsync(conn, tx, "INSERT INTO step_inputs (step_run_id, name, artifact_id) VALUES (@s, @n, @a)", cancellationToken,
+                ("s", s.Id), ("n", name), ("a", artifactId)).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        foreach (var a in newArtifacts)
+            await ExecuteAsync(conn, tx,
+                "INSERT INTO artifacts (id, uri, type_name, materializer, materializer_version, content_hash, size, producer_step_run_id, output_name, created_at) " +
+                "VALUES (@id, @u, @t, @m, @mv, @h, @s, @p, @o, @c)", cancellationToken,
+                ("id", a.Id), ("u", a.Uri), ("t", a.TypeName), ("m", a.Materializer), ("mv", a.MaterializerVersion), ("h", a.ContentHash),
+                ("s", a.Size), ("p", a.ProducerStepRunId), ("o", a.OutputName), ("c", Time(a.CreatedAt))).ConfigureAwait(false);
+        foreach (var (name, artifactId) in outputs)
+            await ExecuteAsync(conn, tx, "INSERT INTO step_outputs (step_run_id, name, artifact_id) VALUES (@s, @n, @a)", cancellationToken,
+                ("s", stepRunId), ("n", name), ("a", artifactId)).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "UPDATE step_runs SET status = @st, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
+            ("st", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", stepRunId)).ConfigureAwait(false);
+    }, cancellationToken);
+
+    private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator";
+
+    public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId));
+
+    private static StepRunRecord ReadStepRun(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
+        ParseStatus(r.GetString(6)), r.IsDBNull(7) ? null : ParseTime(r.GetString(7)), r.IsDBNull(8) ? null : ParseTime(r.GetString(8)),
+        r.IsDBNull(9) ? null : r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10), r.GetString(11),
+        Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture), r.IsDBNull(13) ? null : r.GetString(13));
+
+    public async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default)
+    {
+        var hits = await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE cache_key = @k AND status = 'completed' ORDER BY finished_at DESC LIMIT 1",
+            ReadStepRun, cancellationToken, ("k", cacheKey)).ConfigureAwait(false);
+        if (hits.Count == 0) return null;
+        var outputs = await LinksAsync("step_outputs", "l.step_run_id = @x", cancellationToken, ("x", hits[0].Id)).ConfigureAwait(false);
+        return (hits[0], outputs);
+    }
+
+    public Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default) =>
+        LinksAsync("step_outputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
+
+    public Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default) =>
+        LinksAsync("step_inputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
+
+    private const string ArtifactColumns = "a.id, a.uri, a.type_name, a.materializer, a.materializer_version, a.content_hash, a.size, a.producer_step_run_id, a.output_name, a.created_at";
+
+    private Task<IReadOnlyList<StepArtifactLink>> LinksAsync(string table, string where, CancellationToken cancellationToken, params (string, object?)[] args) =>
+        QueryAsync($"SELECT l.step_run_id, l.name, {ArtifactColumns} FROM {table} l JOIN artifacts a ON a.id = l.artifact_id WHERE {where} ORDER BY l.step_run_id, l.name",
+            r => new StepArtifactLink(r.GetString(0), r.GetString(1), ReadArtifact(r, 2)), cancellationToken, args);
+
+    private static ArtifactRecord ReadArtifact(DbDataReader r, int o) => new(
+        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), Convert.ToInt32(r.GetValue(o + 4), CultureInfo.InvariantCulture),
+        r.GetString(o + 5), Convert.ToInt64(r.GetValue(o + 6), CultureInfo.InvariantCulture), r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
+        r.GetString(o + 8), ParseTime(r.GetString(o + 9)));
+
+    // ---- artifacts ----
+
+    public async Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
+            ("k", idOrPrefix), ("p", idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix) + "%" : idOrPrefix)).ConfigureAwait(false);
+        var exact = rows.FirstOrDefault(a => a.Id == idOrPrefix);
+        if (exact is not null) return exact;
+        return rows.Count switch
+        {
+            1 => rows[0],
+            0 => null,
+            _ => throw new StrataConfigException($"Artifact id prefix '{idOrPrefix}' matches several artifacts; give more characters."),
+        };
+    }
+
+    public async Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default) =>
+        runId is null
+            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a ORDER BY a.created_at DESC, a.id DESC LIMIT @l", r => ReadArtifact(r, 0), cancellationToken, ("l", limit)).ConfigureAwait(false)
+            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a JOIN step_runs s ON s.id = a.producer_step_run_id WHERE s.run_id = @r ORDER BY a.created_at, a.id LIMIT @l",
+                r => ReadArtifact(r, 0), cancellationToken, ("r", runId), ("l", limit)).ConfigureAwait(false);
+
+    // ---- logs ----
+
+    public Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "INSERT INTO step_logs (step_run_id, content) VALUES (@s, @c) ON CONFLICT (step_run_id) DO UPDATE SET content = excluded.content",
+            cancellationToken, ("s", stepRunId), ("c", log)), cancellationToken);
+
+    public async Task<string?> GetStepLogAsync(string stepRunId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT content FROM step_logs WHERE step_run_id = @s", r => r.GetString(0), cancellationToken, ("s", stepRunId)).ConfigureAwait(false)).FirstOrDefault();
+
+    // ---- plumbing ----
+
+    protected async Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await work(connection, tx).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await ReaderAsync(connection, null, sql, cancellationToken, args).ConfigureAwait(false);
+        var list = new List<T>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) list.Add(read(reader));
+        return list;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object? Value)[] args)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        foreach (var (name, value) in args)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+        return command;
+    }
+
+    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    {
+        await using var command = Command(connection, tx, sql, args);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    {
+        await using var command = Command(connection, tx, sql, args);
+        var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return value is DBNull ? null : value;
+    }
+
+    private static async Task<DbDataReader> ReaderAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    {
+        var command = Command(connection, tx, sql, args);
+        return await command.ExecuteReaderAsync(CommandBehavior.Default, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static string TypeKey(ComponentType t) => Display(t).Replace('-', '_');
+    internal static ComponentType ParseType(string s) => ComponentTypes.Parse(s.Replace('_', '-'));
+    internal static string Display(ComponentType t) => ComponentTypes.CliName(t);
+    internal static string StatusKey(ExecutionStatus s) => s.ToString().ToLowerInvariant();
+    internal static ExecutionStatus ParseStatus(string s) => Enum.Parse<ExecutionStatus>(s, ignoreCase: true);
+    internal static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    internal static DateTimeOffset ParseTime(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    private static string EscapeLike(string s) => s.Replace("%", "").Replace("_", "");
+
+    private static StrataConfigException NoSuchComponent(ComponentType type, string name) =>
+        new($"No {Display(type)} named '{name}'; see `strata {Display(type)} list`.");
+
+    private static StrataConfigException NoSuchStack(string name) => new($"No stack named '{name}'; see `strata stack list`.");
+}

@@ -5,6 +5,11 @@ internal static class BuiltInMaterializers
 {
     public static IReadOnlyList<Materializer> All { get; } =
     [
+        new PrimitiveMaterializer(),
+        new BytesMaterializer(),
+        new NumericArrayMaterializer(),
+        new FileMaterializer(),
+        new DirectoryMaterializer(),
         new JsonMaterializer(),
     ];
 }

@@ -1,0 +1,218 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Strata;
+
+/// <summary>Marks a config field whose value is a credential: shown masked, and given as a secret reference.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class SecretAttribute : Attribute;
+
+/// <summary>One field of a flavor's config, as the CLI spells it.</summary>
+public sealed record ConfigField(string Name, string TypeName, bool Required, string? Default, string Description, bool Secret)
+{
+    internal PropertyInfo Property { get; init; } = null!;
+}
+
+/// <summary>
+/// The typed config of a flavor, read from its config class: public settable properties become snake_case fields;
+/// C# <c>required</c> members are required; the defaults are those of a new instance; <see cref="DescriptionAttribute"/>
+/// describes a field and <see cref="SecretAttribute"/> marks a credential.
+/// Values travel as strings (<c>--key=value</c>) and are checked against the field's type.
+/// </summary>
+public sealed class ConfigSchema
+{
+    private ConfigSchema(Type configType, IReadOnlyList<ConfigField> fields)
+    {
+        ConfigType = configType;
+        Fields = fields;
+    }
+
+    public Type ConfigType { get; }
+    public IReadOnlyList<ConfigField> Fields { get; }
+
+    public static ConfigSchema For(Type configType)
+    {
+        var instance = Activator.CreateInstance(configType);
+        var fields = configType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.GetIndexParameters().Length == 0)
+            .Select(p => new ConfigField(
+                Naming.ToSnakeCase(p.Name),
+                TypeName(p.PropertyType),
+                p.GetCustomAttribute<RequiredMemberAttribute>() is not null || p.GetCustomAttribute<System.ComponentModel.DataAnnotations.RequiredAttribute>() is not null,
+                Format(p.GetValue(instance)),
+                p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "",
+                p.GetCustomAttribute<SecretAttribute>() is not null) { Property = p })
+            .ToArray();
+        return new ConfigSchema(configType, fields);
+    }
+
+    /// <summary>Checks raw <c>key=value</c> pairs: every key known, every value of its field's type.</summary>
+    /// <param name="values">The raw values.</param>
+    /// <param name="requireAll">Whether missing required fields are an error (registering: yes; updating a few keys: no).</param>
+    /// <param name="context">Names the component in messages, e.g. "artifact-store flavor 'local'".</param>
+    /// <exception cref="StrataConfigException">Lists every unknown key (with the closest known one), wrong value and missing field.</exception>
+    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> values, bool requireAll, string context)
+    {
+        var problems = new List<string>();
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in values)
+        {
+            var normalized = key.Replace('-', '_');
+            var field = Fields.FirstOrDefault(f => f.Name == normalized);
+            if (field is null)
+            {
+                var closest = Naming.Closest(normalized, Fields.Select(f => f.Name));
+                problems.Add(closest is null
+                    ? $"unknown config key '{key}' (known: {(Fields.Count == 0 ? "none" : string.Join(", ", Fields.Select(f => f.Name)))})"
+                    : $"unknown config key '{key}'; did you mean '{closest}'?");
+                continue;
+            }
+            if (!IsSecretReference(value) && TryConvert(value, field.Property.PropertyType, out _) is { } error)
+                problems.Add($"'{field.Name}' must be {Article(field.TypeName)}: {error}");
+            result[field.Name] = value;
+        }
+        if (requireAll)
+        {
+            var missing = Fields.Where(f => f.Required && !result.ContainsKey(f.Name)).Select(f => "--" + f.Name).ToArray();
+            if (missing.Length > 0)
+                problems.Add($"missing required config {string.Join(", ", missing)}");
+        }
+        if (problems.Count > 0)
+            throw new StrataConfigException($"Invalid config for {context}: {string.Join("; ", problems)}.");
+        return result;
+    }
+
+    /// <summary>Builds the typed config object from validated values (secret references must be resolved first).</summary>
+    public object Bind(IReadOnlyDictionary<string, string> values)
+    {
+        var node = new JsonObject();
+        foreach (var field in Fields)
+            if (values.TryGetValue(field.Name, out var raw))
+            {
+                if (TryConvert(raw, field.Property.PropertyType, out var converted) is { } error)
+                    throw new StrataConfigException($"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
+                node[field.Property.Name] = JsonSerializer.SerializeToNode(converted, field.Property.PropertyType, StrataJson.Options);
+            }
+        try
+        {
+            return node.Deserialize(ConfigType, StrataJson.Options)!;
+        }
+        catch (JsonException e) when (e.Message.Contains("required", StringComparison.OrdinalIgnoreCase))
+        {
+            var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name);
+            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.", e);
+        }
+    }
+
+    internal static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
+
+    private static string Article(string typeName) => typeName switch
+    {
+        "integer" => "an integer",
+        "enum" => "one of the listed values",
+        _ => "a " + typeName,
+    };
+
+    private static string TypeName(Type t)
+    {
+        t = Nullable.GetUnderlyingType(t) ?? t;
+        if (t == typeof(string)) return "string";
+        if (t == typeof(bool)) return "boolean";
+        if (t == typeof(int) || t == typeof(long)) return "integer";
+        if (t == typeof(double) || t == typeof(float)) return "number";
+        if (t == typeof(TimeSpan)) return "duration";
+        if (t.IsEnum) return string.Join("|", Enum.GetNames(t).Select(Naming.ToSnakeCase));
+        if (t == typeof(string[]) || t == typeof(List<string>) || t == typeof(IReadOnlyList<string>)) return "list";
+        if (typeof(IDictionary<string, string>).IsAssignableFrom(t) || t == typeof(IReadOnlyDictionary<string, string>)) return "map";
+        return t.Name;
+    }
+
+    private static string? Format(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        bool b => b ? "true" : "false",
+        TimeSpan ts => ts.ToString("c", CultureInfo.InvariantCulture),
+        Enum e => Naming.ToSnakeCase(e.ToString()),
+        IEnumerable<KeyValuePair<string, string>> map => map.Any() ? string.Join(",", map.Select(kv => $"{kv.Key}={kv.Value}")) : null,
+        IEnumerable<string> list => list.Any() ? string.Join(",", list) : null,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    /// <summary>Converts a string to the field's type; returns an error message, or null on success.</summary>
+    private static string? TryConvert(string raw, Type type, out object? value)
+    {
+        value = null;
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        var s = raw.Trim();
+        if (t == typeof(string)) { value = raw; return null; }
+        if (t == typeof(bool))
+        {
+            if (s.ToLowerInvariant() is "true" or "yes" or "1" or "on") { value = true; return null; }
+            if (s.ToLowerInvariant() is "false" or "no" or "0" or "off") { value = false; return null; }
+            return $"'{raw}' is not true or false";
+        }
+        if (t == typeof(int))
+            return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? Set(out value, i) : $"'{raw}' is not an integer";
+        if (t == typeof(long))
+            return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Set(out value, l) : $"'{raw}' is not an integer";
+        if (t == typeof(double) || t == typeof(float))
+            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (float)d : d) : $"'{raw}' is not a number";
+        if (t == typeof(TimeSpan))
+            return Durations.TryParse(s, out var ts) ? Set(out value, ts) : $"'{raw}' is not a duration (e.g. 90s, 15m, 2h, 01:30:00)";
+        if (t.IsEnum)
+        {
+            var match = Enum.GetNames(t).FirstOrDefault(n => Naming.ToSnakeCase(n) == s.ToLowerInvariant().Replace('-', '_') || n.Equals(s, StringComparison.OrdinalIgnoreCase));
+            return match is not null ? Set(out value, Enum.Parse(t, match)) : $"'{raw}' is not one of {string.Join(", ", Enum.GetNames(t).Select(Naming.ToSnakeCase))}";
+        }
+        if (t == typeof(string[]) || t == typeof(List<string>) || t == typeof(IReadOnlyList<string>))
+        {
+            var items = s.Length == 0 ? [] : s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            value = t == typeof(List<string>) ? items.ToList() : items;
+            return null;
+        }
+        if (typeof(IDictionary<string, string>).IsAssignableFrom(t) || t == typeof(IReadOnlyDictionary<string, string>))
+        {
+            var map = new Dictionary<string, string>();
+            foreach (var pair in s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = pair.IndexOf('=');
+                if (eq <= 0) return $"'{pair}' is not key=value";
+                map[pair[..eq]] = pair[(eq + 1)..];
+            }
+            value = map;
+            return null;
+        }
+        return $"fields of type {t.Name} are not supported";
+    }
+
+    private static string? Set(out object? value, object v)
+    {
+        value = v;
+        return null;
+    }
+}
+
+/// <summary>Durations as users write them: <c>90s</c>, <c>15m</c>, <c>2h</c>, <c>1d</c>, <c>500ms</c>, or <c>hh:mm:ss</c>.</summary>
+public static class Durations
+{
+    public static bool TryParse(string s, out TimeSpan value)
+    {
+        s = s.Trim();
+        value = default;
+        (string Suffix, double Seconds)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)];
+        foreach (var (suffix, seconds) in units.OrderByDescending(u => u.Suffix.Length))
+            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(s[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+            {
+                value = TimeSpan.FromSeconds(n * seconds);
+                return true;
+            }
+        return TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
+    }
+}

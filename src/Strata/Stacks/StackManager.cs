@@ -1,0 +1,254 @@
+namespace Strata;
+
+/// <summary>Registers, changes and removes stack components and stacks, checking every input before writing anything.</summary>
+public sealed class StackManager
+{
+    public const string DefaultStack = "default";
+    private const string ActiveStackKey = "active_stack";
+    private readonly IMetadataStore _store;
+    private readonly FlavorRegistry _flavors;
+
+    internal StackManager(IMetadataStore store, FlavorRegistry flavors)
+    {
+        _store = store;
+        _flavors = flavors;
+    }
+
+    public FlavorRegistry Flavors => _flavors;
+
+    // ---- components ----
+
+    public async Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default)
+    {
+        CheckName(name, ComponentTypes.CliName(type));
+        var f = _flavors.Get(type, flavor);
+        var values = f.Schema.Validate(config, requireAll: true, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{flavor}')");
+        var now = DateTimeOffset.UtcNow;
+        var record = new ComponentRecord(Guid.CreateVersion7().ToString(), name, type, flavor, values, now, now);
+        await _store.AddComponentAsync(record, cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>Changes some config values of a component; the rest stay. An empty value removes a key.</summary>
+    public async Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes, CancellationToken cancellationToken = default)
+    {
+        var existing = await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
+        var f = _flavors.Get(type, existing.Flavor);
+        var merged = new Dictionary<string, string>(existing.Config);
+        foreach (var (k, v) in f.Schema.Validate(changes.Where(c => c.Value.Length > 0).ToDictionary(), requireAll: false, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')"))
+            merged[k] = v;
+        foreach (var removed in changes.Where(c => c.Value.Length == 0))
+            merged.Remove(removed.Key.Replace('-', '_'));
+        var values = f.Schema.Validate(merged, requireAll: true, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')");
+        await _store.UpdateComponentAsync(type, name, values, cancellationToken).ConfigureAwait(false);
+        return await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
+        _store.DeleteComponentAsync(type, name, cancellationToken);
+
+    /// <exception cref="StrataConfigException">No such component.</exception>
+    public async Task<ComponentRecord> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
+        await _store.GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false)
+        ?? throw new StrataConfigException($"No {ComponentTypes.CliName(type)} named '{name}'; see `strata {ComponentTypes.CliName(type)} list`.");
+
+    public async Task<IReadOnlyList<ComponentRecord>> ListComponentsAsync(ComponentType type, CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.ListComponentsAsync(type, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---- stacks ----
+
+    public async Task<StackRecord> RegisterStackAsync(string name, string orchestrator, string artifactStore, IReadOnlyList<string>? stepOperators = null,
+        string? containerRegistry = null, string? imageBuilder = null, bool setActive = false, CancellationToken cancellationToken = default)
+    {
+        CheckName(name, "stack");
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        var members = await MembersAsync(orchestrator, artifactStore, stepOperators ?? [], containerRegistry, imageBuilder, cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), name, members, now, now), cancellationToken).ConfigureAwait(false);
+        if (setActive) await _store.SetSettingAsync(ActiveStackKey, name, cancellationToken).ConfigureAwait(false);
+        return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Replaces the given parts of a stack; null leaves a part as it is. Step operators given replace the list.</summary>
+    public async Task<StackRecord> UpdateStackAsync(string name, string? orchestrator = null, string? artifactStore = null, IReadOnlyList<string>? stepOperators = null,
+        string? containerRegistry = null, string? imageBuilder = null, CancellationToken cancellationToken = default)
+    {
+        var stack = await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+        var members = await MembersAsync(
+            orchestrator ?? stack.Single(ComponentType.Orchestrator)!,
+            artifactStore ?? stack.Single(ComponentType.ArtifactStore)!,
+            stepOperators ?? stack.All(ComponentType.StepOperator),
+            containerRegistry == "" ? null : containerRegistry ?? stack.Single(ComponentType.ContainerRegistry),
+            imageBuilder == "" ? null : imageBuilder ?? stack.Single(ComponentType.ImageBuilder),
+            cancellationToken).ConfigureAwait(false);
+        await _store.ReplaceStackComponentsAsync(name, members, cancellationToken).ConfigureAwait(false);
+        return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<StackMember>> MembersAsync(string orchestrator, string artifactStore, IReadOnlyList<string> stepOperators,
+        string? containerRegistry, string? imageBuilder, CancellationToken cancellationToken)
+    {
+        var members = new List<StackMember>();
+        var missing = new List<string>();
+        async Task AddAsync(ComponentType type, string componentName, int position)
+        {
+            if (await _store.GetComponentAsync(type, componentName, cancellationToken).ConfigureAwait(false) is null)
+                missing.Add($"no {ComponentTypes.CliName(type)} named '{componentName}' (register it with `strata {ComponentTypes.CliName(type)} register {componentName} --flavor=...`)");
+            else members.Add(new StackMember(type, componentName, position));
+        }
+        await AddAsync(ComponentType.Orchestrator, orchestrator, 0).ConfigureAwait(false);
+        await AddAsync(ComponentType.ArtifactStore, artifactStore, 0).ConfigureAwait(false);
+        var duplicates = stepOperators.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        if (duplicates.Length > 0) missing.Add($"step operator(s) {string.Join(", ", duplicates)} given more than once");
+        for (var i = 0; i < stepOperators.Count; i++)
+            if (!duplicates.Contains(stepOperators[i]) || stepOperators.ToList().IndexOf(stepOperators[i]) == i)
+                await AddAsync(ComponentType.StepOperator, stepOperators[i], i).ConfigureAwait(false);
+        if (containerRegistry is not null) await AddAsync(ComponentType.ContainerRegistry, containerRegistry, 0).ConfigureAwait(false);
+        if (imageBuilder is not null) await AddAsync(ComponentType.ImageBuilder, imageBuilder, 0).ConfigureAwait(false);
+        if (missing.Count > 0)
+            throw new StrataConfigException("Cannot build the stack: " + string.Join("; ", missing) + ".");
+        return members;
+    }
+
+    public async Task DeleteStackAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        await _store.DeleteStackAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <exception cref="StrataConfigException">No such stack.</exception>
+    public async Task<StackRecord> GetStackAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.GetStackAsync(name, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No stack named '{name}'; see `strata stack list`.");
+    }
+
+    public async Task<IReadOnlyList<StackRecord>> ListStacksAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.ListStacksAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetActiveStackAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+        await _store.SetSettingAsync(ActiveStackKey, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<StackRecord> GetActiveStackAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        var name = await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) ?? DefaultStack;
+        return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store) the first time a store is used.</summary>
+    public async Task EnsureDefaultStackAsync(CancellationToken cancellationToken = default)
+    {
+        if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
+            return;
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var empty = new Dictionary<string, string>();
+            if (await _store.GetComponentAsync(ComponentType.Orchestrator, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
+            if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
+            if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+                await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
+                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0)], now, now), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StrataConfigException)
+        {
+            // Another process created the defaults at the same moment.
+        }
+        if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is null)
+            await _store.SetSettingAsync(ActiveStackKey, DefaultStack, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds the artifact store of a stack from its component's config.</summary>
+    public async Task<ArtifactStore> CreateArtifactStoreAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
+        var flavor = (ArtifactStoreFlavor)_flavors.Get(ComponentType.ArtifactStore, component.Flavor);
+        return flavor.Create(flavor.Schema.Bind(component.Config), home);
+    }
+
+    /// <summary>The typed config of a component.</summary>
+    public async Task<object> GetConfigAsync(ComponentType type, string name, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
+        return _flavors.Get(type, component.Flavor).Schema.Bind(component.Config);
+    }
+
+    // ---- export / import ----
+
+    /// <summary>A stack with the flavor and config of each of its components, for sharing as a file.</summary>
+    public async Task<StackDocument> ExportAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var stack = await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
+        var components = new List<StackDocumentComponent>();
+        foreach (var m in stack.Components.OrderBy(c => c.Type).ThenBy(c => c.Position))
+        {
+            var c = await GetComponentAsync(m.Type, m.Name, cancellationToken).ConfigureAwait(false);
+            components.Add(new StackDocumentComponent { Type = ComponentTypes.CliName(m.Type), Name = c.Name, Flavor = c.Flavor, Config = new Dictionary<string, string>(c.Config) });
+        }
+        return new StackDocument { Name = stack.Name, Components = components };
+    }
+
+    /// <summary>Registers a stack from a document; components that exist with the same flavor and config are reused.</summary>
+    public async Task<StackRecord> ImportAsync(StackDocument document, string? name = null, CancellationToken cancellationToken = default)
+    {
+        var stackName = name ?? document.Name;
+        if (string.IsNullOrWhiteSpace(stackName)) throw new StrataConfigException("The stack file has no 'name'.");
+        CheckName(stackName, "stack");
+        if (await _store.GetStackAsync(stackName, cancellationToken).ConfigureAwait(false) is not null)
+            throw new StrataConfigException($"A stack named '{stackName}' already exists; import under another name with --name.");
+        var toCreate = new List<(ComponentType, StackDocumentComponent, IReadOnlyDictionary<string, string>)>();
+        foreach (var c in document.Components)
+        {
+            var type = ComponentTypes.Parse(c.Type);
+            CheckName(c.Name, c.Type);
+            var flavor = _flavors.Get(type, c.Flavor);
+            var values = flavor.Schema.Validate(c.Config, requireAll: true, $"{c.Type} '{c.Name}' (flavor '{c.Flavor}')");
+            var existing = await _store.GetComponentAsync(type, c.Name, cancellationToken).ConfigureAwait(false);
+            if (existing is null) toCreate.Add((type, c, values));
+            else if (existing.Flavor != c.Flavor || !existing.Config.OrderBy(kv => kv.Key).SequenceEqual(values.OrderBy(kv => kv.Key)))
+                throw new StrataConfigException($"A {c.Type} named '{c.Name}' already exists with another flavor or config; rename it in the file or delete the existing one.");
+        }
+        string? Only(ComponentType t) => document.Components.Where(c => ComponentTypes.Parse(c.Type) == t).Select(c => c.Name).FirstOrDefault();
+        var orchestrator = Only(ComponentType.Orchestrator) ?? throw new StrataConfigException("The stack file has no orchestrator.");
+        var artifactStore = Only(ComponentType.ArtifactStore) ?? throw new StrataConfigException("The stack file has no artifact-store.");
+        foreach (var (type, c, values) in toCreate)
+            await RegisterComponentAsync(type, c.Name, c.Flavor, values, cancellationToken).ConfigureAwait(false);
+        return await RegisterStackAsync(stackName, orchestrator, artifactStore,
+            document.Components.Where(c => ComponentTypes.Parse(c.Type) == ComponentType.StepOperator).Select(c => c.Name).ToArray(),
+            Only(ComponentType.ContainerRegistry), Only(ComponentType.ImageBuilder), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void CheckName(string name, string what)
+    {
+        if (!PipelineNames.Valid().IsMatch(name))
+            throw new StrataConfigException($"'{name}' is not a valid {what} name: use letters, digits, '_', '-' and '.' (up to 128, starting with a letter or digit).");
+    }
+}
+
+/// <summary>A stack as a file (<c>strata stack export</c> / <c>import</c>).</summary>
+public sealed class StackDocument
+{
+    public string Name { get; set; } = "";
+    public List<StackDocumentComponent> Components { get; set; } = [];
+}
+
+public sealed class StackDocumentComponent
+{
+    public string Type { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Flavor { get; set; } = "";
+    public Dictionary<string, string> Config { get; set; } = [];
+}

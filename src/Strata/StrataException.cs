@@ -6,7 +6,7 @@ namespace Strata;
 /// </summary>
 public abstract class StrataException : Exception
 {
-    private protected StrataException(string message, Exception? inner = null) : base(message, inner) { }
+    protected StrataException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
 /// <summary>Bad input to a command or an API: a config key, a value of the wrong type, a name that is taken or unknown.</summary>

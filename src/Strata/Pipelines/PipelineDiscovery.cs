@@ -74,7 +74,7 @@ public static class PipelineDiscovery
 
         protected override Assembly? Load(AssemblyName assemblyName)
         {
-            if (assemblyName.Name is { } n && (n == "Strata" || n.StartsWith("Strata.", StringComparison.Ordinal) && Default.Assemblies.Any(a => a.GetName().Name == n)))
+            if (assemblyName.Name is { } n && n.StartsWith("Strata.", StringComparison.Ordinal) && Default.Assemblies.Any(a => a.GetName().Name == n))
                 return null;
             if (Default.Assemblies.Any(a => a.GetName().Name == assemblyName.Name))
                 return null;

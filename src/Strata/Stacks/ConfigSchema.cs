@@ -82,7 +82,10 @@ public sealed class ConfigSchema
                 problems.Add($"missing required config {string.Join(", ", missing)}");
         }
         if (problems.Count > 0)
-            throw new StrataConfigException($"Invalid config for {context}: {string.Join("; ", problems)}.");
+        {
+            var message = string.Join("; ", problems);
+            throw new StrataConfigException($"Invalid config for {context}: {message}{(message.EndsWith('?') ? "" : ".")}");
+        }
         return result;
     }
 

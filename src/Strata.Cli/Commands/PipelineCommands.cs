@@ -1,0 +1,62 @@
+using Spectre.Console;
+using System.CommandLine;
+
+namespace Strata.Cli.Commands;
+
+/// <summary><c>strata pipeline run|list</c>: pipelines come from the user's built assembly.</summary>
+internal static class PipelineCommands
+{
+    public static Command Create()
+    {
+        var group = new Command("pipeline", "Run the pipelines of a built .NET assembly.");
+
+        var assembly = new Option<string>("--assembly", "-A") { Description = "Path to the .dll that defines the pipeline (your built project).", Required = true };
+
+        var name = new Argument<string>("pipeline") { Description = "Pipeline name, Type.Method or Namespace.Type.Method." };
+        var noCache = new Option<bool>("--no-cache") { Description = "Run every step even when a cached result exists." };
+        var parallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once (default: the orchestrator's setting, else the processor count)." };
+        var stack = new Option<string>("--stack") { Description = "Run on this stack instead of the active one." };
+        var runName = new Option<string>("--run-name") { Description = "Name the run (default: pipeline-date-time-random)." };
+        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded.")
+        {
+            name, assembly, noCache, parallelism, stack, runName,
+        };
+        Handler.Set(run, async c =>
+        {
+            var pipeline = PipelineDiscovery.Find(PipelineDiscovery.LoadAssembly(c.Get(assembly)!), c.Get(name)!);
+            var client = await c.ClientAsync();
+            var options = new RunOptions
+            {
+                NoCache = c.Get(noCache),
+                MaxParallelism = c.Get(parallelism),
+                Stack = c.Get(stack),
+                RunName = c.Get(runName),
+                Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
+            };
+            if (options.MaxParallelism is < 1) throw new CliUsageException("--max-parallelism must be at least 1.");
+            var result = await client.RunAsync(pipeline, options, c.CancellationToken);
+            if (c.Json)
+                c.WriteJson(new { run = Shapes.Run(result.Run), steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray() });
+            return result.Succeeded ? Handler.Ok : Handler.Failed;
+        });
+
+        var list = new Command("list", "List the pipelines an assembly defines.") { assembly };
+        Handler.Set(list, c =>
+        {
+            var methods = PipelineDiscovery.FindAll(PipelineDiscovery.LoadAssembly(c.Get(assembly)!));
+            if (c.Json)
+            {
+                c.WriteJson(methods.Select(m => new { name = PipelineDiscovery.NameOf(m), method = $"{m.DeclaringType!.FullName}.{m.Name}" }).ToArray());
+                return Task.FromResult(Handler.Ok);
+            }
+            var table = Tables.Create("PIPELINE", "METHOD");
+            foreach (var m in methods) Tables.Row(table, PipelineDiscovery.NameOf(m), $"{m.DeclaringType!.FullName}.{m.Name}");
+            c.Out.Write(table);
+            return Task.FromResult(Handler.Ok);
+        });
+
+        group.Subcommands.Add(run);
+        group.Subcommands.Add(list);
+        return group;
+    }
+}

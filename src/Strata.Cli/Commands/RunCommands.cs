@@ -1,0 +1,108 @@
+using Spectre.Console;
+using System.CommandLine;
+
+namespace Strata.Cli.Commands;
+
+/// <summary><c>strata run list|show|logs</c>.</summary>
+internal static class RunCommands
+{
+    public static Command Create()
+    {
+        var group = new Command("run", "Inspect pipeline runs.");
+
+        var pipeline = new Option<string>("--pipeline", "-p") { Description = "Only runs of this pipeline." };
+        var limit = new Option<int>("--limit", "-n") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 };
+        var list = new Command("list", "List runs, newest first.") { pipeline, limit };
+        Handler.Set(list, async c =>
+        {
+            var client = await c.ClientAsync();
+            var runs = await client.Store.ListRunsAsync(c.Get(pipeline), Math.Max(1, c.Get(limit)), c.CancellationToken);
+            if (c.Json)
+            {
+                c.WriteJson(runs.Select(Shapes.Run).ToArray());
+                return Handler.Ok;
+            }
+            if (runs.Count == 0)
+            {
+                c.Out.WriteLine("No runs yet. Run a pipeline with `strata pipeline run`.");
+                return Handler.Ok;
+            }
+            var table = Tables.Create("RUN", "PIPELINE", "STACK", "STATUS", "STARTED", "DURATION", "STEPS");
+            foreach (var r in runs)
+                Tables.Row(table, r.Name, r.Pipeline, r.Stack, Status(r.Status), Tables.Time(r.StartedAt), Tables.Duration(r.StartedAt, r.FinishedAt), r.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            c.Out.Write(table);
+            return Handler.Ok;
+        });
+
+        var runArg = new Argument<string>("run") { Description = "Run name, id or id prefix." };
+        var show = new Command("show", "Show a run's steps, their states, durations, errors and artifacts.") { runArg };
+        Handler.Set(show, async c =>
+        {
+            var client = await c.ClientAsync();
+            var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
+            var steps = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
+            var inputs = (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
+            var outputs = (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
+            if (c.Json)
+            {
+                c.WriteJson(new { run = Shapes.Run(run), steps = steps.Select(s => Shapes.Step(s, inputs[s.Id], outputs[s.Id])).ToArray() });
+                return Handler.Ok;
+            }
+            c.Out.WriteLine($"Run {run.Name} ({run.Id})");
+            c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration {Tables.Duration(run.StartedAt, run.FinishedAt)}");
+            if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
+            var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
+            foreach (var s in steps)
+                Tables.Row(table, s.Name, Status(s.Status), Tables.Duration(s.StartedAt, s.FinishedAt),
+                    string.Join(", ", outputs[s.Id].Select(o => $"{o.Name}={o.Artifact.Id[^12..]}")),
+                    s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
+            c.Out.Write(table);
+            return Handler.Ok;
+        });
+
+        var logsRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
+        var step = new Option<string>("--step") { Description = "Only this step's log." };
+        var logs = new Command("logs", "Print the stored console output and log messages of a run's steps.") { logsRun, step };
+        Handler.Set(logs, async c =>
+        {
+            var client = await c.ClientAsync();
+            var run = await FindAsync(client, c.Get(logsRun)!, c.CancellationToken);
+            var steps = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
+            if (c.Get(step) is { } only)
+            {
+                steps = steps.Where(s => s.Name == only).ToArray();
+                if (steps.Count == 0)
+                {
+                    var names = (await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken)).Select(s => s.Name).Distinct();
+                    throw new CliUsageException($"Run {run.Name} has no step '{only}'; steps: {string.Join(", ", names)}.");
+                }
+            }
+            var entries = new List<(StepRunRecord Step, string Log)>();
+            foreach (var s in steps)
+                entries.Add((s, await client.Store.GetStepLogAsync(s.Id, c.CancellationToken) ?? ""));
+            if (c.Json)
+            {
+                c.WriteJson(entries.Select(e => new { step = e.Step.Name, step_run_id = e.Step.Id, status = e.Step.Status, log = e.Log }).ToArray());
+                return Handler.Ok;
+            }
+            foreach (var (s, log) in entries)
+            {
+                if (c.Get(step) is null) Console.Out.WriteLine($"==> {s.Name} ({Status(s.Status)}) <==");
+                Console.Out.Write(log);
+                if (log.Length > 0 && !log.EndsWith('\n')) Console.Out.WriteLine();
+            }
+            return Handler.Ok;
+        });
+
+        group.Subcommands.Add(list);
+        group.Subcommands.Add(show);
+        group.Subcommands.Add(logs);
+        return group;
+    }
+
+    internal static async Task<RunRecord> FindAsync(StrataClient client, string idOrName, CancellationToken cancellationToken) =>
+        await client.Store.FindRunAsync(idOrName, cancellationToken)
+        ?? throw new CliUsageException($"No run '{idOrName}'; see `strata run list`.");
+
+    private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
+}

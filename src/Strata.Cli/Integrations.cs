@@ -5,8 +5,6 @@ internal static class Integrations
 {
     public static void Register()
     {
-#if STRATA_POSTGRES
         PostgresMetadataStoreRegistration.Register();
-#endif
     }
 }

@@ -30,9 +30,13 @@ public sealed class MaterializerRegistry
         {
             _custom.Insert(0, materializer);
             _byType.Clear();
+            Version++;
         }
         return this;
     }
+
+    /// <summary>Changes whenever a materializer is registered, so derived decisions can be cached.</summary>
+    internal int Version { get; private set; }
 
     public bool CanMaterialize(Type type) => Find(type) is not null;
 

@@ -10,7 +10,13 @@ public sealed partial class PipelineBuilder
 {
     private readonly List<StepNode> _nodes = [];
 
-    internal PipelineBuilder(string name) => Name = name;
+    private readonly MaterializerRegistry _materializers;
+
+    internal PipelineBuilder(string name, MaterializerRegistry materializers)
+    {
+        Name = name;
+        _materializers = materializers;
+    }
 
     /// <summary>The pipeline's name.</summary>
     public string Name { get; }
@@ -20,7 +26,7 @@ public sealed partial class PipelineBuilder
     private StepOutput<TResult> Add<TResult>(Delegate step, object?[] args)
     {
         ArgumentNullException.ThrowIfNull(step);
-        var definition = StepDefinition.For(step);
+        var definition = StepDefinition.For(step, _materializers);
         var bindings = new StepBinding[args.Length];
         for (var i = 0; i < args.Length; i++)
             bindings[i] = args[i] is IStepOutput output

@@ -30,9 +30,11 @@ public sealed class PipelineDefinition
         ArgumentNullException.ThrowIfNull(pipeline);
         var attribute = pipeline.Method.GetCustomAttribute<PipelineAttribute>();
         var resolvedName = name ?? attribute?.Name ?? DefaultName(pipeline.Method);
-        var builder = new PipelineBuilder(resolvedName);
+        materializers ??= MaterializerRegistry.Default;
+        StrataSetups.Apply(pipeline.Method.Module.Assembly, materializers, FlavorRegistry.Default);
+        var builder = new PipelineBuilder(resolvedName, materializers);
         pipeline(builder);
-        return Validate(builder, materializers ?? MaterializerRegistry.Default);
+        return Validate(builder, materializers);
     }
 
     internal static string DefaultName(MethodInfo method) =>

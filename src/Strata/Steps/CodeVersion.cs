@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Strata;
@@ -27,6 +28,12 @@ internal static class CodeVersion
         {
             var m = queue.Dequeue();
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{m.DeclaringType?.FullName}::{m}\n"));
+            // An async method or iterator only starts a compiler-generated state machine (through a builder in the
+            // core library); the code its author wrote is the state machine's MoveNext.
+            if (m.GetCustomAttribute<StateMachineAttribute>() is { StateMachineType: { } machine }
+                && machine.GetMethod("MoveNext", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance) is { } moveNext
+                && seen.Add(moveNext))
+                queue.Enqueue(moveNext);
             var il = m.GetMethodBody()?.GetILAsByteArray();
             if (il is null) continue;
             hash.AppendData(il);

@@ -23,9 +23,9 @@ internal sealed record StepOutputDefinition(string Name, Type Type, string? Memb
 /// <summary>A step method, read once by reflection: its parameters, outputs, code version and options.</summary>
 internal sealed class StepDefinition
 {
-    private static readonly ConcurrentDictionary<MethodInfo, StepDefinition> Cache = new();
+    private static readonly ConditionalWeakTable<MaterializerRegistry, ConcurrentDictionary<(MethodInfo, int), StepDefinition>> Cache = new();
 
-    private StepDefinition(MethodInfo method)
+    private StepDefinition(MethodInfo method, MaterializerRegistry materializers)
     {
         Method = method;
         var attribute = method.GetCustomAttribute<StepAttribute>();
@@ -40,7 +40,7 @@ internal sealed class StepDefinition
             .ToArray();
 
         (ReturnType, IsAsync) = UnwrapReturnType(method.ReturnType);
-        (Shape, Outputs) = ReadOutputs(method, ReturnType);
+        (Shape, Outputs) = ReadOutputs(method, ReturnType, materializers);
         _codeVersion = new Lazy<string>(() => ExplicitVersion ?? Strata.CodeVersion.Of(method));
     }
 
@@ -61,15 +61,20 @@ internal sealed class StepDefinition
     /// <summary>The explicit <see cref="StepAttribute.Version"/>, or a hash of the IL of the method and what it calls in its assembly.</summary>
     public string CodeVersion => _codeVersion.Value;
 
-    public static StepDefinition For(MethodInfo method) => Cache.GetOrAdd(method, m => new StepDefinition(m));
+    /// <summary>The definition of a step method; how a record return splits depends on the registry's materializers.</summary>
+    public static StepDefinition For(MethodInfo method, MaterializerRegistry? materializers = null)
+    {
+        materializers ??= MaterializerRegistry.Default;
+        return Cache.GetOrCreateValue(materializers).GetOrAdd((method, materializers.Version), key => new StepDefinition(key.Item1, materializers));
+    }
 
-    public static StepDefinition For(Delegate step)
+    public static StepDefinition For(Delegate step, MaterializerRegistry? materializers = null)
     {
         if (step.Target is not null && !step.Method.IsStatic)
             throw new ArgumentException($"Step '{step.Method.Name}' must be a static method: a step may run in another process, where no instance exists.", nameof(step));
         if (step.Method.Name.Contains('<'))
             throw new ArgumentException("A step must be a named static method marked [Step], not a lambda.", nameof(step));
-        return For(step.Method);
+        return For(step.Method, materializers);
     }
 
     private static (Type, bool) UnwrapReturnType(Type t)
@@ -81,22 +86,23 @@ internal sealed class StepDefinition
         return (t, false);
     }
 
-    private static (OutputShape, IReadOnlyList<StepOutputDefinition>) ReadOutputs(MethodInfo method, Type returnType)
+    private static (OutputShape, IReadOnlyList<StepOutputDefinition>) ReadOutputs(MethodInfo method, Type returnType, MaterializerRegistry materializers)
     {
         if (IsValueTuple(returnType))
         {
             var elementTypes = returnType.GetGenericArguments();
             var names = method.ReturnParameter.GetCustomAttribute<TupleElementNamesAttribute>()?.TransformNames;
-            // For Task<(A a, B b)> the names sit after the slot for Task's own type argument; they are the last ones.
-            var offset = names is null ? 0 : names.Count - elementTypes.Length;
+            // The names of every tuple in the return type, in pre-order: the outermost tuple's come first, whether or not
+            // it is wrapped in Task<> (which has no slot), and a nested tuple's names follow them.
             var outputs = elementTypes.Select((t, i) =>
             {
-                var name = names is not null && offset >= 0 ? names[offset + i] : null;
+                var name = names is not null && i < names.Count ? names[i] : null;
                 return new StepOutputDefinition(name is null ? $"output_{i}" : Naming.ToSnakeCase(name), t, $"Item{i + 1}");
             }).ToArray();
             return (OutputShape.Tuple, outputs);
         }
-        if (IsRecord(returnType))
+        // A record with a materializer of its own (not the JSON fallback) is one output, e.g. an ML.NET model with its schema.
+        if (IsRecord(returnType) && materializers.Find(returnType) is null or JsonMaterializer)
         {
             var outputs = returnType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
                 .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
@@ -142,20 +148,27 @@ internal sealed class StepDefinition
             case OutputShape.Tuple:
                 return Activator.CreateInstance(ReturnType, Outputs.Select(o => outputs[o.Name]).ToArray());
             default:
+                // The public constructor taking the most outputs by name (a positional record's), then the remaining
+                // outputs through their setters; a computed property (no setter) is not set: it follows from the rest.
                 var ctor = ReturnType.GetConstructors()
-                    .FirstOrDefault(c => c.GetParameters().Length == Outputs.Count
-                        && c.GetParameters().All(p => Outputs.Any(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase))));
+                    .Where(c => c.GetParameters().All(p => Outputs.Any(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase))))
+                    .OrderByDescending(c => c.GetParameters().Length)
+                    .FirstOrDefault();
+                var byCtor = new HashSet<string>();
+                object instance;
                 if (ctor is not null)
                 {
                     var args = ctor.GetParameters()
-                        .Select(p => outputs[Outputs.First(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase)).Name])
+                        .Select(p => Outputs.First(o => string.Equals(o.Member, p.Name, StringComparison.OrdinalIgnoreCase)))
+                        .Select(o => { byCtor.Add(o.Name); return outputs[o.Name]; })
                         .ToArray();
-                    return ctor.Invoke(args);
+                    instance = ctor.Invoke(args);
                 }
-                var instance = Activator.CreateInstance(ReturnType)
-                    ?? throw new InvalidOperationException($"Cannot construct {ReturnType}.");
-                foreach (var o in Outputs)
-                    ReturnType.GetProperty(o.Member!)!.SetValue(instance, outputs[o.Name]);
+                else
+                    instance = Activator.CreateInstance(ReturnType) ?? throw new InvalidOperationException($"Cannot construct {ReturnType}.");
+                foreach (var o in Outputs.Where(o => !byCtor.Contains(o.Name)))
+                    if (ReturnType.GetProperty(o.Member!) is { CanWrite: true } property)
+                        property.SetValue(instance, outputs[o.Name]);
                 return instance;
         }
     }

@@ -19,6 +19,9 @@ internal abstract class SqlMetadataStore : IMetadataStore
     /// <summary>Serialises migrations between processes (PostgreSQL: an advisory lock; SQLite: the write lock).</summary>
     protected virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Whether an exception is the database refusing a duplicate key (another process added the same name first).</summary>
+    protected virtual bool IsUniqueViolation(Exception e) => false;
+
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     // ---- schema ----
@@ -42,7 +45,16 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     // ---- components ----
 
-    public Task AddComponentAsync(ComponentRecord c, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    public async Task AddComponentAsync(ComponentRecord c, CancellationToken cancellationToken = default)
+    {
+        try { await AddComponentCoreAsync(c, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (IsUniqueViolation(e))
+        {
+            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata {Display(c.Type)} update {c.Name}`.", e);
+        }
+    }
+
+    private Task AddComponentCoreAsync(ComponentRecord c, CancellationToken cancellationToken) => WriteAsync(async (conn, tx) =>
     {
         if (await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(c.Type)), ("n", c.Name)).ConfigureAwait(false) is not null)
             throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata {Display(c.Type)} update {c.Name}`.");
@@ -87,7 +99,16 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     // ---- stacks ----
 
-    public Task AddStackAsync(StackRecord stack, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    public async Task AddStackAsync(StackRecord stack, CancellationToken cancellationToken = default)
+    {
+        try { await AddStackCoreAsync(stack, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (IsUniqueViolation(e))
+        {
+            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update {stack.Name}`.", e);
+        }
+    }
+
+    private Task AddStackCoreAsync(StackRecord stack, CancellationToken cancellationToken) => WriteAsync(async (conn, tx) =>
     {
         if (await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", stack.Name)).ConfigureAwait(false) is not null)
             throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update {stack.Name}`.");
@@ -168,10 +189,11 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     public async Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default)
     {
+        var prefix = idOrName.ToLowerInvariant();
         var exact = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id = @k OR name = @k", ReadRun, cancellationToken, ("k", idOrName)).ConfigureAwait(false);
         if (exact.Count > 0) return exact[0];
         if (idOrName.Length < 4) return null;
-        var prefixed = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id LIKE @k LIMIT 2", ReadRun, cancellationToken, ("k", EscapeLike(idOrName) + "%")).ConfigureAwait(false);
+        var prefixed = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id LIKE @k LIMIT 2", ReadRun, cancellationToken, ("k", EscapeLike(prefix) + "%")).ConfigureAwait(false);
         return prefixed.Count switch
         {
             1 => prefixed[0],
@@ -262,7 +284,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public async Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default)
     {
         var rows = await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
-            ("k", idOrPrefix), ("p", idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix) + "%" : idOrPrefix)).ConfigureAwait(false);
+            ("k", idOrPrefix), ("p", idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix.ToLowerInvariant()) + "%" : idOrPrefix)).ConfigureAwait(false);
         var exact = rows.FirstOrDefault(a => a.Id == idOrPrefix);
         if (exact is not null) return exact;
         return rows.Count switch
@@ -348,7 +370,8 @@ internal abstract class SqlMetadataStore : IMetadataStore
     internal static ExecutionStatus ParseStatus(string s) => Enum.Parse<ExecutionStatus>(s, ignoreCase: true);
     internal static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
     internal static DateTimeOffset ParseTime(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
-    private static string EscapeLike(string s) => s.Replace("%", "").Replace("_", "");
+    /// <summary>Ids are lower-case hex and '-': anything else cannot match, so it is dropped rather than escaped.</summary>
+    private static string EscapeLike(string s) => new(s.Where(c => char.IsAsciiHexDigit(c) || c == '-').ToArray());
 
     private static StrataConfigException NoSuchComponent(ComponentType type, string name) =>
         new($"No {Display(type)} named '{name}'; see `strata {Display(type)} list`.");

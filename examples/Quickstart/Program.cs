@@ -1,0 +1,15 @@
+using Quickstart;
+using Strata;
+
+// The README's main command: `dotnet run --project examples/Quickstart` (add --no-cache to retrain).
+var result = await StrataClient.RunPipelineAsync(CreditPipeline.Build, new RunOptions { NoCache = args.Contains("--no-cache") });
+if (!result.Succeeded)
+    return 1;
+
+Console.WriteLine();
+Console.WriteLine("Metrics on the held-out 20%:");
+foreach (var metric in new[] { "accuracy", "auc", "f1", "log_loss" })
+    Console.WriteLine($"  {metric,-9} {await result.LoadAsync<double>("evaluate", metric):0.0000}");
+Console.WriteLine();
+Console.WriteLine($"Inspect it with: strata run show {result.Run.Name}");
+return 0;

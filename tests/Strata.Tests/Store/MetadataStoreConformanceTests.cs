@@ -1,0 +1,391 @@
+namespace Strata.Tests.Store;
+
+/// <summary>
+/// What every <see cref="IMetadataStore"/> must do. A store implementation's tests inherit this class; xunit makes a
+/// new instance per test, so each test gets a fresh, empty store in <see cref="Store"/>.
+/// </summary>
+public abstract class MetadataStoreConformanceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.Zero).AddTicks(1_234_560); // microsecond precision
+
+    private readonly List<IMetadataStore> _opened = [];
+
+    protected IMetadataStore Store { get; private set; } = null!;
+
+    /// <summary>A fresh, empty, migrated store.</summary>
+    protected abstract Task<IMetadataStore> CreateStoreAsync();
+
+    /// <summary>Another store instance on the same database as the one <see cref="CreateStoreAsync"/> made (as a second process would open it).</summary>
+    protected abstract Task<IMetadataStore> OpenAgainAsync();
+
+    /// <summary>Removes what <see cref="CreateStoreAsync"/> made, after all stores are disposed.</summary>
+    protected virtual Task CleanupAsync() => Task.CompletedTask;
+
+    public async Task InitializeAsync() => Store = await CreateStoreAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _opened) await store.DisposeAsync();
+        if (Store is not null) await Store.DisposeAsync();
+        await CleanupAsync();
+    }
+
+    private async Task<IMetadataStore> OpenTrackedAsync()
+    {
+        var store = await OpenAgainAsync();
+        lock (_opened) _opened.Add(store);
+        return store;
+    }
+
+    // ---- builders ----
+
+    private static DateTimeOffset At(int seconds) => T0.AddSeconds(seconds);
+
+    private static ComponentRecord Component(ComponentType type, string name, string flavor = "local", Dictionary<string, string>? config = null) =>
+        new($"c-{type}-{name}", name, type, flavor, config ?? new() { ["key"] = "value" }, At(0), At(1));
+
+    private static RunRecord Run(string id, string name, int startedAt, string pipeline = "training") =>
+        new(id, name, pipeline, "dev", ExecutionStatus.Running, At(startedAt), null, null, 3);
+
+    private static StepRunRecord StepRun(string id, string runId, string name, string? cacheKey = null, int startedAt = 0) =>
+        new(id, runId, name, $"App.Steps.{name}", "code-v1", cacheKey, ExecutionStatus.Running, At(startedAt), null, null, null, """{"epochs":10}""", 1, "gpu");
+
+    private static ArtifactRecord Artifact(string id, string producer, string output, int createdAt = 0) =>
+        new(id, $"file:///artifacts/{id}", "System.Int32", "primitive", 2, $"hash-{id}", 1234567890123, producer, output, At(createdAt));
+
+    private async Task AddComponentsAsync(params ComponentRecord[] components)
+    {
+        foreach (var c in components) await Store.AddComponentAsync(c);
+    }
+
+    private async Task AddBasicStackAsync(string name, params (string Name, int Position)[] stepOperators)
+    {
+        await Store.AddStackAsync(new StackRecord($"s-{name}", name,
+            [new(ComponentType.Orchestrator, "default", 0), new(ComponentType.ArtifactStore, "default", 0),
+             .. stepOperators.Select(s => new StackMember(ComponentType.StepOperator, s.Name, s.Position))], At(0), At(0)));
+    }
+
+    // ---- components ----
+
+    [Fact]
+    public async Task Components_are_added_read_listed_updated_and_deleted()
+    {
+        var gpu = Component(ComponentType.StepOperator, "gpu", "slurm", new() { ["partition"] = "gpu", ["time_limit"] = "02:00:00" });
+        await AddComponentsAsync(Component(ComponentType.Orchestrator, "default"), gpu, Component(ComponentType.StepOperator, "cpu"));
+
+        var read = await Store.GetComponentAsync(ComponentType.StepOperator, "gpu");
+        Assert.NotNull(read);
+        Assert.Equal((gpu.Id, gpu.Name, gpu.Type, gpu.Flavor, gpu.CreatedAt, gpu.UpdatedAt), (read.Id, read.Name, read.Type, read.Flavor, read.CreatedAt, read.UpdatedAt));
+        Assert.Equal(gpu.Config.OrderBy(kv => kv.Key), read.Config.OrderBy(kv => kv.Key));
+        Assert.Null(await Store.GetComponentAsync(ComponentType.Orchestrator, "gpu"));
+
+        Assert.Equal(3, (await Store.ListComponentsAsync()).Count);
+        Assert.Equal(["cpu", "gpu"], (await Store.ListComponentsAsync(ComponentType.StepOperator)).Select(c => c.Name));
+        Assert.Empty(await Store.ListComponentsAsync(ComponentType.ImageBuilder));
+
+        await Store.UpdateComponentAsync(ComponentType.StepOperator, "gpu", new Dictionary<string, string> { ["partition"] = "a100" });
+        var updated = await Store.GetComponentAsync(ComponentType.StepOperator, "gpu");
+        Assert.Equal([KeyValuePair.Create("partition", "a100")], updated!.Config);
+        Assert.Equal(gpu.CreatedAt, updated.CreatedAt);
+        Assert.True(updated.UpdatedAt > gpu.UpdatedAt);
+
+        await Store.DeleteComponentAsync(ComponentType.StepOperator, "gpu");
+        Assert.Null(await Store.GetComponentAsync(ComponentType.StepOperator, "gpu"));
+        Assert.Equal(["cpu"], (await Store.ListComponentsAsync(ComponentType.StepOperator)).Select(c => c.Name));
+
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.UpdateComponentAsync(ComponentType.StepOperator, "gpu", new Dictionary<string, string>()));
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.DeleteComponentAsync(ComponentType.StepOperator, "gpu"));
+    }
+
+    [Fact]
+    public async Task A_component_name_is_unique_per_type()
+    {
+        await Store.AddComponentAsync(Component(ComponentType.StepOperator, "gpu"));
+        var e = await Assert.ThrowsAsync<StrataConfigException>(() => Store.AddComponentAsync(Component(ComponentType.StepOperator, "gpu") with { Id = "other" }));
+        Assert.Contains("gpu", e.Message);
+
+        await Store.AddComponentAsync(Component(ComponentType.Orchestrator, "gpu"));
+        Assert.Equal(2, (await Store.ListComponentsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Deleting_a_component_a_stack_uses_is_refused_naming_the_stack()
+    {
+        await AddComponentsAsync(Component(ComponentType.Orchestrator, "default"), Component(ComponentType.ArtifactStore, "default"), Component(ComponentType.StepOperator, "gpu"));
+        await AddBasicStackAsync("training-stack", ("gpu", 0));
+
+        var e = await Assert.ThrowsAsync<StrataConfigException>(() => Store.DeleteComponentAsync(ComponentType.StepOperator, "gpu"));
+        Assert.Contains("training-stack", e.Message);
+        Assert.NotNull(await Store.GetComponentAsync(ComponentType.StepOperator, "gpu"));
+
+        await Store.DeleteStackAsync("training-stack");
+        await Store.DeleteComponentAsync(ComponentType.StepOperator, "gpu");
+        Assert.Null(await Store.GetComponentAsync(ComponentType.StepOperator, "gpu"));
+    }
+
+    // ---- stacks ----
+
+    [Fact]
+    public async Task Stacks_are_added_read_listed_changed_and_deleted()
+    {
+        await AddComponentsAsync(Component(ComponentType.Orchestrator, "default"), Component(ComponentType.ArtifactStore, "default"),
+            Component(ComponentType.StepOperator, "a"), Component(ComponentType.StepOperator, "b"), Component(ComponentType.StepOperator, "c"));
+        await AddBasicStackAsync("dev", ("a", 1), ("b", 0));
+        await Store.AddStackAsync(new StackRecord("s-empty", "empty", [], At(5), At(6)));
+
+        var dev = await Store.GetStackAsync("dev");
+        Assert.NotNull(dev);
+        Assert.Equal(("s-dev", "dev", At(0), At(0)), (dev.Id, dev.Name, dev.CreatedAt, dev.UpdatedAt));
+        Assert.Equal("default", dev.Single(ComponentType.Orchestrator));
+        Assert.Equal("default", dev.Single(ComponentType.ArtifactStore));
+        Assert.Null(dev.Single(ComponentType.ContainerRegistry));
+        Assert.Equal(["b", "a"], dev.All(ComponentType.StepOperator));
+
+        var empty = await Store.GetStackAsync("empty");
+        Assert.Equal((At(5), At(6)), (empty!.CreatedAt, empty.UpdatedAt));
+        Assert.Empty(empty.Components);
+        Assert.Null(await Store.GetStackAsync("prod"));
+        Assert.Equal(["dev", "empty"], (await Store.ListStacksAsync()).Select(s => s.Name));
+
+        await Store.ReplaceStackComponentsAsync("dev",
+            [new(ComponentType.Orchestrator, "default", 0), new(ComponentType.ArtifactStore, "default", 0),
+             new(ComponentType.StepOperator, "a", 1), new(ComponentType.StepOperator, "b", 2), new(ComponentType.StepOperator, "c", 0)]);
+        dev = await Store.GetStackAsync("dev");
+        Assert.Equal(["c", "a", "b"], dev!.All(ComponentType.StepOperator));
+        Assert.Equal([0, 1, 2], dev.Components.Where(c => c.Type == ComponentType.StepOperator).OrderBy(c => c.Position).Select(c => c.Position));
+        Assert.True(dev.UpdatedAt > At(0));
+
+        await Store.DeleteStackAsync("dev");
+        Assert.Null(await Store.GetStackAsync("dev"));
+        Assert.Equal(["empty"], (await Store.ListStacksAsync()).Select(s => s.Name));
+        await Store.DeleteComponentAsync(ComponentType.StepOperator, "a"); // no longer used
+    }
+
+    [Fact]
+    public async Task Stack_mistakes_are_config_errors()
+    {
+        await AddComponentsAsync(Component(ComponentType.Orchestrator, "default"), Component(ComponentType.ArtifactStore, "default"));
+        await AddBasicStackAsync("dev");
+
+        await Assert.ThrowsAsync<StrataConfigException>(() => AddBasicStackAsync("dev"));
+        var unknown = await Assert.ThrowsAsync<StrataConfigException>(() => AddBasicStackAsync("gpu-stack", ("missing", 0)));
+        Assert.Contains("missing", unknown.Message);
+        Assert.Null(await Store.GetStackAsync("gpu-stack")); // nothing half-written
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.ReplaceStackComponentsAsync("prod", []));
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.DeleteStackAsync("prod"));
+    }
+
+    [Fact]
+    public async Task Deleting_the_active_stack_is_refused()
+    {
+        await AddComponentsAsync(Component(ComponentType.Orchestrator, "default"), Component(ComponentType.ArtifactStore, "default"));
+        await AddBasicStackAsync("dev");
+        await AddBasicStackAsync("prod");
+        await Store.SetSettingAsync("active_stack", "dev");
+
+        var e = await Assert.ThrowsAsync<StrataConfigException>(() => Store.DeleteStackAsync("dev"));
+        Assert.Contains("active", e.Message);
+        Assert.NotNull(await Store.GetStackAsync("dev"));
+
+        await Store.SetSettingAsync("active_stack", "prod");
+        await Store.DeleteStackAsync("dev");
+        Assert.Null(await Store.GetStackAsync("dev"));
+    }
+
+    [Fact]
+    public async Task Settings_are_upserted()
+    {
+        Assert.Null(await Store.GetSettingAsync("active_stack"));
+        await Store.SetSettingAsync("active_stack", "dev");
+        await Store.SetSettingAsync("other", "x");
+        Assert.Equal("dev", await Store.GetSettingAsync("active_stack"));
+        await Store.SetSettingAsync("active_stack", "prod");
+        Assert.Equal("prod", await Store.GetSettingAsync("active_stack"));
+        Assert.Equal("x", await Store.GetSettingAsync("other"));
+    }
+
+    // ---- runs ----
+
+    [Fact]
+    public async Task Runs_are_created_finished_and_found_by_id_name_or_unique_prefix()
+    {
+        var run = Run("aaaa1111-0000", "training-1", 0);
+        await Store.CreateRunAsync(run);
+        await Store.CreateRunAsync(Run("aaaa2222-0000", "training-2", 1));
+        await Store.CreateRunAsync(Run("bbbb3333-0000", "training-3", 2));
+
+        Assert.Equal(run, await Store.FindRunAsync("aaaa1111-0000"));
+        Assert.Equal(run, await Store.FindRunAsync("training-1"));
+        Assert.Equal(run, await Store.FindRunAsync("aaaa1"));
+        Assert.Equal("bbbb3333-0000", (await Store.FindRunAsync("bbbb"))!.Id);
+        Assert.Null(await Store.FindRunAsync("bbb")); // too short for a prefix
+        Assert.Null(await Store.FindRunAsync("cccc"));
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.FindRunAsync("aaaa"));
+
+        await Store.UpdateRunStatusAsync(run.Id, ExecutionStatus.Retrying);
+        Assert.Equal(ExecutionStatus.Retrying, (await Store.FindRunAsync(run.Id))!.Status);
+
+        await Store.FinishRunAsync(run.Id, ExecutionStatus.Failed, At(60), "step 'train' failed");
+        Assert.Equal(run with { Status = ExecutionStatus.Failed, FinishedAt = At(60), Error = "step 'train' failed" }, await Store.FindRunAsync(run.Id));
+    }
+
+    [Fact]
+    public async Task Runs_are_listed_newest_first_with_a_limit_and_a_pipeline_filter()
+    {
+        for (var i = 0; i < 6; i++)
+            await Store.CreateRunAsync(Run($"run-{i}", $"name-{i}", startedAt: i * 10, pipeline: i % 2 == 0 ? "training" : "scoring"));
+
+        Assert.Equal(["run-5", "run-4", "run-3", "run-2", "run-1", "run-0"], (await Store.ListRunsAsync()).Select(r => r.Id));
+        Assert.Equal(["run-5", "run-4"], (await Store.ListRunsAsync(limit: 2)).Select(r => r.Id));
+        Assert.Equal(["run-4", "run-2", "run-0"], (await Store.ListRunsAsync("training")).Select(r => r.Id));
+        Assert.Equal(["run-5"], (await Store.ListRunsAsync("scoring", limit: 1)).Select(r => r.Id));
+        Assert.Empty(await Store.ListRunsAsync("unknown"));
+        Assert.Equal(At(30), (await Store.ListRunsAsync("scoring")).Single(r => r.Id == "run-3").StartedAt);
+    }
+
+    // ---- step runs and lineage ----
+
+    [Fact]
+    public async Task Step_runs_record_inputs_outputs_and_new_artifacts()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        var load = StepRun("step-load", "run-1", "load", startedAt: 1);
+        await Store.CreateStepRunAsync(load, []);
+        Assert.Equal([load], await Store.ListStepRunsAsync("run-1"));
+
+        var data = Artifact("art-data", "step-load", "output", createdAt: 2);
+        await Store.FinishStepRunAsync("step-load", ExecutionStatus.Completed, At(2), null, [data], [("output", "art-data")]);
+
+        var train = StepRun("step-train", "run-1", "train", startedAt: 3);
+        await Store.CreateStepRunAsync(train, [("data", "art-data")]);
+        var model = Artifact("art-model", "step-train", "model", createdAt: 4);
+        var metrics = Artifact("art-metrics", "step-train", "metrics", createdAt: 5);
+        await Store.FinishStepRunAsync("step-train", ExecutionStatus.Completed, At(5), null, [model, metrics], [("model", "art-model"), ("metrics", "art-metrics")]);
+
+        Assert.Equal([load with { Status = ExecutionStatus.Completed, FinishedAt = At(2) }, train with { Status = ExecutionStatus.Completed, FinishedAt = At(5) }],
+            await Store.ListStepRunsAsync("run-1"));
+        Assert.Empty(await Store.ListStepRunsAsync("run-2"));
+
+        Assert.Equal([new StepArtifactLink("step-train", "data", data)], await Store.GetStepInputsAsync("run-1"));
+        Assert.Equal(
+            [new StepArtifactLink("step-load", "output", data), new StepArtifactLink("step-train", "metrics", metrics), new StepArtifactLink("step-train", "model", model)],
+            await Store.GetStepOutputsAsync("run-1"));
+
+        // A second run that reuses the first run's artifact (a cache hit) links it without a new artifact.
+        await Store.CreateRunAsync(Run("run-2", "training-2", 10));
+        var cached = StepRun("step-load-2", "run-2", "load", startedAt: 11) with { CachedFromStepRunId = "step-load" };
+        await Store.CreateStepRunAsync(cached, []);
+        await Store.FinishStepRunAsync("step-load-2", ExecutionStatus.Cached, At(11), null, [], [("output", "art-data")]);
+        Assert.Equal([new StepArtifactLink("step-load-2", "output", data)], await Store.GetStepOutputsAsync("run-2"));
+        Assert.Equal("step-load", (await Store.ListStepRunsAsync("run-2")).Single().CachedFromStepRunId);
+    }
+
+    [Fact]
+    public async Task A_failed_step_run_keeps_its_error()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.CreateStepRunAsync(StepRun("step-1", "run-1", "train") with { Attempt = 2, StepOperator = null }, []);
+        await Store.FinishStepRunAsync("step-1", ExecutionStatus.Failed, At(9), "out of memory", [], []);
+
+        var step = (await Store.ListStepRunsAsync("run-1")).Single();
+        Assert.Equal(ExecutionStatus.Failed, step.Status);
+        Assert.Equal(At(9), step.FinishedAt);
+        Assert.Equal("out of memory", step.Error);
+        Assert.Equal(2, step.Attempt);
+        Assert.Null(step.StepOperator);
+        Assert.Empty(await Store.GetStepOutputsAsync("run-1"));
+    }
+
+    [Fact]
+    public async Task FindCached_returns_the_latest_completed_step_run_with_the_key_and_its_outputs()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        Assert.Null(await Store.FindCachedAsync("key-1"));
+
+        await Store.CreateStepRunAsync(StepRun("old", "run-1", "train", "key-1", 1), []);
+        await Store.FinishStepRunAsync("old", ExecutionStatus.Completed, At(2), null, [Artifact("art-old", "old", "model")], [("model", "art-old")]);
+        var latest = StepRun("latest", "run-1", "train", "key-1", 3);
+        var latestModel = Artifact("art-latest", "latest", "model");
+        await Store.CreateStepRunAsync(latest, []);
+        await Store.FinishStepRunAsync("latest", ExecutionStatus.Completed, At(4), null, [latestModel], [("model", "art-latest")]);
+        await Store.CreateStepRunAsync(StepRun("failed", "run-1", "train", "key-1", 5), []);
+        await Store.FinishStepRunAsync("failed", ExecutionStatus.Failed, At(6), "boom", [], []);
+        await Store.CreateStepRunAsync(StepRun("running", "run-1", "train", "key-1", 7), []);
+        await Store.CreateStepRunAsync(StepRun("only-failed", "run-1", "evaluate", "key-2", 8), []);
+        await Store.FinishStepRunAsync("only-failed", ExecutionStatus.Failed, At(9), "boom", [], []);
+
+        var hit = await Store.FindCachedAsync("key-1");
+        Assert.NotNull(hit);
+        Assert.Equal(latest with { Status = ExecutionStatus.Completed, FinishedAt = At(4) }, hit.Value.StepRun);
+        Assert.Equal([new StepArtifactLink("latest", "model", latestModel)], hit.Value.Outputs);
+        Assert.Null(await Store.FindCachedAsync("key-2"));
+        Assert.Null(await Store.FindCachedAsync("key-3"));
+    }
+
+    // ---- artifacts ----
+
+    [Fact]
+    public async Task Artifacts_are_found_by_id_or_unique_prefix_and_listed_by_run()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.CreateRunAsync(Run("run-2", "training-2", 10));
+        await Store.CreateStepRunAsync(StepRun("step-1", "run-1", "train"), []);
+        await Store.CreateStepRunAsync(StepRun("step-2", "run-2", "train"), []);
+        var a = Artifact("abcd1111", "step-1", "model", createdAt: 1);
+        var b = Artifact("abcd2222", "step-1", "metrics", createdAt: 2);
+        var c = Artifact("ef123456", "step-2", "model", createdAt: 3);
+        await Store.FinishStepRunAsync("step-1", ExecutionStatus.Completed, At(2), null, [b, a], [("model", a.Id), ("metrics", b.Id)]);
+        await Store.FinishStepRunAsync("step-2", ExecutionStatus.Completed, At(3), null, [c], [("model", c.Id)]);
+
+        Assert.Equal(a, await Store.FindArtifactAsync("abcd1111"));
+        Assert.Equal(a, await Store.FindArtifactAsync("abcd1"));
+        Assert.Equal(c, await Store.FindArtifactAsync("ef12"));
+        Assert.Null(await Store.FindArtifactAsync("ef1")); // too short for a prefix
+        Assert.Null(await Store.FindArtifactAsync("9999"));
+        await Assert.ThrowsAsync<StrataConfigException>(() => Store.FindArtifactAsync("abcd"));
+
+        Assert.Equal([a, b], await Store.ListArtifactsAsync("run-1"));
+        Assert.Equal([c], await Store.ListArtifactsAsync("run-2"));
+        Assert.Empty(await Store.ListArtifactsAsync("run-3"));
+        Assert.Equal([c, b, a], await Store.ListArtifactsAsync());
+        Assert.Equal([c, b], await Store.ListArtifactsAsync(limit: 2));
+        Assert.Equal([a], await Store.ListArtifactsAsync("run-1", limit: 1));
+    }
+
+    // ---- logs ----
+
+    [Fact]
+    public async Task Step_logs_are_saved_overwritten_and_read()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.CreateStepRunAsync(StepRun("step-1", "run-1", "train"), []);
+        Assert.Null(await Store.GetStepLogAsync("step-1"));
+
+        await Store.SaveStepLogAsync("step-1", "epoch 1\n");
+        Assert.Equal("epoch 1\n", await Store.GetStepLogAsync("step-1"));
+        var full = string.Concat(Enumerable.Range(1, 2000).Select(i => $"epoch {i}: loss=0.{i} ✓\n"));
+        await Store.SaveStepLogAsync("step-1", full);
+        Assert.Equal(full, await Store.GetStepLogAsync("step-1"));
+        Assert.Null(await Store.GetStepLogAsync("step-2"));
+    }
+
+    // ---- concurrency ----
+
+    [Fact]
+    public async Task Parallel_writers_through_separate_store_instances_lose_nothing()
+    {
+        const int writers = 8, runsEach = 50;
+        var stores = await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => OpenTrackedAsync()));
+
+        await Task.WhenAll(stores.Select((store, w) => Task.Run(async () =>
+        {
+            for (var i = 0; i < runsEach; i++)
+                await store.CreateRunAsync(Run($"run-{w}-{i}", $"name-{w}-{i}", startedAt: w * runsEach + i));
+        })));
+
+        var runs = await Store.ListRunsAsync(limit: 1000);
+        Assert.Equal(writers * runsEach, runs.Count);
+        Assert.Equal(writers * runsEach, runs.Select(r => r.Id).Distinct().Count());
+        Assert.Equal("run-7-49", runs[0].Id);
+    }
+}

@@ -1,0 +1,99 @@
+using Microsoft.Data.Sqlite;
+using Strata.Tests.Support;
+
+namespace Strata.Tests.Store;
+
+public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests, IDisposable
+{
+    private readonly TempDirectory _dir = new("strata-sqlite");
+
+    private string DbPath => _dir.Combine("strata.db");
+
+    protected override async Task<IMetadataStore> CreateStoreAsync() => await SqliteMetadataStore.OpenAsync(DbPath);
+
+    protected override async Task<IMetadataStore> OpenAgainAsync() => await SqliteMetadataStore.OpenAsync(DbPath);
+
+    public void Dispose() => _dir.Dispose();
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> ScalarAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_a_store_error_naming_the_path()
+    {
+        var path = _dir.Combine("not-a-db.db");
+        await File.WriteAllTextAsync(path, string.Concat(Enumerable.Repeat("this is not a SQLite database. ", 100)));
+
+        var e = await Assert.ThrowsAsync<StoreException>(() => SqliteMetadataStore.OpenAsync(path));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public async Task A_store_written_by_a_newer_Strata_is_refused()
+    {
+        var path = _dir.Combine("newer.db");
+        await (await SqliteMetadataStore.OpenAsync(path)).DisposeAsync();
+        await ExecuteAsync(path, $"INSERT INTO schema_version (version) VALUES ({Migrations.Latest + 1})");
+
+        var e = await Assert.ThrowsAsync<StoreException>(() => SqliteMetadataStore.OpenAsync(path));
+        Assert.Contains("newer", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public async Task Reopening_a_store_keeps_its_data_and_migrates_nothing_twice()
+    {
+        await Store.AddComponentAsync(new ComponentRecord("c-1", "gpu", ComponentType.StepOperator, "slurm", new Dictionary<string, string>(), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow));
+        await Store.SetSettingAsync("active_stack", "dev");
+        await Store.DisposeAsync();
+
+        for (var i = 0; i < 2; i++)
+        {
+            await using var reopened = await SqliteMetadataStore.OpenAsync(DbPath);
+            Assert.NotNull(await reopened.GetComponentAsync(ComponentType.StepOperator, "gpu"));
+            Assert.Equal("dev", await reopened.GetSettingAsync("active_stack"));
+        }
+        Assert.Equal(Migrations.Latest, await ScalarAsync(DbPath, "SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task Stores_opened_in_parallel_on_a_new_file_migrate_it_once()
+    {
+        var path = _dir.Combine("fresh.db");
+        var stores = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => SqliteMetadataStore.OpenAsync(path))));
+        try
+        {
+            await Task.WhenAll(stores.Select((store, i) => store.SetSettingAsync($"key-{i}", "value")));
+            Assert.Equal(Migrations.Latest, await ScalarAsync(path, "SELECT COUNT(*) FROM schema_version"));
+            Assert.Equal(8, await ScalarAsync(path, "SELECT COUNT(*) FROM settings"));
+        }
+        finally
+        {
+            foreach (var store in stores) await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_scheme_sqlite_opens_a_store_file()
+    {
+        var path = _dir.Combine("url.db");
+        await using var store = await MetadataStores.OpenUrlAsync($"sqlite://{path}");
+        Assert.Equal(path, store.Location);
+        Assert.Empty(await store.ListRunsAsync());
+    }
+}

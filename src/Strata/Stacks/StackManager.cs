@@ -44,13 +44,20 @@ public sealed class StackManager
         return await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
-        _store.DeleteComponentAsync(type, name, cancellationToken);
+    public async Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default)
+    {
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        await _store.DeleteComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <exception cref="StrataConfigException">No such component.</exception>
-    public async Task<ComponentRecord> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
-        await _store.GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false)
-        ?? throw new StrataConfigException($"No {ComponentTypes.CliName(type)} named '{name}'; see `strata {ComponentTypes.CliName(type)} list`.");
+    public async Task<ComponentRecord> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default)
+    {
+        // The default components exist from the first use of a store, whichever command comes first.
+        await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No {ComponentTypes.CliName(type)} named '{name}'; see `strata {ComponentTypes.CliName(type)} list`.");
+    }
 
     public async Task<IReadOnlyList<ComponentRecord>> ListComponentsAsync(ComponentType type, CancellationToken cancellationToken = default)
     {

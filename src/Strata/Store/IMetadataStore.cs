@@ -51,7 +51,7 @@ public interface IMetadataStore : IAsyncDisposable
     Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default);
 
     // Artifacts
-    /// <summary>An artifact by id or unique id prefix.</summary>
+    /// <summary>An artifact by id, or a unique start or end of its id (at least 4 characters).</summary>
     Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default);
 

@@ -283,15 +283,17 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     public async Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default)
     {
-        var rows = await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
-            ("k", idOrPrefix), ("p", idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix.ToLowerInvariant()) + "%" : idOrPrefix)).ConfigureAwait(false);
+        // Ids are time-ordered, so their starts are alike; a unique end (as `strata run show` prints) is accepted too.
+        var part = idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix.ToLowerInvariant()) : idOrPrefix;
+        var rows = await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p OR a.id LIKE @s LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
+            ("k", idOrPrefix), ("p", part + "%"), ("s", "%" + part)).ConfigureAwait(false);
         var exact = rows.FirstOrDefault(a => a.Id == idOrPrefix);
         if (exact is not null) return exact;
         return rows.Count switch
         {
             1 => rows[0],
             0 => null,
-            _ => throw new StrataConfigException($"Artifact id prefix '{idOrPrefix}' matches several artifacts; give more characters."),
+            _ => throw new StrataConfigException($"Artifact id part '{idOrPrefix}' matches several artifacts; give more characters."),
         };
     }
 

@@ -1,0 +1,74 @@
+using Strata;
+
+namespace SamplePipelines;
+
+/// <summary>Small pipelines with known outcomes, for tests that drive the strata command line.</summary>
+public static class Arithmetic
+{
+    [Step]
+    public static int[] Numbers(int count)
+    {
+        Console.WriteLine($"making {count} numbers");
+        return Enumerable.Range(1, count).ToArray();
+    }
+
+    [Step]
+    public static long Sum(int[] numbers)
+    {
+        Console.WriteLine($"summing {numbers.Length} numbers");
+        return numbers.Sum(n => (long)n);
+    }
+
+    [Step]
+    public static double Mean(int[] numbers) => numbers.Average();
+
+    [Step]
+    public static string Report(long sum, double mean) => $"sum={sum} mean={mean}";
+
+    [Pipeline]
+    public static void Build(PipelineBuilder p)
+    {
+        var numbers = p.Step(Numbers, 10);
+        p.Step(Report, p.Step(Sum, numbers), p.Step(Mean, numbers));
+    }
+}
+
+public static class Failing
+{
+    [Step]
+    public static int Source() => 1;
+
+    [Step]
+    public static int Explode(int x)
+    {
+        Console.WriteLine("about to fail");
+        throw new InvalidOperationException($"explode got {x}");
+    }
+
+    [Step]
+    public static int After(int x) => x + 1;
+
+    [Step]
+    public static int Independent(int x) => x * 2;
+
+    [Pipeline(Name = "failing")]
+    public static void Build(PipelineBuilder p)
+    {
+        var source = p.Step(Source);
+        p.Step(After, p.Step(Explode, source));
+        p.Step(Independent, source);
+    }
+}
+
+public static class Miswired
+{
+    [Step]
+    public static int One() => 1;
+
+    [Pipeline(Name = "miswired")]
+    public static void Build(PipelineBuilder p)
+    {
+        p.Step(One);
+        p.Step(One).Named("one");
+    }
+}

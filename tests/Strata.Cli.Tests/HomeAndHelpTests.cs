@@ -1,0 +1,48 @@
+using Strata.Tests.Support;
+
+namespace Strata.Cli.Tests;
+
+public sealed class HomeAndHelpTests : IDisposable
+{
+    private readonly StrataCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    [Fact]
+    public void Init_creates_a_project_home_that_commands_below_it_use()
+    {
+        var project = _cli.Combine("project");
+        var nested = Path.Combine(project, "src", "deep");
+        Directory.CreateDirectory(nested);
+        var noHome = new Dictionary<string, string?> { ["STRATA_HOME"] = null };
+
+        var init = _cli.RunIn(project, noHome, "init");
+        Assert.True(init.ExitCode == 0, init.ToString());
+        Assert.True(File.Exists(Path.Combine(project, ".strata", "strata.db")));
+
+        Assert.Equal(0, _cli.RunIn(nested, noHome, "artifact-store", "register", "local2", "--flavor=local").ExitCode);
+        var fromProject = _cli.RunIn(project, noHome, "artifact-store", "list", "--output", "json");
+        Assert.Contains(fromProject.Json.EnumerateArray(), a => a.GetProperty("name").GetString() == "local2");
+
+        // Outside the project, the user home (HOME is the test directory) does not see it.
+        var outside = _cli.RunIn(_cli.Combine(), noHome, "artifact-store", "list", "--output", "json");
+        Assert.DoesNotContain(outside.Json.EnumerateArray(), a => a.GetProperty("name").GetString() == "local2");
+    }
+
+    [Fact]
+    public void Help_explains_every_command_group()
+    {
+        var help = _cli.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (var group in new[] { "init", "orchestrator", "artifact-store", "step-operator", "container-registry", "image-builder", "stack", "pipeline", "run", "artifact" })
+            Assert.Contains(group, help.Out);
+
+        var register = _cli.Run("step-operator", "register", "--help");
+        Assert.Equal(0, register.ExitCode);
+        Assert.Contains("--flavor", register.Out);
+        Assert.Contains("--key=value", register.Out);
+
+        var stack = _cli.Run("stack", "register", "--help");
+        Assert.Contains("--step-operator", stack.Out);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Strata.Tests.Support;
+
+namespace Strata.Cli.Tests;
+
+/// <summary>The README's main job: the Quickstart example trains and evaluates a model, and a second run is served from the cache.</summary>
+public sealed class QuickstartExampleTests : IDisposable
+{
+    private readonly StrataCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private static string QuickstartDll()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var dll = Path.Combine(dir.FullName, "examples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first");
+        return dll;
+    }
+
+    private CliResult RunExample()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _cli.WorkingDirectory };
+        start.ArgumentList.Add(QuickstartDll());
+        start.Environment["STRATA_HOME"] = _cli.Home;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "the example did not finish");
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Trains_and_evaluates_then_serves_unchanged_steps_from_the_cache()
+    {
+        var first = RunExample();
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("✓ train completed", first.Out);
+        Assert.Contains("trained FastTree with 100 trees", first.Out);
+        var accuracyLine = first.Out.Split('\n').Single(l => l.TrimStart().StartsWith("accuracy ", StringComparison.Ordinal));
+        var accuracy = double.Parse(accuracyLine.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(accuracy, 0.75, 1.0); // the generated data is learnable; a broken pipeline scores about 0.6
+
+        var second = RunExample();
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("4 cached", second.Out);
+        Assert.DoesNotContain("trained FastTree", second.Out);
+        Assert.Contains(accuracyLine, second.Out);
+    }
+
+    [Fact]
+    public void Runs_from_the_command_line_with_the_apps_own_materializers()
+    {
+        var result = _cli.Run("pipeline", "run", "quickstart", "--assembly", QuickstartDll());
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("✓ evaluate completed", result.Out);
+        var artifacts = _cli.Run("artifact", "list", "--output", "json").Json.EnumerateArray();
+        Assert.Contains(artifacts, a => a.GetProperty("materializer").GetString() == "strata.mlnet_model");
+    }
+}

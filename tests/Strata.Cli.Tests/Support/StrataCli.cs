@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Strata.Tests.Support;
+
+/// <summary>The outcome of one `strata` invocation.</summary>
+public sealed record CliResult(int ExitCode, string Out, string Error)
+{
+    public JsonElement Json => JsonDocument.Parse(Out).RootElement;
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Out}\n--- stderr ---\n{Error}";
+}
+
+/// <summary>Runs the real `strata` command (the built CLI) in its own Strata home, as a user would.</summary>
+public sealed class StrataCli : IDisposable
+{
+    private readonly TempDirectory _dir = new("strata-cli");
+
+    public StrataCli() => Directory.CreateDirectory(Home);
+
+    public string Home => _dir.Combine("home");
+    public string WorkingDirectory => _dir.Path;
+    public string Combine(params string[] parts) => _dir.Combine(parts);
+
+    public static string StrataDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
+    public static string SamplePipelinesDll => Path.Combine(AppContext.BaseDirectory, "SamplePipelines.dll");
+
+    /// <summary>Runs `strata args...` with STRATA_HOME set to this instance's home (unless <paramref name="home"/> is null and environment is given).</summary>
+    public CliResult Run(params string[] args) => RunIn(WorkingDirectory, new Dictionary<string, string?> { ["STRATA_HOME"] = Home }, args);
+
+    public CliResult RunIn(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(StrataDll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment.Remove("STRATA_HOME");
+        start.Environment.Remove("STRATA_STORE_URL");
+        start.Environment["HOME"] = _dir.Path;
+        foreach (var (k, v) in environment)
+        {
+            if (v is null) start.Environment.Remove(k);
+            else start.Environment[k] = v;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
+        }
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

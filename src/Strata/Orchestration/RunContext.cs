@@ -68,10 +68,11 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Preparing the step failed (an input that cannot be loaded, the store refusing a write).
+            // Preparing or recording the step failed (an input that cannot be loaded, the store refusing a write).
             var error = Describe(e);
             observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Failed, clock.Elapsed, error));
-            return Record(new StepOutcome(node, null, ExecutionStatus.Failed, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+            var recorded = await TryRecordFailureAsync(node, stepRunId, parametersJson, error).ConfigureAwait(false);
+            return Record(new StepOutcome(node, recorded ? stepRunId : null, ExecutionStatus.Failed, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
         }
         catch (OperationCanceledException)
         {
@@ -88,6 +89,24 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             status, null, now, reason, null, ParametersJson(node)), [], CancellationToken.None).ConfigureAwait(false);
         observer.StepChanged(new StepProgress(node.Name, status, null, reason));
         return Record(new StepOutcome(node, stepRunId, status, TimeSpan.Zero, reason, new Dictionary<string, OutputSlot>()));
+    }
+
+    /// <summary>Records a step that failed outside its own code; the store may be what failed, so this is best effort.</summary>
+    private async Task<bool> TryRecordFailureAsync(StepNode node, string stepRunId, string parametersJson, string error)
+    {
+        try
+        {
+            var steps = await store.ListStepRunsAsync(run.Id, CancellationToken.None).ConfigureAwait(false);
+            if (!steps.Any(s => s.Id == stepRunId))
+                await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
+                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson), [], CancellationToken.None).ConfigureAwait(false);
+            await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Failed, DateTimeOffset.UtcNow, error, [], [], CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is StrataException or System.Data.Common.DbException or IOException)
+        {
+            return false;
+        }
     }
 
     private StepOutcome Record(StepOutcome outcome)

@@ -38,7 +38,8 @@ public sealed class PipelineDefinition
     }
 
     internal static string DefaultName(MethodInfo method) =>
-        Naming.ToSnakeCase(method.Name == "Build" && method.DeclaringType is not null ? method.DeclaringType.Name : method.Name);
+        method.Name.Contains('<') ? "pipeline" // a lambda: compiler-generated names are not names
+        : Naming.ToSnakeCase(method.Name == "Build" && method.DeclaringType is not null ? method.DeclaringType.Name : method.Name);
 
     private static PipelineDefinition Validate(PipelineBuilder builder, MaterializerRegistry materializers)
     {

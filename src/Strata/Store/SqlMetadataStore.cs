@@ -284,9 +284,11 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public async Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default)
     {
         // Ids are time-ordered, so their starts are alike; a unique end (as `strata run show` prints) is accepted too.
-        var part = idOrPrefix.Length >= 4 ? EscapeLike(idOrPrefix.ToLowerInvariant()) : idOrPrefix;
-        var rows = await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p OR a.id LIKE @s LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
-            ("k", idOrPrefix), ("p", part + "%"), ("s", "%" + part)).ConfigureAwait(false);
+        var part = EscapeLike(idOrPrefix.ToLowerInvariant());
+        var rows = part.Length >= 4
+            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p OR a.id LIKE @s LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
+                ("k", idOrPrefix), ("p", part + "%"), ("s", "%" + part)).ConfigureAwait(false)
+            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k", r => ReadArtifact(r, 0), cancellationToken, ("k", idOrPrefix)).ConfigureAwait(false);
         var exact = rows.FirstOrDefault(a => a.Id == idOrPrefix);
         if (exact is not null) return exact;
         return rows.Count switch

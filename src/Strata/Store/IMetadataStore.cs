@@ -34,6 +34,14 @@ public interface IMetadataStore : IAsyncDisposable
     Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string? pipeline = null, int limit = 50, CancellationToken cancellationToken = default);
 
+    /// <summary>Marks a finished run as running again (resume).</summary>
+    Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Asks the process running a run to cancel it (<c>strata run cancel</c> from another terminal).</summary>
+    Task RequestCancelAsync(string runId, CancellationToken cancellationToken = default);
+
+    Task<bool> IsCancelRequestedAsync(string runId, CancellationToken cancellationToken = default);
+
     // Step runs
     /// <summary>Records a step run that starts now, with the artifacts it reads (lineage).</summary>
     Task CreateStepRunAsync(StepRunRecord stepRun, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default);
@@ -43,6 +51,9 @@ public interface IMetadataStore : IAsyncDisposable
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records the step operator and job handle (JSON) of a submitted step run.</summary>
+    Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default);
 
     /// <summary>The latest successful step run with this cache key and its outputs, or null.</summary>
     Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default);
@@ -54,6 +65,14 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>An artifact by id, or a unique start or end of its id (at least 4 characters).</summary>
     Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    // Secrets
+    /// <summary>Adds a secret, or replaces it when <paramref name="replace"/> is set.</summary>
+    /// <exception cref="StrataConfigException">Adding one that exists, or replacing one that does not.</exception>
+    Task PutSecretAsync(SecretRecord secret, bool replace, CancellationToken cancellationToken = default);
+    Task<SecretRecord?> GetSecretAsync(string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<SecretRecord>> ListSecretsAsync(CancellationToken cancellationToken = default);
+    Task DeleteSecretAsync(string name, CancellationToken cancellationToken = default);
 
     // Logs
     Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default);

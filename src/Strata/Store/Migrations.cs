@@ -41,6 +41,16 @@ internal static class Migrations
         CREATE INDEX step_inputs_artifact ON step_inputs (artifact_id);
         CREATE TABLE step_logs (step_run_id TEXT PRIMARY KEY REFERENCES step_runs(id), content TEXT NOT NULL);
         """,
+        // 2: step operators (the job handle of a step run, so status and cancel work after a restart),
+        // resuming runs (where the pipeline came from), cancelling from another process, and secrets.
+        """
+        ALTER TABLE step_runs ADD COLUMN job TEXT;
+        ALTER TABLE runs ADD COLUMN source TEXT;
+        ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE secrets (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, keys TEXT NOT NULL, payload TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        """,
     ];
 
     public static int Latest => All.Count;

@@ -48,14 +48,15 @@ public sealed record StackRecord(string Id, string Name, IReadOnlyList<StackMemb
     public IReadOnlyList<string> All(ComponentType type) => Components.Where(c => c.Type == type).OrderBy(c => c.Position).Select(c => c.Name).ToArray();
 }
 
+/// <summary>A pipeline run. <c>Source</c> says where the pipeline came from (JSON: assembly path and pipeline method), so the run can be resumed.</summary>
 public sealed record RunRecord(
     string Id, string Name, string Pipeline, string Stack, ExecutionStatus Status,
-    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount);
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount, string? Source = null);
 
 public sealed record StepRunRecord(
     string Id, string RunId, string Name, string StepFullName, string CodeVersion, string? CacheKey,
     ExecutionStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error,
-    string? CachedFromStepRunId, string ParametersJson, int Attempt = 1, string? StepOperator = null);
+    string? CachedFromStepRunId, string ParametersJson, int Attempt = 1, string? StepOperator = null, string? Job = null);
 
 public sealed record ArtifactRecord(
     string Id, string Uri, string TypeName, string Materializer, int MaterializerVersion,
@@ -63,3 +64,6 @@ public sealed record ArtifactRecord(
 
 /// <summary>An artifact as one step saw it: the output it produced or the input it consumed, by name.</summary>
 public sealed record StepArtifactLink(string StepRunId, string Name, ArtifactRecord Artifact);
+
+/// <summary>A named set of secret values. <see cref="Payload"/> is encrypted; <see cref="Keys"/> are the key names only.</summary>
+public sealed record SecretRecord(string Id, string Name, IReadOnlyList<string> Keys, string Payload, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

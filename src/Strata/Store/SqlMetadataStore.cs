@@ -174,9 +174,19 @@ internal abstract class SqlMetadataStore : IMetadataStore
     // ---- runs ----
 
     public Task CreateRunAsync(RunRecord run, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count) VALUES (@id, @n, @p, @s, @st, @sa, @fa, @e, @c)",
+        ExecuteAsync(conn, tx, "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source) VALUES (@id, @n, @p, @s, @st, @sa, @fa, @e, @c, @src)",
             cancellationToken, ("id", run.Id), ("n", run.Name), ("p", run.Pipeline), ("s", run.Stack), ("st", StatusKey(run.Status)),
-            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount)), cancellationToken);
+            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount), ("src", run.Source)), cancellationToken);
+
+    public Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
+
+    public Task RequestCancelAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE runs SET cancel_requested = 1 WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
+
+    public async Task<bool> IsCancelRequestedAsync(string runId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT cancel_requested FROM runs WHERE id = @id", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), cancellationToken, ("id", runId)).ConfigureAwait(false))
+        .FirstOrDefault() == 1;
 
     public Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
@@ -185,7 +195,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task UpdateRunStatusAsync(string runId, ExecutionStatus status, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET status = @s WHERE id = @id", cancellationToken, ("s", StatusKey(status)), ("id", runId)), cancellationToken);
 
-    private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count";
+    private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source";
 
     public async Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default)
     {
@@ -209,18 +219,19 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     private static RunRecord ReadRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseStatus(r.GetString(4)), ParseTime(r.GetString(5)),
-        r.IsDBNull(6) ? null : ParseTime(r.GetString(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture));
+        r.IsDBNull(6) ? null : ParseTime(r.GetString(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture),
+        r.IsDBNull(9) ? null : r.GetString(9));
 
     // ---- step runs ----
 
     public Task CreateStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
         await ExecuteAsync(conn, tx,
-            "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator) " +
-            "VALUES (@id, @r, @n, @fn, @cv, @ck, @st, @sa, @fa, @e, @cf, @p, @a, @so)", cancellationToken,
+            "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job) " +
+            "VALUES (@id, @r, @n, @fn, @cv, @ck, @st, @sa, @fa, @e, @cf, @p, @a, @so, @j)", cancellationToken,
             ("id", s.Id), ("r", s.RunId), ("n", s.Name), ("fn", s.StepFullName), ("cv", s.CodeVersion), ("ck", s.CacheKey), ("st", StatusKey(s.Status)),
             ("sa", s.StartedAt is { } sa ? Time(sa) : null), ("fa", s.FinishedAt is { } fa ? Time(fa) : null), ("e", s.Error), ("cf", s.CachedFromStepRunId),
-            ("p", s.ParametersJson), ("a", s.Attempt), ("so", s.StepOperator)).ConfigureAwait(false);
+            ("p", s.ParametersJson), ("a", s.Attempt), ("so", s.StepOperator), ("j", s.Job)).ConfigureAwait(false);
         foreach (var (name, artifactId) in inputs)
             await ExecuteAsync(conn, tx, "INSERT INTO step_inputs (step_run_id, name, artifact_id) VALUES (@s, @n, @a)", cancellationToken,
                 ("s", s.Id), ("n", name), ("a", artifactId)).ConfigureAwait(false);
@@ -242,7 +253,10 @@ internal abstract class SqlMetadataStore : IMetadataStore
             ("st", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", stepRunId)).ConfigureAwait(false);
     }, cancellationToken);
 
-    private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator";
+    private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job";
+
+    public Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE step_runs SET step_operator = @o, job = @j WHERE id = @id", cancellationToken, ("o", stepOperator), ("j", job), ("id", stepRunId)), cancellationToken);
 
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId));
@@ -251,7 +265,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
         ParseStatus(r.GetString(6)), r.IsDBNull(7) ? null : ParseTime(r.GetString(7)), r.IsDBNull(8) ? null : ParseTime(r.GetString(8)),
         r.IsDBNull(9) ? null : r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10), r.GetString(11),
-        Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture), r.IsDBNull(13) ? null : r.GetString(13));
+        Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture), r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14));
 
     public async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default)
     {
@@ -304,6 +318,41 @@ internal abstract class SqlMetadataStore : IMetadataStore
             ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a ORDER BY a.created_at DESC, a.id DESC LIMIT @l", r => ReadArtifact(r, 0), cancellationToken, ("l", limit)).ConfigureAwait(false)
             : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a JOIN step_runs s ON s.id = a.producer_step_run_id WHERE s.run_id = @r ORDER BY a.created_at, a.id LIMIT @l",
                 r => ReadArtifact(r, 0), cancellationToken, ("r", runId), ("l", limit)).ConfigureAwait(false);
+
+    // ---- secrets ----
+
+    private const string SecretColumns = "id, name, keys, payload, created_at, updated_at";
+
+    public Task PutSecretAsync(SecretRecord secret, bool replace, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        var exists = await ScalarAsync(conn, tx, "SELECT id FROM secrets WHERE name = @n", cancellationToken, ("n", secret.Name)).ConfigureAwait(false) is not null;
+        if (exists && !replace)
+            throw new StrataConfigException($"A secret named '{secret.Name}' already exists; change it with `strata secret update {secret.Name}`.");
+        if (!exists && replace)
+            throw new StrataConfigException($"No secret named '{secret.Name}'; see `strata secret list`.");
+        if (exists)
+            await ExecuteAsync(conn, tx, "UPDATE secrets SET keys = @k, payload = @p, updated_at = @u WHERE name = @n", cancellationToken,
+                ("k", JsonSerializer.Serialize(secret.Keys)), ("p", secret.Payload), ("u", Time(secret.UpdatedAt)), ("n", secret.Name)).ConfigureAwait(false);
+        else
+            await ExecuteAsync(conn, tx, "INSERT INTO secrets (id, name, keys, payload, created_at, updated_at) VALUES (@id, @n, @k, @p, @c, @u)", cancellationToken,
+                ("id", secret.Id), ("n", secret.Name), ("k", JsonSerializer.Serialize(secret.Keys)), ("p", secret.Payload),
+                ("c", Time(secret.CreatedAt)), ("u", Time(secret.UpdatedAt))).ConfigureAwait(false);
+    }, cancellationToken);
+
+    public async Task<SecretRecord?> GetSecretAsync(string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync($"SELECT {SecretColumns} FROM secrets WHERE name = @n", ReadSecret, cancellationToken, ("n", name)).ConfigureAwait(false)).FirstOrDefault();
+
+    public Task<IReadOnlyList<SecretRecord>> ListSecretsAsync(CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {SecretColumns} FROM secrets ORDER BY name", ReadSecret, cancellationToken);
+
+    public Task DeleteSecretAsync(string name, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    {
+        if (await ExecuteAsync(conn, tx, "DELETE FROM secrets WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) == 0)
+            throw new StrataConfigException($"No secret named '{name}'; see `strata secret list`.");
+    }, cancellationToken);
+
+    private static SecretRecord ReadSecret(DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), JsonSerializer.Deserialize<string[]>(r.GetString(2)) ?? [], r.GetString(3), ParseTime(r.GetString(4)), ParseTime(r.GetString(5)));
 
     // ---- logs ----
 

@@ -111,6 +111,20 @@ public sealed class ConfigSchema
         }
     }
 
+    /// <summary>The values of an object of this schema's type that differ from a new instance's, as strings.</summary>
+    public IReadOnlyDictionary<string, string> ValuesOf(object config)
+    {
+        var defaults = Activator.CreateInstance(ConfigType);
+        var values = new Dictionary<string, string>();
+        foreach (var field in Fields)
+        {
+            var value = Format(field.Property.GetValue(config));
+            if (value is not null && value != Format(field.Property.GetValue(defaults)))
+                values[field.Name] = value;
+        }
+        return values;
+    }
+
     internal static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
 
     private static string Article(string typeName) => typeName switch

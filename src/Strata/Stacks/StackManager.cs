@@ -4,6 +4,9 @@ namespace Strata;
 public sealed class StackManager
 {
     public const string DefaultStack = "default";
+
+    /// <summary>The <c>local-process</c> step operator the default stack carries.</summary>
+    public const string DefaultStepOperator = "local";
     private const string ActiveStackKey = "active_stack";
     private readonly IMetadataStore _store;
     private readonly FlavorRegistry _flavors;
@@ -153,7 +156,7 @@ public sealed class StackManager
         return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store) the first time a store is used.</summary>
+    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store, a <c>local-process</c> step operator named <c>local</c>) the first time a store is used.</summary>
     public async Task EnsureDefaultStackAsync(CancellationToken cancellationToken = default)
     {
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
@@ -166,9 +169,12 @@ public sealed class StackManager
                 await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
             if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
                 await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
+            if (await _store.GetComponentAsync(ComponentType.StepOperator, DefaultStepOperator, cancellationToken).ConfigureAwait(false) is null)
+                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now), cancellationToken).ConfigureAwait(false);
             if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
                 await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
-                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0)], now, now), cancellationToken).ConfigureAwait(false);
+                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0),
+                     new StackMember(ComponentType.StepOperator, DefaultStepOperator, 0)], now, now), cancellationToken).ConfigureAwait(false);
         }
         catch (StrataConfigException)
         {
@@ -184,6 +190,32 @@ public sealed class StackManager
         var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
         var flavor = (ArtifactStoreFlavor)_flavors.Get(ComponentType.ArtifactStore, component.Flavor);
         return flavor.Create(flavor.Schema.Bind(component.Config), home);
+    }
+
+    /// <summary>A component's config values ready for use: secret references resolved.</summary>
+    public Task<IReadOnlyDictionary<string, string>> ResolveConfigAsync(ComponentRecord component, CancellationToken cancellationToken = default) =>
+        Task.FromResult(component.Config);
+
+    /// <summary>Builds a step operator component from its config, e.g. to cancel a job after a restart.</summary>
+    public async Task<StepOperator> CreateStepOperatorAsync(string name, StrataHome home, ArtifactStore artifacts, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(ComponentType.StepOperator, name, cancellationToken).ConfigureAwait(false);
+        var flavor = (StepOperatorFlavor)_flavors.Get(ComponentType.StepOperator, component.Flavor);
+        var op = flavor.Create(flavor.Schema.Bind(await ResolveConfigAsync(component, cancellationToken).ConfigureAwait(false)), new StepOperatorContext(home, artifacts));
+        op.Name = name;
+        return op;
+    }
+
+    /// <summary>How a job reaches a stack's artifact store: its flavor and its config without secret fields (jobs use their own credentials).</summary>
+    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
+        var secret = _flavors.Get(ComponentType.ArtifactStore, component.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet();
+        var config = component.Config.Where(kv => !secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // A job must find the very directory this process uses, wherever it starts.
+        if (component.Flavor == "local" && !config.ContainsKey("path"))
+            config["path"] = ((LocalArtifactStore)await CreateArtifactStoreAsync(stack, home, cancellationToken).ConfigureAwait(false)).Root;
+        return new ArtifactStoreLocator(component.Flavor, config);
     }
 
     /// <summary>The typed config of a component.</summary>

@@ -33,6 +33,12 @@ internal sealed class StepDefinition
         EnableCache = attribute?.EnableCache ?? true;
         ExplicitVersion = attribute?.Version;
         HasStepAttribute = attribute is not null;
+        StepOperator = attribute?.StepOperator;
+        Retries = attribute?.Retries ?? 0;
+        Backoff = attribute?.Backoff ?? 2;
+        RetryDelayText = attribute?.RetryDelay;
+        TimeoutText = attribute?.Timeout;
+        ResourcesAttribute = method.GetCustomAttribute<ResourcesAttribute>();
         FullName = $"{method.DeclaringType?.FullName}.{method.Name}";
 
         Parameters = method.GetParameters()
@@ -52,6 +58,12 @@ internal sealed class StepDefinition
     public bool EnableCache { get; }
     public string? ExplicitVersion { get; }
     public bool HasStepAttribute { get; }
+    public string? StepOperator { get; }
+    public int Retries { get; }
+    public double Backoff { get; }
+    public string? RetryDelayText { get; }
+    public string? TimeoutText { get; }
+    public ResourcesAttribute? ResourcesAttribute { get; }
     public IReadOnlyList<StepParameter> Parameters { get; }
     public Type ReturnType { get; }
     public bool IsAsync { get; }

@@ -15,12 +15,14 @@ public sealed class StrataClient : IAsyncDisposable
         Home = home;
         Store = store;
         Materializers = materializers;
-        Stacks = new StackManager(store, flavors);
+        Secrets = new SecretManager(store, home);
+        Stacks = new StackManager(store, flavors, Secrets);
     }
 
     public StrataHome Home { get; }
     public IMetadataStore Store { get; }
     public StackManager Stacks { get; }
+    public SecretManager Secrets { get; }
     public MaterializerRegistry Materializers { get; }
 
     /// <summary>Opens the store of <paramref name="home"/> (default: <see cref="StrataHome.Resolve"/>), creating it on first use.</summary>

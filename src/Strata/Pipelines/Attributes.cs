@@ -20,6 +20,13 @@ public sealed class StepAttribute : Attribute
 
     /// <summary>Whether the step's outputs may be reused from an earlier run with the same key. <value>Default: true.</value></summary>
     public bool EnableCache { get; set; } = true;
+
+    /// <summary>
+    /// Secrets (<c>strata secret create</c>) the step receives as environment variables in its job: each key upper-cased,
+    /// other characters than letters and digits as '_' (<c>aws_access_key_id</c> → <c>AWS_ACCESS_KEY_ID</c>).
+    /// A run checks that they exist before it starts.
+    /// </summary>
+    public string[]? Secrets { get; set; }
 }
 
 /// <summary>Marks a static method <c>void M(PipelineBuilder p)</c> as a pipeline definition.</summary>

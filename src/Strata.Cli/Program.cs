@@ -15,6 +15,7 @@ root.Subcommands.Add(InitCommand.Create());
 foreach (var type in ComponentTypes.All)
     root.Subcommands.Add(ComponentCommands.Create(type));
 root.Subcommands.Add(StackCommands.Create());
+root.Subcommands.Add(SecretCommands.Create());
 root.Subcommands.Add(PipelineCommands.Create());
 root.Subcommands.Add(RunCommands.Create());
 root.Subcommands.Add(ArtifactCommands.Create());

@@ -19,6 +19,16 @@ internal static class Shapes
         config = MaskedConfig(r, flavors), created_at = r.CreatedAt, updated_at = r.UpdatedAt,
     };
 
+    public static object Secret(SecretInfo s) => new
+    {
+        id = s.Id, name = s.Name, keys = s.Keys, created_at = s.CreatedAt, updated_at = s.UpdatedAt,
+    };
+
+    public static object SecretDescription(SecretInfo s) => new
+    {
+        id = s.Id, name = s.Name, keys = s.Keys, values = s.MaskedValues, created_at = s.CreatedAt, updated_at = s.UpdatedAt,
+    };
+
     public static object Stack(StackRecord s, bool active) => new
     {
         id = s.Id, name = s.Name, active,

@@ -15,12 +15,14 @@ public sealed class StrataClient : IAsyncDisposable
         Home = home;
         Store = store;
         Materializers = materializers;
-        Stacks = new StackManager(store, flavors);
+        Secrets = new SecretManager(store, home);
+        Stacks = new StackManager(store, flavors, Secrets);
     }
 
     public StrataHome Home { get; }
     public IMetadataStore Store { get; }
     public StackManager Stacks { get; }
+    public SecretManager Secrets { get; }
     public MaterializerRegistry Materializers { get; }
 
     /// <summary>Opens the store of <paramref name="home"/> (default: <see cref="StrataHome.Resolve"/>), creating it on first use.</summary>
@@ -137,7 +139,7 @@ public sealed class StrataClient : IAsyncDisposable
         var parallelism = options.MaxParallelism
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);
-        var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Home, artifacts, options.Steps, cancellationToken).ConfigureAwait(false);
+        var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, Home, artifacts, options.Steps, cancellationToken).ConfigureAwait(false);
         var observer = options.Observer ?? new ConsoleRunReporter();
         foreach (var warning in warnings) observer.Warning(warning);
         var locator = await Stacks.ArtifactStoreLocatorAsync(stack, Home, cancellationToken).ConfigureAwait(false);
@@ -150,7 +152,7 @@ public sealed class StrataClient : IAsyncDisposable
             lock (remote)
             {
                 if (!remote.TryGetValue(plan, out var launcher))
-                    remote[plan] = launcher = new RemoteStepLauncher(plan, Store, locator, observer, time);
+                    remote[plan] = launcher = new RemoteStepLauncher(plan, Store, Secrets, locator, observer, time);
                 return launcher;
             }
         }

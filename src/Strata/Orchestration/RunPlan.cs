@@ -29,10 +29,19 @@ internal sealed record StepPlan(
 internal static class RunPlanner
 {
     public static async Task<(IReadOnlyDictionary<StepNode, StepPlan> Plans, IReadOnlyList<string> Warnings)> PlanAsync(
-        PipelineDefinition pipeline, StackRecord stack, StackManager stacks, StrataHome home, ArtifactStore artifacts,
+        PipelineDefinition pipeline, StackRecord stack, StackManager stacks, SecretManager secrets, StrataHome home, ArtifactStore artifacts,
         IReadOnlyDictionary<string, StepOverride>? overrides, CancellationToken cancellationToken)
     {
+        var asked = pipeline.Nodes.SelectMany(n => n.Definition.Secrets).Distinct().ToArray();
         var problems = new List<string>();
+        try
+        {
+            await secrets.ValidateAsync(asked, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StrataConfigException e)
+        {
+            problems.Add(e.Message.TrimEnd('.'));
+        }
         var warnings = new List<string>();
         var plans = new Dictionary<StepNode, StepPlan>();
         var operators = new Dictionary<string, (StepOperator Operator, StepOperatorFlavor Flavor, IReadOnlyDictionary<string, string> Config)>();
@@ -58,6 +67,8 @@ internal static class RunPlanner
             var requested = o?.StepOperator ?? node.StepOperator ?? step.StepOperator;
             if (string.IsNullOrEmpty(requested))
             {
+                if (step.Secrets.Count > 0 && warned.Add($"secrets:{node.Name}"))
+                    warnings.Add($"step '{node.Name}' asks for secrets ({string.Join(", ", step.Secrets)}) but runs in-process, where they are not set as environment variables; give it a step operator to receive them");
                 plans[node] = StepPlan.InProcess(node, resources, timeout, retries, delay, step.Backoff);
                 continue;
             }

@@ -38,6 +38,13 @@ public sealed class StepAttribute : Attribute
 
     /// <summary>How long the step may run, e.g. <c>30m</c>; then it is cancelled and fails. <value>Default: no limit (or the operator's <c>timeout</c>).</value></summary>
     public string? Timeout { get; set; }
+
+    /// <summary>
+    /// Secrets (<c>strata secret create</c>) the step receives as environment variables in its job: each key upper-cased,
+    /// other characters than letters and digits as '_' (<c>aws_access_key_id</c> → <c>AWS_ACCESS_KEY_ID</c>).
+    /// A run checks that they exist before it starts.
+    /// </summary>
+    public string[]? Secrets { get; set; }
 }
 
 /// <summary>Marks a static method <c>void M(PipelineBuilder p)</c> as a pipeline definition.</summary>

@@ -90,14 +90,18 @@ public sealed class ConfigSchema
     }
 
     /// <summary>Builds the typed config object from validated values (secret references must be resolved first).</summary>
-    public object Bind(IReadOnlyDictionary<string, string> values)
+    /// <param name="values">The values.</param>
+    /// <param name="fromSecrets">Fields whose values came from secrets: an error about them does not show the value.</param>
+    public object Bind(IReadOnlyDictionary<string, string> values, IReadOnlySet<string>? fromSecrets = null)
     {
         var node = new JsonObject();
         foreach (var field in Fields)
             if (values.TryGetValue(field.Name, out var raw))
             {
                 if (TryConvert(raw, field.Property.PropertyType, out var converted) is { } error)
-                    throw new StrataConfigException($"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
+                    throw new StrataConfigException(fromSecrets?.Contains(field.Name) == true
+                        ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with `strata secret update`."
+                        : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
                 node[field.Property.Name] = JsonSerializer.SerializeToNode(converted, field.Property.PropertyType, StrataJson.Options);
             }
         try

@@ -7,7 +7,7 @@ namespace Strata;
 /// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and
 /// logs, applies the pending and step timeouts, cancels the job when the run is cancelled, and reads the result record.
 /// </summary>
-internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, ArtifactStoreLocator locator, IRunObserver observer, TimeProvider time) : IStepLauncher
+internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer, TimeProvider time) : IStepLauncher
 {
     private const int LogTailLines = 20;
 
@@ -15,6 +15,9 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Ar
     {
         var op = plan.Operator!;
         var settings = (StepOperatorSettings)plan.Settings!;
+        var secretEnvironment = await secrets.EnvironmentForAsync(invocation.Node.Definition.Secrets, cancellationToken).ConfigureAwait(false);
+        var masker = new SecretMasker(secretEnvironment.Values);
+        invocation.Log.Masker = masker;
         var manifest = StepManifest.Create(invocation);
         await artifacts.WriteFileAsync(StepManifest.PathFor(invocation.OutputPrefix), manifest.ToJson(), cancellationToken).ConfigureAwait(false);
         var manifestUri = artifacts.UriOf(StepManifest.PathFor(invocation.OutputPrefix));
@@ -31,7 +34,13 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Ar
             StepRunId = invocation.StepRunId,
             Attempt = invocation.Attempt,
             Command = command,
-            Environment = new Dictionary<string, string> { [ArtifactStoreLocator.EnvironmentVariable] = locator.ToJson() },
+            Environment = new Dictionary<string, string>
+            {
+                [ArtifactStoreLocator.EnvironmentVariable] = locator.ToJson(),
+                // Names only: the entrypoint masks these variables' values in the log it writes.
+                [StrataEntrypoint.SecretVariablesVariable] = string.Join(',', secretEnvironment.Keys),
+            },
+            Secrets = secretEnvironment,
             Settings = settings,
             Resources = plan.Resources,
             ManifestUri = manifestUri,
@@ -72,14 +81,14 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Ar
         var resultBytes = await artifacts.ReadFileAsync(manifest.ResultPath, CancellationToken.None).ConfigureAwait(false);
         var tail = Tail(invocation.Log.Text);
         if (resultBytes is null)
-            throw new StepFailedException(
+            throw new StepFailedException(masker.Mask(
                 $"job {job.JobId} on step operator '{op.Name}' {status.State.ToString().ToLowerInvariant()}{(status.ExitCode is { } code ? $" with exit code {code}" : "")}" +
-                $"{(status.Reason is { } reason ? $": {reason}" : "")}, without a result{(tail.Length > 0 ? $"; last output:{Environment.NewLine}{tail}" : "")}",
+                $"{(status.Reason is { } reason ? $": {reason}" : "")}, without a result{(tail.Length > 0 ? $"; last output:{Environment.NewLine}{tail}" : "")}"),
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
         var result = StepResultRecord.FromJson(resultBytes);
         if (result.Status != StepResultRecord.Completed)
             throw new StepFailedException(
-                $"{ShortType(result.ErrorType)}: {result.ErrorMessage} (on step operator '{op.Name}', job {job.JobId}, host {result.Host})",
+                masker.Mask($"{ShortType(result.ErrorType)}: {result.ErrorMessage} (on step operator '{op.Name}', job {job.JobId}, host {result.Host})"),
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, result.ErrorType, tail);
         if (status.State != StepJobState.Succeeded)
             throw new StepFailedException($"job {job.JobId} on step operator '{op.Name}' ended {status.State.ToString().ToLowerInvariant()} after writing its result: {status.Reason}",

@@ -17,6 +17,9 @@ public static class StrataEntrypoint
     /// <summary>Exit code when the step could not be run at all (no manifest, no artifact store, wrong build).</summary>
     public const int CannotRun = 3;
 
+    /// <summary>Names the environment variables that hold secrets, so the entrypoint hides their values in the step's log.</summary>
+    public const string SecretVariablesVariable = "STRATA_SECRET_VARIABLES";
+
     /// <summary>Whether this process's entry assembly can run steps (it called <see cref="TryRunAsync"/>).</summary>
     public static bool HostedByApp { get; private set; }
 
@@ -58,7 +61,13 @@ public static class StrataEntrypoint
             return CannotRun;
         }
 
-        var log = new StepLog(manifest.StepName, (_, line) => ConsoleCapture.RealOut.WriteLine(line));
+        var log = new StepLog(manifest.StepName, (_, line) => ConsoleCapture.RealOut.WriteLine(line))
+        {
+            Masker = new SecretMasker((Environment.GetEnvironmentVariable(SecretVariablesVariable) ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(Environment.GetEnvironmentVariable)
+                .OfType<string>()),
+        };
         ConsoleCapture.Install();
         StepResultRecord result;
         try
@@ -79,6 +88,7 @@ public static class StrataEntrypoint
         {
             log.WriteLine(e.ToString());
             result = Result(StepResultRecord.Failed, e, started, [], manifest);
+            result = result with { ErrorMessage = log.Masker!.Mask(result.ErrorMessage ?? ""), StackTrace = log.Masker.Mask(result.StackTrace ?? "") };
         }
         await store.WriteFileAsync(manifest.LogPath, System.Text.Encoding.UTF8.GetBytes(log.Text), CancellationToken.None).ConfigureAwait(false);
         await store.WriteFileAsync(manifest.ResultPath, result.ToJson(), CancellationToken.None).ConfigureAwait(false);

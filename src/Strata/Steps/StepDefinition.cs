@@ -32,6 +32,7 @@ internal sealed class StepDefinition
         Name = attribute?.Name ?? Naming.ToSnakeCase(method.Name);
         EnableCache = attribute?.EnableCache ?? true;
         ExplicitVersion = attribute?.Version;
+        Secrets = attribute?.Secrets?.Distinct(StringComparer.Ordinal).ToArray() ?? [];
         HasStepAttribute = attribute is not null;
         StepOperator = attribute?.StepOperator;
         Retries = attribute?.Retries ?? 0;
@@ -57,6 +58,9 @@ internal sealed class StepDefinition
     public string FullName { get; }
     public bool EnableCache { get; }
     public string? ExplicitVersion { get; }
+
+    /// <summary>The secrets the step asks for (<see cref="StepAttribute.Secrets"/>), to give its job as environment variables.</summary>
+    public IReadOnlyList<string> Secrets { get; }
     public bool HasStepAttribute { get; }
     public string? StepOperator { get; }
     public int Retries { get; }

@@ -87,7 +87,8 @@ start_munge() {
     if [[ -e /run/munge/munged.pid ]] && ! pid_alive /run/munge/munged.pid munged; then
         rm -f /run/munge/munged.pid /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
     fi
-    runuser -u munge -- /usr/sbin/munged
+    # Daemons get no inherited stdout/stderr: a caller reading our output (a test fixture) would wait for them forever.
+    runuser -u munge -- /usr/sbin/munged </dev/null >>"$base/log/munged.out" 2>&1
     wait_for 5 munged munge_works || die "munged did not start (see /var/log/munge/munged.log)"
     # Only a munged started here is ours to stop.
     cp /run/munge/munged.pid "$base/munged.pid"
@@ -233,13 +234,13 @@ cmd_start() {
     start_munge
 
     if ! pid_alive "$base/slurmctld.pid" slurmctld; then
-        slurmctld -c -i -f "$conf" || die "slurmctld failed (see $base/log/slurmctld.log)"
+        slurmctld -c -i -f "$conf" </dev/null >>"$base/log/slurmctld.out" 2>&1 || die "slurmctld failed (see $base/log/slurmctld.log)"
         wait_for 10 slurmctld scontrol ping || die "slurmctld does not answer (see $base/log/slurmctld.log)"
         started+=(slurmctld)
         rm -f "$base/env" # a new controller: hand out a fresh token below
     fi
     if ! pid_alive "$base/slurmd.pid" slurmd; then
-        slurmd -f "$conf" || die "slurmd failed (see $base/log/slurmd.log)"
+        slurmd -f "$conf" </dev/null >>"$base/log/slurmd.out" 2>&1 || die "slurmd failed (see $base/log/slurmd.log)"
         started+=(slurmd)
     fi
     [[ -f "$base/env" ]] || write_env

@@ -31,12 +31,20 @@ log() { echo "cluster.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 now_ms() { date +%s%3N; }
 
+# running PID: the process exists and is not a zombie (init here reaps orphans only every ~2 s).
+running() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ -n "$stat" && "${stat:0:1}" != Z ]]
+}
+
 # pid_alive FILE NAME: the pid in FILE is a live process whose command name is NAME (guards against pid reuse).
 pid_alive() {
     local file="$1" name="$2" pid
     [[ -s "$file" ]] || return 1
     pid="$(tr -dc '0-9' <"$file")"
-    [[ -n "$pid" && -r "/proc/$pid/comm" ]] || return 1
+    [[ -n "$pid" ]] && running "$pid" || return 1
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
 }
 
@@ -269,11 +277,11 @@ stop_pid() {
     if pid_alive "$file" "$name"; then
         pid="$(tr -dc '0-9' <"$file")"
         kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            [[ -d "/proc/$pid" ]] || break
-            sleep 0.1
+        for ((i = 0; i < 100; i++)); do
+            running "$pid" || break
+            sleep 0.05
         done
-        [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+        running "$pid" && kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$file"
 }

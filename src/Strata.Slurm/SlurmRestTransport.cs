@@ -11,7 +11,10 @@ namespace Strata.Slurm;
 /// <summary>Where slurmrestd listens and how to authenticate to it.</summary>
 internal sealed record SlurmRestOptions
 {
-    /// <summary>TCP endpoint, e.g. <c>http://127.0.0.1:6820</c>. Exactly one of this and <see cref="UnixSocketPath"/>.</summary>
+    /// <summary>
+    /// TCP endpoint, e.g. <c>http://127.0.0.1:6820</c> (a path prefix is kept, for a reverse proxy). Exactly one of this
+    /// and <see cref="UnixSocketPath"/>.
+    /// </summary>
     public Uri? BaseAddress { get; init; }
 
     /// <summary>slurmrestd's unix socket (<c>slurmrestd unix:/path</c>), e.g. in local-auth mode.</summary>
@@ -109,7 +112,8 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         }
         else
         {
-            _endpoint = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
+            // Keep a path prefix (slurmrestd behind a reverse proxy); drop query and fragment.
+            _endpoint = options.BaseAddress!.GetLeftPart(UriPartial.Path).TrimEnd('/');
             _http = handler is null ? new HttpClient() : new HttpClient(handler);
             _http.BaseAddress = new Uri(_endpoint + "/");
         }

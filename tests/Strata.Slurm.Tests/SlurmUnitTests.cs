@@ -272,7 +272,7 @@ public sealed class SlurmRestRequestTests
     {
         var recorder = new Recorder(HttpStatusCode.OK, """{"errors":[{"error_code":2042,"error":"Job is in held state, pending scheduler release"}],"job_id":77}""");
         var token = Token(DateTimeOffset.UtcNow.AddHours(1));
-        using var transport = new SlurmRestTransport(SlurmRestOptions.WithToken(new Uri("http://slurm.test:6820/ignored"), "alice", token), recorder);
+        using var transport = new SlurmRestTransport(SlurmRestOptions.WithToken(new Uri("http://slurm.test:6820/proxy/"), "alice", token), recorder);
         var spec = new SlurmJobSpec
         {
             Name = "strata-x",
@@ -289,7 +289,7 @@ public sealed class SlurmRestRequestTests
 
         var (request, body) = Assert.Single(recorder.Requests);
         Assert.Equal(HttpMethod.Post, request.Method);
-        Assert.Equal("http://slurm.test:6820/slurm/v0.0.38/job/submit", request.RequestUri!.ToString());
+        Assert.Equal("http://slurm.test:6820/proxy/slurm/v0.0.38/job/submit", request.RequestUri!.ToString());
         Assert.Equal("application/json", request.Content!.Headers.ContentType!.ToString());
         Assert.NotNull(request.Content.Headers.ContentLength);
         Assert.Equal("alice", Assert.Single(request.Headers.GetValues("X-SLURM-USER-NAME")));

@@ -87,9 +87,14 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
         var result = StepResultRecord.FromJson(resultBytes);
         if (result.Status != StepResultRecord.Completed)
+        {
+            // The entrypoint ends the log with the exception itself; what the step printed before it is the useful tail.
+            var output = Tail(OutputBefore(invocation.Log.Text, result.ErrorType));
             throw new StepFailedException(
-                masker.Mask($"{ShortType(result.ErrorType)}: {result.ErrorMessage} (on step operator '{op.Name}', job {job.JobId}, host {result.Host})"),
+                masker.Mask($"{ShortType(result.ErrorType)}: {result.ErrorMessage} (on step operator '{op.Name}', job {job.JobId}, host {result.Host})" +
+                    $"{(output.Length > 0 ? $"; last output:{Environment.NewLine}{output}" : "")}"),
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, result.ErrorType, tail);
+        }
         if (status.State != StepJobState.Succeeded)
             throw new StepFailedException($"job {job.JobId} on step operator '{op.Name}' ended {status.State.ToString().ToLowerInvariant()} after writing its result: {status.Reason}",
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
@@ -188,6 +193,13 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
     {
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         return string.Join(Environment.NewLine, lines.Skip(Math.Max(0, lines.Length - LogTailLines)));
+    }
+
+    /// <summary>The log up to the entrypoint's report of the step's exception (<c>Type: message</c> and its stack trace).</summary>
+    private static string OutputBefore(string log, string? errorType)
+    {
+        var at = errorType is null ? -1 : log.LastIndexOf(errorType + ":", StringComparison.Ordinal);
+        return at < 0 ? log : log[..at];
     }
 
     private static string ShortType(string? fullName) => fullName is null ? "Error" : fullName[(fullName.LastIndexOf('.') + 1)..];

@@ -48,6 +48,13 @@ internal static class Shapes
         error = r.Error, step_count = r.StepCount,
     };
 
+    /// <summary>What `pipeline run` and `run resume` print with --output json.</summary>
+    public static object Result(RunResult result) => new
+    {
+        run = Run(result.Run),
+        steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray(),
+    };
+
     public static object Artifact(ArtifactRecord a) => new
     {
         id = a.Id, uri = a.Uri, type = a.TypeName, materializer = a.Materializer, materializer_version = a.MaterializerVersion,

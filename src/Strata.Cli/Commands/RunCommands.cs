@@ -120,7 +120,7 @@ internal static class RunCommands
                 Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
             }, interrupts.Token);
             if (c.Json)
-                c.WriteJson(new { run = Shapes.Run(result.Run), steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray() });
+                c.WriteJson(Shapes.Result(result));
             return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
         });
 

@@ -41,10 +41,11 @@ internal sealed class LocalProcessStepOperator : StepOperator
         {
             Directory.CreateDirectory(workDir);
             var start = new ProcessStartInfo("setsid") { WorkingDirectory = workDir, UseShellExecute = false };
-            // sh records the exit code after the command ends; "$@" passes the command without any quoting.
+            // sh records the exit code after the command ends; "$@" passes the command without any quoting. It first lets go
+            // of the standard streams it inherited, so a job that outlives this process never holds its console or pipes open.
             start.ArgumentList.Add("/bin/sh");
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"\"$@\" >{StdoutFile} 2>{StderrFile} </dev/null; echo $? >{ExitCodeFile}.tmp && mv {ExitCodeFile}.tmp {ExitCodeFile}");
+            start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}.tmp && mv {ExitCodeFile}.tmp {ExitCodeFile}");
             start.ArgumentList.Add("strata-step");
             foreach (var part in launch.Command) start.ArgumentList.Add(part);
             if (!settings.InheritEnvironment)

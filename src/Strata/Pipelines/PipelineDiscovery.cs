@@ -6,13 +6,16 @@ namespace Strata;
 /// <summary>Finds <c>[Pipeline]</c> methods in an assembly, for running a pipeline by name from the command line.</summary>
 public static class PipelineDiscovery
 {
-    /// <summary>Loads an application assembly with its dependencies; Strata itself is shared with the caller.</summary>
+    /// <summary>Loads an application assembly with its dependencies, once per path; Strata itself is shared with the caller.</summary>
     /// <exception cref="StrataConfigException">The file does not exist or is not a .NET assembly.</exception>
     public static Assembly LoadAssembly(string path)
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new StrataConfigException($"Assembly '{path}' not found; build your project first (dotnet build) and pass the path of its .dll.");
+        // A second copy would have types of its own (a plugin's flavor and the same app's pipelines must agree).
+        if (AssemblyLoadContext.All.SelectMany(c => c.Assemblies).FirstOrDefault(a => a.Location == full) is { } loaded)
+            return loaded;
         try
         {
             return new AppLoadContext(full).LoadFromAssemblyPath(full);

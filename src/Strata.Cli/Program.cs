@@ -9,6 +9,16 @@ Integrations.Register();
 if (await StrataEntrypoint.TryRunAsync(args) is { } stepExitCode)
     return stepExitCode;
 
+try
+{
+    Integrations.LoadPlugins();
+}
+catch (StrataException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return Handler.UserError;
+}
+
 var root = new RootCommand("Strata: typed ML pipelines for .NET whose steps can run on specialised compute.");
 root.Options.Add(GlobalOptions.Output);
 root.Subcommands.Add(InitCommand.Create());

@@ -18,7 +18,7 @@ internal static class PipelineCommands
         var stack = new Option<string>("--stack") { Description = "Run on this stack instead of the active one." };
         var runName = new Option<string>("--run-name") { Description = "Name the run (default: pipeline-date-time-random)." };
         var config = new Option<string>("--config", "-c") { Description = "A YAML run config: per step, step_operator, settings, retries, timeout (see docs/cli.md)." };
-        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded. Ctrl+C cancels the run and its jobs.")
+        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded. Ctrl+C cancels the run's jobs and waits for them to stop; a second Ctrl+C stops waiting.")
         {
             name, assembly, noCache, parallelism, stack, runName, config,
         };

@@ -3,12 +3,12 @@ using System.CommandLine;
 
 namespace Strata.Cli.Commands;
 
-/// <summary><c>strata run list|show|logs</c>.</summary>
+/// <summary><c>strata run list|show|logs|cancel|resume</c>.</summary>
 internal static class RunCommands
 {
     public static Command Create()
     {
-        var group = new Command("run", "Inspect pipeline runs.");
+        var group = new Command("run", "Inspect, cancel and resume pipeline runs.");
 
         var pipeline = new Option<string>("--pipeline", "-p") { Description = "Only runs of this pipeline." };
         var limit = new Option<int>("--limit", "-n") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 };
@@ -109,7 +109,7 @@ internal static class RunCommands
 
         var resumeRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
         var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." };
-        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed.") { resumeRun, resumeParallelism };
+        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for them to stop; a second Ctrl+C stops waiting.") { resumeRun, resumeParallelism };
         Handler.Set(resume, async c =>
         {
             var client = await c.ClientAsync();

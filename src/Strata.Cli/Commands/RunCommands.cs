@@ -109,7 +109,8 @@ internal static class RunCommands
 
         var resumeRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
         var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." };
-        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for them to stop; a second Ctrl+C stops waiting.") { resumeRun, resumeParallelism };
+        var resumeConfig = new Option<string>("--config", "-c") { Description = "The YAML run config the run was started with, if any (per step: step_operator, settings, retries, timeout)." };
+        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for them to stop; a second Ctrl+C stops waiting.") { resumeRun, resumeParallelism, resumeConfig };
         Handler.Set(resume, async c =>
         {
             var client = await c.ClientAsync();
@@ -118,6 +119,7 @@ internal static class RunCommands
             {
                 MaxParallelism = c.Get(resumeParallelism),
                 Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
+                Steps = c.Get(resumeConfig) is { } configFile ? RunConfigFile.Read(configFile) : [],
             }, interrupts.Token);
             if (c.Json)
                 c.WriteJson(Shapes.Result(result));

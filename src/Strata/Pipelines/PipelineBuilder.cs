@@ -9,6 +9,7 @@ namespace Strata;
 public sealed partial class PipelineBuilder
 {
     private readonly List<StepNode> _nodes = [];
+    private readonly Dictionary<string, int> _invocations = [];
 
     private readonly MaterializerRegistry _materializers;
 
@@ -39,7 +40,8 @@ public sealed partial class PipelineBuilder
 
     private string NextName(string baseName)
     {
-        var count = _nodes.Count(n => n.Definition.Name == baseName);
+        var count = _invocations.GetValueOrDefault(baseName);
+        _invocations[baseName] = count + 1;
         return count == 0 ? baseName : $"{baseName}_{count + 1}";
     }
 }

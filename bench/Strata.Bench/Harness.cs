@@ -24,6 +24,20 @@ internal sealed record Row(
         return new(benchmark, figure, value, unit, baseline, baselineName, ratio, target, Pass(higherIsBetter ? ratio >= limit : ratio <= limit), note);
     }
 
+    /// <summary>
+    /// A row from paired repetitions (each Strata measurement next to a baseline measurement taken right before or after
+    /// it, so both saw the same load): medians of each side, and the median of the per-pair ratios, which decides.
+    /// </summary>
+    public static Row Paired(string benchmark, string figure, IReadOnlyList<double> values, string unit, IReadOnlyList<double> baselines,
+        string baselineName, double limit, string target, bool higherIsBetter = false)
+    {
+        var ratios = values.Zip(baselines, (v, b) => v / b).ToArray();
+        var ratio = Stats.Median(ratios);
+        return new(benchmark, figure, Stats.Median(values), unit, Stats.Median(baselines), baselineName, ratio, target,
+            Pass(higherIsBetter ? ratio >= limit : ratio <= limit),
+            ratios.Length > 1 ? $"median of {ratios.Length} paired ratios, range {ratios.Min():0.00}–{ratios.Max():0.00}×" : null);
+    }
+
     public static Row Info(string benchmark, string figure, double value, string unit, double? baseline = null, string baselineName = "", string? note = null) =>
         new(benchmark, figure, value, unit, baseline, baselineName, baseline is > 0 ? value / baseline.Value : null, "", "info", note);
 

@@ -201,7 +201,8 @@ internal static class Micro
     public static Task RunAsync(Dictionary<string, string> args)
     {
         var config = ManualConfig.CreateEmpty()
-            .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("inproc"))
+            // Ten measured iterations (not ShortRun's three): the machine is shared, and the median needs a few.
+            .AddJob(Job.ShortRun.WithIterationCount(10).WithToolchain(InProcessEmitToolchain.Instance).WithId("inproc"))
             .AddColumnProvider(DefaultColumnProviders.Instance)
             .AddLogger(ConsoleLogger.Default)
             .AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default)

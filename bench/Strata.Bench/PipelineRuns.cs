@@ -41,14 +41,15 @@ internal static class PipelineRuns
         var steps = int.Parse(args["steps"]);
         var reps = int.Parse(args["reps"]);
         await using var client = await StrataClient.OpenAsync(new StrataHome(args["home"]));
-        var (_, _, warm) = await TimeRunAsync(client, shape, steps, noCache: true, $"{shape}-warmup");
+        var tag = Guid.NewGuid().ToString("n")[..8]; // several processes may take turns on one home: run names must differ
+        var (_, _, warm) = await TimeRunAsync(client, shape, steps, noCache: true, $"{shape}-warmup-{tag}");
         if (shape == "chain") await CheckLastAsync(warm, steps);
 
         var totals = new List<double>();
         var builds = new List<double>();
         for (var i = 0; i < reps; i++)
         {
-            var (build, run, _) = await TimeRunAsync(client, shape, steps, noCache: true, $"{shape}-{i}");
+            var (build, run, _) = await TimeRunAsync(client, shape, steps, noCache: true, $"{shape}-{i}-{tag}");
             builds.Add(build);
             totals.Add(build + run);
             Console.Error.WriteLine($"    {shape} rep {i + 1}/{reps}: {build + run:0.000} s");

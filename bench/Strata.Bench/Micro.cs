@@ -77,12 +77,36 @@ public class StepPartsBenchmarks
         await connection.OpenAsync();
     }
 
-    /// <summary>BEGIN IMMEDIATE, one small INSERT, COMMIT (WAL, synchronous=NORMAL) on an open connection.</summary>
+    /// <summary>BEGIN IMMEDIATE, one small INSERT, COMMIT, on a pooled connection set up as the store sets it (WAL, synchronous=NORMAL: no fsync per commit).</summary>
     [Benchmark]
     public async Task SqliteOneInsertTransaction()
     {
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync();
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+            await pragma.ExecuteNonQueryAsync();
+        }
+        await InsertOneAsync(connection);
+    }
+
+    /// <summary>The same with SQLite's default synchronous=FULL: every commit waits for an fsync of the WAL (what durable commits would cost here).</summary>
+    [Benchmark]
+    public async Task SqliteOneInsertTransactionSynchronousFull()
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+            await pragma.ExecuteNonQueryAsync();
+        }
+        await InsertOneAsync(connection);
+    }
+
+    private async Task InsertOneAsync(SqliteConnection connection)
+    {
         await using var tx = connection.BeginTransaction(deferred: false);
         await using var insert = connection.CreateCommand();
         insert.Transaction = tx;

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+
+namespace Strata.Bench;
+
+/// <summary>
+/// P4 child tasks. Each runs in its own process so its peak working set is its own: Strata save, Strata load,
+/// raw FileStream write, raw FileStream read, of 1 GiB as <c>float[]</c> or <c>double[,]</c>.
+/// </summary>
+internal static class ArtifactThroughput
+{
+    public const long DataBytes = 1L << 30;
+    private const int Chunk = 4 << 20; // the raw baseline writes and reads in 4 MiB pieces, as the materializer does
+    private const int Columns = 8192;
+
+    /// <summary>1 GiB of data: <c>float[2^28]</c> or <c>double[16384, 8192]</c>, filled with a checkable pattern.</summary>
+    private static Array Create(string kind, bool fill)
+    {
+        Array array = kind switch
+        {
+            "float1d" => new float[DataBytes / sizeof(float)],
+            "double2d" => new double[DataBytes / sizeof(double) / Columns, Columns],
+            _ => throw new ArgumentException($"unknown kind '{kind}'", nameof(kind)),
+        };
+        if (fill)
+        {
+            if (array is float[] f)
+                for (var i = 0; i < f.Length; i++) f[i] = i & 0xFFFFF;
+            else
+            {
+                var d = Doubles(array);
+                for (var i = 0; i < d.Length; i++) d[i] = i;
+            }
+        }
+        return array;
+    }
+
+    private static Span<double> Doubles(Array matrix) =>
+        MemoryMarshal.CreateSpan(ref Unsafe.As<byte, double>(ref MemoryMarshal.GetArrayDataReference(matrix)), (int)(DataBytes / sizeof(double)));
+
+    private static Span<byte> Bytes(Array array, long offset, int length) =>
+        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), (nint)offset), length);
+
+    private static void Verify(Array array)
+    {
+        if (array is float[] f)
+        {
+            for (var i = 0; i < f.Length; i++)
+                if (f[i] != (i & 0xFFFFF)) throw new InvalidOperationException($"element {i} is {f[i]}");
+        }
+        else
+        {
+            if (array.GetLength(1) != Columns) throw new InvalidOperationException($"{array.GetLength(1)} columns");
+            var d = Doubles(array);
+            for (var i = 0; i < d.Length; i++)
+                if (d[i] != i) throw new InvalidOperationException($"element {i} is {d[i]}");
+        }
+    }
+
+    private static Type TypeOf(string kind) => kind == "float1d" ? typeof(float[]) : typeof(double[,]);
+
+    private static long WorkingSet()
+    {
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        return self.WorkingSet64;
+    }
+
+    /// <summary>Saves the data through the local artifact store and its materializer (what a step output goes through).</summary>
+    public static async Task SaveAsync(Dictionary<string, string> args)
+    {
+        var kind = args["kind"];
+        var idle = WorkingSet();
+        var data = Create(kind, fill: true);
+        var store = new LocalArtifactStore(args["root"]);
+        var materializer = MaterializerRegistry.Default.Get(TypeOf(kind));
+        var clock = Stopwatch.StartNew();
+        var content = await store.WriteArtifactAsync(args["path"], (writer, ct) => materializer.SaveAsync(data, TypeOf(kind), writer, ct));
+        var seconds = clock.Elapsed.TotalSeconds;
+        GC.KeepAlive(data);
+        Child.Finish(args, new JsonObject
+        {
+            ["seconds"] = seconds, ["bytes"] = DataBytes, ["file_bytes"] = content.Size, ["idle_working_set_bytes"] = idle,
+            ["materializer"] = materializer.Name,
+        });
+    }
+
+    /// <summary>Loads it back through the store and the materializer.</summary>
+    public static async Task LoadAsync(Dictionary<string, string> args)
+    {
+        var kind = args["kind"];
+        var idle = WorkingSet();
+        var store = new LocalArtifactStore(args["root"]);
+        var materializer = MaterializerRegistry.Default.Get(TypeOf(kind));
+        var clock = Stopwatch.StartNew();
+        Array data;
+        await using (var reader = await store.OpenArtifactAsync(args["path"]))
+            data = (Array)await materializer.LoadAsync(TypeOf(kind), reader, CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        Verify(data);
+        Child.Finish(args, new JsonObject { ["seconds"] = seconds, ["bytes"] = DataBytes, ["idle_working_set_bytes"] = idle });
+    }
+
+    /// <summary>The baseline write: the same bytes through a plain FileStream to a file on the same disk.</summary>
+    public static Task RawWriteAsync(Dictionary<string, string> args)
+    {
+        var idle = WorkingSet();
+        var data = Create(args["kind"], fill: true);
+        var clock = Stopwatch.StartNew();
+        using (var file = new FileStream(args["file"], FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            for (long offset = 0; offset < DataBytes; offset += Chunk)
+                file.Write(Bytes(data, offset, (int)Math.Min(Chunk, DataBytes - offset)));
+        var seconds = clock.Elapsed.TotalSeconds;
+        GC.KeepAlive(data);
+        Child.Finish(args, new JsonObject { ["seconds"] = seconds, ["bytes"] = DataBytes, ["idle_working_set_bytes"] = idle });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The baseline read: allocate the array and fill it from the file with a plain FileStream.</summary>
+    public static Task RawReadAsync(Dictionary<string, string> args)
+    {
+        var idle = WorkingSet();
+        var clock = Stopwatch.StartNew();
+        var data = Create(args["kind"], fill: false);
+        using (var file = new FileStream(args["file"], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+            for (long offset = 0; offset < DataBytes; offset += Chunk)
+                file.ReadExactly(Bytes(data, offset, (int)Math.Min(Chunk, DataBytes - offset)));
+        var seconds = clock.Elapsed.TotalSeconds;
+        Verify(data);
+        Child.Finish(args, new JsonObject { ["seconds"] = seconds, ["bytes"] = DataBytes, ["idle_working_set_bytes"] = idle });
+        return Task.CompletedTask;
+    }
+}

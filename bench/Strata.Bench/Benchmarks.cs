@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Strata.Bench;
+
+internal sealed record Benchmark(string Name, string Description, Func<BenchContext, Task<(List<Row> Rows, JsonObject Details)>> Run,
+    Func<JsonObject, string>? ExtraText = null)
+{
+    public string Extra(JsonObject details) => ExtraText?.Invoke(details) ?? "";
+}
+
+/// <summary>The benchmarks, in the order `bench/run.sh` runs them.</summary>
+internal static class Benchmarks
+{
+    private const double GiB = 1L << 30;
+    private const double MiB = 1L << 20;
+
+    public static IReadOnlyList<Benchmark> All { get; } =
+    [
+        new("P1", "in-process step overhead: 1000-step chain and fan-out, uncached, vs Dask's threaded scheduler", P1Async),
+        new("P2", "separate-process step (LATER: needs the local-process step operator)", P2Async),
+        new("P4", "artifact throughput: 1 GiB float[] and double[,] saved and loaded vs raw FileStream", P4Async),
+        new("P5", "scale: 10,000-step fan-out/fan-in, and `strata run show/list` on a store of 101 runs", P5Async),
+        new("P6", "cached rerun of the 1000-step chain", P6Async),
+        new("breakdown", "where one step's time goes: timed store and artifact store under the P1 and P6 chains", BreakdownAsync, BreakdownText),
+        new("micro", "BenchmarkDotNet micro-benchmarks of a step's parts (SQLite, artifact write, planning)", MicroAsync, MicroText),
+    ];
+
+    private const int P1Steps = 1000;
+
+    private static async Task<(List<Row>, JsonObject)> P1Async(BenchContext context)
+    {
+        var reps = context.RepsOr(5);
+        var (setupExit, _) = await Exec.RunAsync("bash", [Path.Combine(context.Paths.BenchDir, "setup.sh")], captureOutput: false);
+        if (setupExit != 0) throw new InvalidOperationException("bench/setup.sh failed: Dask is not available");
+
+        // Dask and Strata take turns, one repetition each (after a warm-up in the same process), so each pair of
+        // measurements sees the same load on the shared machine.
+        var shapes = new[] { "chain", "fanout" };
+        var strata = shapes.ToDictionary(s => s, _ => new List<JsonObject>());
+        var dask = new List<JsonObject>();
+        var daskOut = Path.Combine(context.WorkDir("p1"), "dask.json");
+        for (var rep = 0; rep < reps; rep++)
+        {
+            var (daskExit, _) = await Exec.RunAsync(context.Paths.Python,
+                [Path.Combine(context.Paths.BenchDir, "dask_baseline.py"), "--steps", $"{P1Steps}", "--reps", "1", "--out", daskOut], captureOutput: true);
+            if (daskExit != 0) throw new InvalidOperationException($"dask_baseline.py exited with {daskExit}");
+            var d = JsonNode.Parse(await File.ReadAllTextAsync(daskOut))!.AsObject();
+            dask.Add(d);
+            Console.Error.WriteLine($"    rep {rep + 1}/{reps} Dask {d["dask_version"]}: chain {d["chain"]!["median_s"]!.GetValue<double>():0.000} s, fan-out {d["fanout"]!["median_s"]!.GetValue<double>():0.000} s");
+            foreach (var shape in shapes)
+                strata[shape].Add(await Child.RunAsync("uncached", ("home", Path.Combine(context.WorkDir("p1"), shape)), ("shape", shape), ("steps", P1Steps), ("reps", 1)));
+        }
+
+        var rows = new List<Row>();
+        var details = new JsonObject { ["dask"] = new JsonArray(dask.Select(d => (JsonNode)d).ToArray()) };
+        foreach (var shape in shapes)
+        {
+            var label = shape == "chain" ? "chain" : "fan-out";
+            var ours = strata[shape].Select(r => r.D("us_per_step")).ToArray();
+            var theirs = dask.Select(d => d[shape]!["us_per_task"]!.GetValue<double>()).ToArray();
+            rows.Add(Row.Paired("P1", $"{label} of {P1Steps} int→int steps, time per step", ours, "us", theirs, "Dask threaded, per task", 3, "≤ 3× Dask"));
+            rows.Add(Row.Info("P1", $"{label}: best of {reps} (least disturbed), per step", strata[shape].Min(r => r.D("us_per_step")), "us",
+                theirs.Min(), "Dask best"));
+            details[shape] = new JsonArray(strata[shape].Select(r => (JsonNode)r).ToArray());
+        }
+        return (rows, details);
+    }
+
+    private static Task<(List<Row>, JsonObject)> P2Async(BenchContext context) => Task.FromResult((
+        new List<Row>
+        {
+            new("P2", "separate-process step overhead", null, "us", null, "", null, "(to be set with the step operator)", "LATER",
+                "slot kept: needs the local-process step operator, not built yet"),
+        },
+        new JsonObject { ["status"] = "not measured: the local-process step operator does not exist yet" }));
+
+    private static async Task<(List<Row>, JsonObject)> P4Async(BenchContext context)
+    {
+        var reps = context.RepsOr(5);
+        var work = context.WorkDir("p4");
+        var root = Path.Combine(work, "store");
+        var rawDir = Path.Combine(work, "raw");
+        Directory.CreateDirectory(rawDir);
+        var rows = new List<Row>();
+        var details = new JsonObject
+        {
+            ["note"] = "same disk for store and raw files; page cache warm for loads (both sides); `sync` before each write and each load",
+        };
+        foreach (var (kind, label) in new[] { ("float1d", "float[] 1 GiB"), ("double2d", "double[16384,8192] 1 GiB") })
+        {
+            var m = new Dictionary<string, List<JsonObject>> { ["save"] = [], ["raw-write"] = [], ["load"] = [], ["raw-read"] = [] };
+            for (var rep = 0; rep < reps; rep++)
+            {
+                var path = $"p4/{kind}/rep{rep}";
+                var file = Path.Combine(rawDir, $"{kind}-{rep}.bin");
+                // Alternate which side goes first, so neither always meets the other's writeback.
+                string[] writes = rep % 2 == 0 ? ["save", "raw-write"] : ["raw-write", "save"];
+                string[] reads = rep % 2 == 0 ? ["load", "raw-read"] : ["raw-read", "load"];
+                foreach (var op in writes.Concat(reads))
+                {
+                    await Exec.SyncAsync();
+                    var result = op.StartsWith("raw", StringComparison.Ordinal)
+                        ? await Child.RunAsync(op, ("kind", kind), ("file", file))
+                        : await Child.RunAsync(op, ("kind", kind), ("root", root), ("path", path));
+                    m[op].Add(result);
+                    Console.Error.WriteLine($"    {kind} rep {rep + 1}/{reps} {op,-9}: {result.D("seconds"):0.000} s, {result.D("bytes") / GiB / result.D("seconds"):0.00} GiB/s, peak {result.L("peak_working_set_bytes") / MiB:0} MiB");
+                }
+                Program.TryDelete(Path.Combine(root, "p4", kind, $"rep{rep}"));
+                File.Delete(file);
+            }
+            double[] Throughputs(string op) => m[op].Select(r => r.D("bytes") / GiB / r.D("seconds")).ToArray();
+            double PeakMiB(string op) => m[op].Max(r => r.L("peak_working_set_bytes")) / MiB;
+            rows.Add(Row.Paired("P4", $"{label}: save throughput", Throughputs("save"), "GiB/s", Throughputs("raw-write"), "FileStream write", 0.9, "≥ 0.9× raw", higherIsBetter: true));
+            rows.Add(Row.Paired("P4", $"{label}: load throughput", Throughputs("load"), "GiB/s", Throughputs("raw-read"), "FileStream read", 0.9, "≥ 0.9× raw", higherIsBetter: true));
+            rows.Add(Row.Absolute("P4", $"{label}: save peak working set", PeakMiB("save"), "MiB", PeakMiB("raw-write"), "FileStream write", 1.5 * 1024, "≤ 1.5× data = 1536 MiB"));
+            rows.Add(Row.Absolute("P4", $"{label}: load peak working set", PeakMiB("load"), "MiB", PeakMiB("raw-read"), "FileStream read", 1.5 * 1024, "≤ 1.5× data = 1536 MiB"));
+            details[kind] = new JsonObject(m.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)new JsonArray(e.Value.Select(o => (JsonNode)o.DeepClone()).ToArray()))));
+        }
+        return (rows, details);
+    }
+
+    private const int P5Steps = 10_000;
+    private const int P5OtherRuns = 100;
+
+    private static async Task<(List<Row>, JsonObject)> P5Async(BenchContext context)
+    {
+        var reps = context.RepsOr(5);
+        var cli = context.Paths.CliDll;
+        if (!File.Exists(cli))
+            throw new InvalidOperationException($"{cli} is missing: build it with `dotnet build src/Strata.Cli -c Release` (bench/run.sh does)");
+        var home = Path.Combine(context.WorkDir("p5"), "home");
+        Console.Error.WriteLine($"    {P5Steps}-step fan-out/fan-in, then {P5OtherRuns} other runs");
+        var scale = await Child.RunAsync("scale", ("home", home), ("steps", P5Steps), ("others", P5OtherRuns));
+        var runName = scale.S("run_name");
+
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var env = new Dictionary<string, string> { ["STRATA_HOME"] = home, ["STRATA_STORE_URL"] = "", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
+        // The four commands take turns, so each repetition of each sees the same load; the first round is reported apart (cold).
+        var commands = new (string Label, string[] Arguments)[]
+        {
+            ("dotnet start (noop app)", [typeof(Program).Assembly.Location, "noop"]),
+            ("strata --version", [cli, "--version"]),
+            ("strata run list --output json", [cli, "run", "list", "--output", "json"]),
+            ($"strata run show {runName} --output json", [cli, "run", "show", runName, "--output", "json"]),
+        };
+        var times = commands.Select(_ => new List<double>()).ToArray();
+        for (var i = 0; i < reps + 1; i++)
+            for (var c = 0; c < commands.Length; c++)
+                times[c].Add(await Exec.TimeAsync(dotnet, commands[c].Arguments, env));
+        for (var c = 0; c < commands.Length; c++)
+            Console.Error.WriteLine($"    {commands[c].Label}: first {times[c][0] * 1000:0} ms, median {Stats.Median(times[c][1..]) * 1000:0} ms");
+        (double First, double Median) Of(int c) => (times[c][0], Stats.Median(times[c][1..]));
+        var (noop, version, list, show) = (Of(0), Of(1), Of(2), Of(3));
+        var query = await Child.RunAsync("query", ("home", home), ("run", runName), ("reps", reps));
+
+        var peakMiB = scale.L("peak_after_run_bytes") / MiB;
+        var rows = new List<Row>
+        {
+            Row.Absolute("P5", $"{P5Steps}-step fan-out/fan-in, plan + run", scale.D("total_s"), "s", null, "", 10, "≤ 10 s"),
+            Row.Info("P5", $"{P5Steps}-step fan-out/fan-in, time per step", scale.D("us_per_step"), "us"),
+            Row.Info("P5", $"{P5Steps}-step fan-out/fan-in, planning (build + validate) alone", scale.D("build_s"), "s"),
+            Row.Absolute("P5", $"{P5Steps}-step fan-out/fan-in, peak working set", peakMiB, "MiB", null, "", 1024, "≤ 1 GiB"),
+            Row.Absolute("P5", "`strata run list` (process wall time, 101 runs)", list.Median, "s", noop.Median, "dotnet start, noop app", 0.2, "≤ 200 ms"),
+            Row.Absolute("P5", $"`strata run show` of the {P5Steps}-step run (process wall time)", show.Median, "s", noop.Median, "dotnet start, noop app", 0.2, "≤ 200 ms"),
+            Row.Info("P5", "`strata --version` (CLI start-up alone)", version.Median, "s", noop.Median, "dotnet start, noop app"),
+            Row.Info("P5", "run list: store query in process", query.D("list_median_s"), "s"),
+            Row.Info("P5", "run show: store queries in process", query.D("show_median_s"), "s",
+                note: string.Join(", ", query["show_parts_median_s"]!.AsObject().Select(p => $"{p.Key} {p.Value!.GetValue<double>() * 1000:0} ms"))),
+            Row.Info("P5", "store open in process (client + migrations check)", query.D("open_s"), "s"),
+        };
+        var details = new JsonObject
+        {
+            ["scale"] = scale, ["query"] = query,
+            ["process_s"] = new JsonObject
+            {
+                ["noop_first"] = noop.First, ["noop_median"] = noop.Median, ["version_first"] = version.First, ["version_median"] = version.Median,
+                ["list_first"] = list.First, ["list_median"] = list.Median, ["show_first"] = show.First, ["show_median"] = show.Median,
+            },
+        };
+        return (rows, details);
+    }
+
+    private static async Task<(List<Row>, JsonObject)> P6Async(BenchContext context)
+    {
+        var reps = context.RepsOr(5);
+        var result = await Child.RunAsync("cached", ("home", Path.Combine(context.WorkDir("p6"), "home")), ("steps", P1Steps), ("reps", reps));
+        var rows = new List<Row>
+        {
+            Row.Absolute("P6", $"cached rerun of the {P1Steps}-step chain, total", result.D("median_s"), "s", result.D("fill_s"), "same chain, filling the cache", 1, "≤ 1 s"),
+            Row.Info("P6", "cached rerun, time per step", result.D("us_per_step"), "us"),
+            Row.Info("P6", $"cached rerun, best of {reps} (least disturbed), total", result.D("best_s"), "s"),
+        };
+        return (rows, result);
+    }
+
+    private static async Task<(List<Row>, JsonObject)> BreakdownAsync(BenchContext context)
+    {
+        var result = await Child.RunAsync("breakdown", ("home", Path.Combine(context.WorkDir("breakdown"), "home")), ("steps", P1Steps));
+        return ([], result);
+    }
+
+    private static string BreakdownText(JsonObject details)
+    {
+        var text = new List<string>();
+        foreach (var key in new[] { "uncached", "cached", "fanout" })
+        {
+            if (details[key] is not JsonObject run) continue;
+            var steps = run.D("steps");
+            var total = run.D("total_s");
+            var how = key == "fanout" ? "two steps at a time: parts overlap, read them per call" : "one step at a time: the parts add up";
+            text.Add($"Breakdown, {run.S("label")}: {total:0.000} s in all, {total / steps * 1e6:0} µs per step (timed stack; {how})");
+            // Top-level parts by time, each followed by the parts nested in it.
+            var parts = run["parts"]!.AsArray().Select(p => p!.AsObject()).ToList();
+            var ordered = parts.Where(p => !p.S("name").Contains(" > ", StringComparison.Ordinal))
+                .OrderByDescending(p => p.D("seconds"))
+                .SelectMany(top => new[] { top }.Concat(parts
+                    .Where(p => p.S("name").StartsWith(top.S("name").Replace(" (all)", "", StringComparison.Ordinal) + " > ", StringComparison.Ordinal))
+                    .OrderBy(p => p.S("name"), StringComparer.Ordinal)))
+                .ToList();
+            if (key == "fanout") ordered = ordered.Where(p => !p.S("name").StartsWith("orchestrator rest", StringComparison.Ordinal)).ToList();
+            text.Add(Format.Table(["part", "calls", "total", "per call", "per step", "share"],
+                ordered.Select(p => (IReadOnlyList<string>)
+                [
+                    p.S("name").Contains(" > ", StringComparison.Ordinal) ? "  " + p.S("name") : p.S("name"),
+                    p.L("calls").ToString(CultureInfo.InvariantCulture),
+                    $"{p.D("seconds") * 1000:0.0} ms",
+                    $"{p.D("seconds") / Math.Max(1, p.L("calls")) * 1e6:0.0} µs",
+                    $"{p.D("seconds") / steps * 1e6:0.0} µs",
+                    key == "fanout" ? "—" : $"{p.D("seconds") / total * 100:0}%",
+                ])));
+            text.Add("");
+        }
+        text.Add("Indented parts are inside the line above them; the unindented lines of a chain add up to its total.");
+        return string.Join(Environment.NewLine, text);
+    }
+
+    private static async Task<(List<Row>, JsonObject)> MicroAsync(BenchContext context)
+    {
+        var result = await Child.RunAsync("micro");
+        return ([], result);
+    }
+
+    private static string MicroText(JsonObject details) =>
+        "Micro-benchmarks (BenchmarkDotNet, in process, 3 warm-up and 10 measured iterations; the median resists the shared machine's load best):" + Environment.NewLine +
+        Format.Table(["benchmark", "mean", "median", "allocated"],
+            details["benchmarks"]!.AsArray().Select(b => b!.AsObject()).Select(b => (IReadOnlyList<string>)
+            [
+                b.S("name"), $"{b.D("mean_us"):0.0} µs", $"{b.D("median_us"):0.0} µs", $"{b.L("allocated_bytes") / 1024.0:0.0} KiB",
+            ]));
+}

@@ -8,6 +8,7 @@ configuration="${CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ./eng/install-prerequisites.sh
+./eng/aws/setup.sh
 
 echo "==> build ($configuration)"
 dotnet build Strata.slnx -c "$configuration" -nologo -clp:ErrorsOnly

@@ -84,7 +84,7 @@ public sealed class ServiceModel
                 if (_regexTried || Pattern is null) return _regex;
                 try
                 {
-                    _regex = new Regex($@"\A(?:{Pattern})\z", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                    _regex = new Regex($@"\A(?:{FromJava(Pattern)})\z", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
                 }
                 catch (ArgumentException)
                 {
@@ -94,6 +94,15 @@ public sealed class ServiceModel
                 return _regex;
             }
         }
+
+        /// <summary>
+        /// AWS's patterns are Java regular expressions. Two Java forms .NET reads differently: a supplementary-plane
+        /// range written as surrogate pairs (<c>\uD800\uDC00-\uDBFF\uDFFF</c>, which .NET sees as a reversed range of
+        /// single UTF-16 units; here any surrogate), and an escaped underscore (<c>\_</c>).
+        /// </summary>
+        internal static string FromJava(string pattern) => pattern
+            .Replace(@"\uD800\uDC00-\uDBFF\uDFFF", @"\uD800-\uDFFF", StringComparison.Ordinal)
+            .Replace(@"\_", "_", StringComparison.Ordinal);
 
         internal static Shape Read(string name, JsonElement e) => new()
         {

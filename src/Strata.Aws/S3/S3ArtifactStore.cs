@@ -127,7 +127,15 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                 }
             }
 
-            var previous = await ReadMarkerAsync(key, cancellationToken).ConfigureAwait(false);
+            CommitMarker? previous;
+            try
+            {
+                previous = await ReadMarkerAsync(key, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArtifactException)
+            {
+                previous = null; // an unreadable marker is replaced; its generation is left to the orphan cleanup
+            }
             if (BeforeCommit is { } hook) await hook(cancellationToken).ConfigureAwait(false);
 
             var marker = new CommitMarker(1, generation, content.Hash, content.Size,

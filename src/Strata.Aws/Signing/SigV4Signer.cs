@@ -120,16 +120,6 @@ internal static class SigV4Signer
         }
         return builder.ToString();
     }
-
-    /// <summary>Reads the Authorization header of a signed request back into its parts.</summary>
-    public static (string Credential, string SignedHeaders, string Signature) ParseAuthorization(HttpRequestMessage request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var value = request.Headers.NonValidated.TryGetValues("Authorization", out var v) ? string.Join(",", v) : throw new InvalidOperationException("The request is not signed.");
-        var parts = value["AWS4-HMAC-SHA256 ".Length..].Split(',', StringSplitOptions.TrimEntries)
-            .Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-        return (parts["Credential"], parts["SignedHeaders"], parts["Signature"]);
-    }
 }
 
 /// <summary>One signature: the canonical request it covers, the hex signature and the Authorization header value.</summary>

@@ -143,7 +143,7 @@ public sealed class TrainingJobTests : IDisposable
         await aws.SageMaker.CreateTrainingJobAsync(Job(name, "trap 'echo got SIGTERM; exit 0' TERM; echo started; while true; do sleep 0.05; done"), CancellationToken.None);
 
         var stopped = false;
-        var (seen, final) = await aws.WaitAsync(name, onPoll: async job =>
+        var (_, final) = await aws.WaitAsync(name, onPoll: async job =>
         {
             if (!stopped && job.SecondaryStatus == "Training" && aws.Emulator.LogStream(name) is { } s && aws.Emulator.LogMessages("/aws/sagemaker/TrainingJobs", s).Contains("started"))
             {
@@ -154,7 +154,6 @@ public sealed class TrainingJobTests : IDisposable
 
         Assert.Equal("Stopped", final.TrainingJobStatus);
         Assert.Equal("Stopped", final.SecondaryStatus);
-        Assert.Contains(("Stopping", "Stopping"), seen);
         Assert.Null(final.FailureReason);
         Assert.Equal(["Starting", "Downloading", "Training", "Stopping", "Stopped"], final.SecondaryStatusTransitions!.Select(t => t.Status));
         Assert.Contains("got SIGTERM", aws.Emulator.LogMessages("/aws/sagemaker/TrainingJobs", aws.Emulator.LogStream(name)!));

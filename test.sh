@@ -9,13 +9,23 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ./eng/install-prerequisites.sh
 ./eng/aws/setup.sh
+./eng/slurm/cluster.sh install
+
+# The Slurm test cluster starts while the build runs, and stops (by pid file) however this script ends.
+echo "==> Slurm test cluster"
+./eng/slurm/cluster.sh start &
+slurm_start=$!
+trap 'wait "$slurm_start" 2>/dev/null; ./eng/slurm/cluster.sh stop' EXIT
 
 echo "==> build ($configuration)"
 dotnet build Strata.slnx -c "$configuration" -nologo -clp:ErrorsOnly
 
+wait "$slurm_start"
+. "${STRATA_SLURM_DIR:-/tmp/strata-slurm}/env"
+
 echo "==> test"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; ./eng/slurm/cluster.sh stop' EXIT
 set +e
 dotnet test Strata.slnx -c "$configuration" --no-build -nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

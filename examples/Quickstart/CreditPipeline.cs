@@ -27,8 +27,9 @@ public sealed record Metrics(double Accuracy, double Auc, double F1, double LogL
 
 /// <summary>
 /// A credit-risk classifier: generate a deterministic dataset, split it, train a FastTree model, evaluate it.
-/// `train` is the step a step operator would take over (a GPU node, a Slurm cluster, SageMaker):
-/// it is the only expensive step, and everything it needs arrives as artifacts.
+/// `train` runs on the stack's default step operator — on the default stack, `local`, a separate process on this
+/// machine; register a Slurm or SageMaker operator and put it first in the stack to train there instead.
+/// Everything it needs arrives as artifacts, and its model goes back the same way.
 /// </summary>
 public static class CreditPipeline
 {
@@ -57,7 +58,7 @@ public static class CreditPipeline
         return (data[testCount..], data[..testCount]);
     }
 
-    [Step]
+    [Step(StepOperator = StepOperators.Default)]
     public static MLModel Train(LoanApplication[] train, int trees)
     {
         var ml = new MLContext(seed: 1);

@@ -1,6 +1,10 @@
 using Quickstart;
 using Strata;
 
+// Lets a step operator run this app's steps in another process: `dotnet Quickstart.dll strata-step --manifest URI`.
+if (await StrataEntrypoint.TryRunAsync(args) is { } exitCode)
+    return exitCode;
+
 // The README's main command: `dotnet run --project examples/Quickstart` (add --no-cache to retrain).
 var result = await StrataClient.RunPipelineAsync(CreditPipeline.Build, new RunOptions { NoCache = args.Contains("--no-cache") });
 if (!result.Succeeded)

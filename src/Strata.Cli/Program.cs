@@ -5,12 +5,17 @@ using Strata.Cli.Commands;
 
 Integrations.Register();
 
+// The CLI is also a step entrypoint: a step operator can run `strata strata-step --manifest URI` for any app's step.
+if (await StrataEntrypoint.TryRunAsync(args) is { } stepExitCode)
+    return stepExitCode;
+
 var root = new RootCommand("Strata: typed ML pipelines for .NET whose steps can run on specialised compute.");
 root.Options.Add(GlobalOptions.Output);
 root.Subcommands.Add(InitCommand.Create());
 foreach (var type in ComponentTypes.All)
     root.Subcommands.Add(ComponentCommands.Create(type));
 root.Subcommands.Add(StackCommands.Create());
+root.Subcommands.Add(SecretCommands.Create());
 root.Subcommands.Add(PipelineCommands.Create());
 root.Subcommands.Add(RunCommands.Create());
 root.Subcommands.Add(ArtifactCommands.Create());
@@ -24,7 +29,8 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine($"Run 'strata {(command.Length > 0 ? command + " " : "")}--help' for usage.");
     return Handler.UserError;
 }
-return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = true });
+// Commands that run pipelines handle Ctrl+C themselves (first press cancels jobs and waits, second gives up).
+return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = true, ProcessTerminationTimeout = null });
 
 static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
 {

@@ -19,6 +19,16 @@ internal static class Shapes
         config = MaskedConfig(r, flavors), created_at = r.CreatedAt, updated_at = r.UpdatedAt,
     };
 
+    public static object Secret(SecretInfo s) => new
+    {
+        id = s.Id, name = s.Name, keys = s.Keys, created_at = s.CreatedAt, updated_at = s.UpdatedAt,
+    };
+
+    public static object SecretDescription(SecretInfo s) => new
+    {
+        id = s.Id, name = s.Name, keys = s.Keys, values = s.MaskedValues, created_at = s.CreatedAt, updated_at = s.UpdatedAt,
+    };
+
     public static object Stack(StackRecord s, bool active) => new
     {
         id = s.Id, name = s.Name, active,
@@ -36,6 +46,13 @@ internal static class Shapes
         started_at = r.StartedAt, finished_at = r.FinishedAt,
         duration_seconds = r.FinishedAt is { } f ? Math.Round((f - r.StartedAt).TotalSeconds, 3) : (double?)null,
         error = r.Error, step_count = r.StepCount,
+    };
+
+    /// <summary>What `pipeline run` and `run resume` print with --output json.</summary>
+    public static object Result(RunResult result) => new
+    {
+        run = Run(result.Run),
+        steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray(),
     };
 
     public static object Artifact(ArtifactRecord a) => new

@@ -15,12 +15,14 @@ public sealed class StrataClient : IAsyncDisposable
         Home = home;
         Store = store;
         Materializers = materializers;
-        Stacks = new StackManager(store, flavors);
+        Secrets = new SecretManager(store, home);
+        Stacks = new StackManager(store, flavors, Secrets);
     }
 
     public StrataHome Home { get; }
     public IMetadataStore Store { get; }
     public StackManager Stacks { get; }
+    public SecretManager Secrets { get; }
     public MaterializerRegistry Materializers { get; }
 
     /// <summary>Opens the store of <paramref name="home"/> (default: <see cref="StrataHome.Resolve"/>), creating it on first use.</summary>
@@ -46,19 +48,118 @@ public sealed class StrataClient : IAsyncDisposable
         RunAsync(PipelineDefinition.Build(pipeline, materializers: Materializers), options, cancellationToken);
 
     /// <summary>Runs a built pipeline on the active stack (or <see cref="RunOptions.Stack"/>).</summary>
+    /// <exception cref="StackValidationException">The stack cannot run the pipeline as asked; nothing ran.</exception>
     public async Task<RunResult> RunAsync(PipelineDefinition pipeline, RunOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RunOptions();
         var stack = options.Stack is null
             ? await Stacks.GetActiveStackAsync(cancellationToken).ConfigureAwait(false)
             : await Stacks.GetStackAsync(options.Stack, cancellationToken).ConfigureAwait(false);
+        var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
+        return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs again the steps of a run that failed, were cancelled, were interrupted or never started, with the same code and
+    /// inputs, keeping the outputs of steps that completed. Jobs an interrupted orchestrator left running are cancelled first.
+    /// </summary>
+    /// <exception cref="StrataConfigException">No such run, it completed, or its pipeline cannot be found again.</exception>
+    public async Task<RunResult> ResumeAsync(string run, RunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RunOptions();
+        var record = await Store.FindRunAsync(run, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No run '{run}'; see `strata run list`.");
+        if (record.Status == ExecutionStatus.Completed)
+            throw new StrataConfigException($"Run {record.Name} completed; there is nothing to resume.");
+        var pipeline = PipelineDefinition.Build(PipelineSource.Find(record), record.Pipeline, Materializers);
+        var stack = await Stacks.GetStackAsync(record.Stack, cancellationToken).ConfigureAwait(false);
+        var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
+
+        var steps = await Store.ListStepRunsAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        await StopLeftoversAsync(record, steps, "interrupted; resumed", cancellationToken).ConfigureAwait(false);
+        var outputs = (await Store.GetStepOutputsAsync(record.Id, cancellationToken).ConfigureAwait(false)).ToLookup(o => o.StepRunId);
+        var succeeded = steps.Where(s => s.Status.IsSuccess())
+            .GroupBy(s => s.Name)
+            .ToDictionary(g => g.Key, g =>
+            {
+                var latest = g.OrderBy(s => s.FinishedAt).Last();
+                return (latest, (IReadOnlyList<StepArtifactLink>)outputs[latest.Id].ToArray());
+            });
+        var attempts = steps.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Max(s => s.Attempt));
+        return await orchestrator.ResumeAsync(record, pipeline, plans, parallelism, new PriorRun(succeeded, attempts), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cancels a run from any process: asks the process running it to cancel its jobs and waits up to <paramref name="wait"/>;
+    /// if that process is gone, cancels the run's jobs through their step operators itself.
+    /// </summary>
+    /// <returns>The run as it ended.</returns>
+    public async Task<RunRecord> CancelRunAsync(string run, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var record = await Store.FindRunAsync(run, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No run '{run}'; see `strata run list`.");
+        if (record.Status.IsFinished())
+            throw new StrataConfigException($"Run {record.Name} already ended ({record.Status.ToString().ToLowerInvariant()}).");
+        await Store.RequestCancelAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        var deadline = DateTimeOffset.UtcNow + wait;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+            var now = await Store.FindRunAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            if (now is not null && now.Status.IsFinished()) return now;
+        }
+        // Nobody is running it any more: stop its jobs from here, through the handles they left.
+        var steps = await Store.ListStepRunsAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        await StopLeftoversAsync(record, steps, "cancelled", cancellationToken).ConfigureAwait(false);
+        await Store.FinishRunAsync(record.Id, ExecutionStatus.Cancelled, DateTimeOffset.UtcNow, "cancelled", cancellationToken).ConfigureAwait(false);
+        return (await Store.FindRunAsync(record.Id, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Cancels the jobs of step runs still marked running and records them as failed (interrupted) or cancelled.</summary>
+    private async Task StopLeftoversAsync(RunRecord run, IReadOnlyList<StepRunRecord> steps, string reason, CancellationToken cancellationToken)
+    {
+        var artifacts = await GetArtifactStoreAsync(run.Stack, cancellationToken).ConfigureAwait(false);
+        foreach (var step in steps.Where(s => !s.Status.IsFinished()))
+        {
+            if (step.Job is not null && step.StepOperator is not null)
+            {
+                var job = System.Text.Json.JsonSerializer.Deserialize<StepJob>(step.Job, StrataJson.Compact)!;
+                var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, Home, artifacts, cancellationToken).ConfigureAwait(false);
+                await op.CancelAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            var status = reason == "cancelled" ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
+            await Store.FinishStepRunAsync(step.Id, status, DateTimeOffset.UtcNow, reason, [], [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(LocalOrchestrator, IReadOnlyDictionary<StepNode, StepPlan>, int)> PrepareAsync(
+        PipelineDefinition pipeline, StackRecord stack, RunOptions options, CancellationToken cancellationToken)
+    {
         var orchestratorConfig = await Stacks.GetConfigAsync(ComponentType.Orchestrator, stack.Single(ComponentType.Orchestrator)!, cancellationToken).ConfigureAwait(false);
         var parallelism = options.MaxParallelism
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);
-        var orchestrator = new LocalOrchestrator(Store, artifacts, Materializers, options.Observer ?? new ConsoleRunReporter());
-        return await orchestrator.RunAsync(pipeline, stack.Name, parallelism, options.NoCache, options.RunName, cancellationToken).ConfigureAwait(false);
+        var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, Home, artifacts, options.Steps, cancellationToken).ConfigureAwait(false);
+        var observer = options.Observer ?? new ConsoleRunReporter();
+        foreach (var warning in warnings) observer.Warning(warning);
+        var locator = await Stacks.ArtifactStoreLocatorAsync(stack, Home, cancellationToken).ConfigureAwait(false);
+        var inProcess = new InProcessStepLauncher();
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var remote = new Dictionary<StepPlan, IStepLauncher>();
+        IStepLauncher LauncherFor(StepPlan plan)
+        {
+            if (plan.Operator is null) return inProcess;
+            lock (remote)
+            {
+                if (!remote.TryGetValue(plan, out var launcher))
+                    remote[plan] = launcher = new RemoteStepLauncher(plan, Store, Secrets, locator, observer, time);
+                return launcher;
+            }
+        }
+        return (new LocalOrchestrator(Store, artifacts, Materializers, observer, LauncherFor, time), plans, parallelism);
     }
+
+    private static string? SourceOf(PipelineDefinition pipeline) => pipeline.Method is { } m ? PipelineSource.Of(m) : null;
 
     /// <summary>The artifact store of the active stack, for reading outputs.</summary>
     public async Task<ArtifactStore> GetArtifactStoreAsync(string? stack = null, CancellationToken cancellationToken = default)

@@ -22,6 +22,9 @@ internal static class StrataJson
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
+
+    /// <summary>Like <see cref="Documents"/> on one line (environment variables, stored handles).</summary>
+    public static readonly JsonSerializerOptions Compact = new(Documents) { WriteIndented = false };
 }
 
 internal static class TypeNames

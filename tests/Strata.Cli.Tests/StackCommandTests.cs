@@ -20,7 +20,7 @@ public sealed class StackCommandTests : IDisposable
         Assert.True(json.GetProperty("active").GetBoolean());
         Assert.Equal("default", json.GetProperty("orchestrator").GetString());
         Assert.Equal("default", json.GetProperty("artifact_store").GetString());
-        Assert.Equal(0, json.GetProperty("step_operators").GetArrayLength());
+        Assert.Equal("local", json.GetProperty("step_operators")[0].GetString());
     }
 
     [Fact]

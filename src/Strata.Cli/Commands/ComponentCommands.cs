@@ -21,7 +21,9 @@ internal static class ComponentCommands
         Handler.Set(register, async c =>
         {
             var client = await c.ClientAsync();
-            var record = await client.Stacks.RegisterComponentAsync(type, c.Get(name)!, c.Get(flavor)!, Handler.ConfigPairs(c.Parse), c.CancellationToken);
+            var warnings = new List<string>();
+            var record = await client.Stacks.RegisterComponentAsync(type, c.Get(name)!, c.Get(flavor)!, Handler.ConfigPairs(c.Parse), warnings, c.CancellationToken);
+            foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
             if (c.Json) c.WriteJson(Shapes.Component(record, client.Stacks.Flavors));
             else c.Success($"Registered {typeName} '{record.Name}' (flavor {record.Flavor}).");
             return Handler.Ok;
@@ -75,7 +77,9 @@ internal static class ComponentCommands
             var changes = Handler.ConfigPairs(c.Parse);
             if (changes.Count == 0) throw new CliUsageException($"Nothing to update; give --key=value pairs (see `strata {typeName} describe {c.Get(updateName)}`).");
             var client = await c.ClientAsync();
-            var r = await client.Stacks.UpdateComponentAsync(type, c.Get(updateName)!, changes, c.CancellationToken);
+            var warnings = new List<string>();
+            var r = await client.Stacks.UpdateComponentAsync(type, c.Get(updateName)!, changes, warnings, c.CancellationToken);
+            foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
             if (c.Json) c.WriteJson(Shapes.Component(r, client.Stacks.Flavors));
             else c.Success($"Updated {typeName} '{r.Name}'.");
             return Handler.Ok;

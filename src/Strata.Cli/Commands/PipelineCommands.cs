@@ -17,9 +17,10 @@ internal static class PipelineCommands
         var parallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once (default: the orchestrator's setting, else the processor count)." };
         var stack = new Option<string>("--stack") { Description = "Run on this stack instead of the active one." };
         var runName = new Option<string>("--run-name") { Description = "Name the run (default: pipeline-date-time-random)." };
-        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded.")
+        var config = new Option<string>("--config", "-c") { Description = "A YAML run config: per step, step_operator, settings, retries, timeout (see docs/cli.md)." };
+        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded. Ctrl+C cancels the run and its jobs.")
         {
-            name, assembly, noCache, parallelism, stack, runName,
+            name, assembly, noCache, parallelism, stack, runName, config,
         };
         Handler.Set(run, async c =>
         {
@@ -34,10 +35,12 @@ internal static class PipelineCommands
                 Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
             };
             if (options.MaxParallelism is < 1) throw new CliUsageException("--max-parallelism must be at least 1.");
-            var result = await client.RunAsync(pipeline, options, c.CancellationToken);
+            if (c.Get(config) is { } configFile) options.Steps = RunConfigFile.Read(configFile);
+            using var interrupts = new Interrupts(c.CancellationToken);
+            var result = await client.RunAsync(pipeline, options, interrupts.Token);
             if (c.Json)
-                c.WriteJson(new { run = Shapes.Run(result.Run), steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray() });
-            return result.Succeeded ? Handler.Ok : Handler.Failed;
+                c.WriteJson(Shapes.Result(result));
+            return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
         });
 
         var list = new Command("list", "List the pipelines an assembly defines.") { assembly };

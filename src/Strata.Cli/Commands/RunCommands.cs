@@ -94,9 +94,41 @@ internal static class RunCommands
             return Handler.Ok;
         });
 
+        var cancelRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
+        var wait = new Option<string>("--wait") { Description = "How long to wait for the running process to stop its jobs before stopping them from here.", DefaultValueFactory = _ => "30s" };
+        var cancel = new Command("cancel", "Cancel a running run from any terminal: its jobs are cancelled through their step operators.") { cancelRun, wait };
+        Handler.Set(cancel, async c =>
+        {
+            if (!Durations.TryParse(c.Get(wait)!, out var waitFor)) throw new CliUsageException($"--wait '{c.Get(wait)}' is not a duration (e.g. 30s).");
+            var client = await c.ClientAsync();
+            var run = await client.CancelRunAsync(c.Get(cancelRun)!, waitFor, c.CancellationToken);
+            if (c.Json) c.WriteJson(Shapes.Run(run));
+            else c.Success($"Run {run.Name} {run.Status.ToString().ToLowerInvariant()}.");
+            return Handler.Ok;
+        });
+
+        var resumeRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
+        var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." };
+        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed.") { resumeRun, resumeParallelism };
+        Handler.Set(resume, async c =>
+        {
+            var client = await c.ClientAsync();
+            using var interrupts = new Interrupts(c.CancellationToken);
+            var result = await client.ResumeAsync(c.Get(resumeRun)!, new RunOptions
+            {
+                MaxParallelism = c.Get(resumeParallelism),
+                Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
+            }, interrupts.Token);
+            if (c.Json)
+                c.WriteJson(Shapes.Result(result));
+            return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
+        });
+
         group.Subcommands.Add(list);
         group.Subcommands.Add(show);
         group.Subcommands.Add(logs);
+        group.Subcommands.Add(cancel);
+        group.Subcommands.Add(resume);
         return group;
     }
 

@@ -14,8 +14,12 @@ internal sealed class StepLog(string stepName, Action<string, string>? onLine)
 
     public string StepName { get; } = stepName;
 
+    /// <summary>Hides secret values the step was given, in the stored log and the live view.</summary>
+    public SecretMasker? Masker { get; set; }
+
     public void Write(string text)
     {
+        if (Masker is { } masker) text = masker.Mask(text);
         lock (_all)
         {
             _all.Append(text);

@@ -4,57 +4,89 @@ namespace Strata;
 
 /// <summary>
 /// Runs a pipeline on this machine: each step starts when its inputs are ready, up to a parallelism limit.
-/// A failed step fails the run and skips what depends on it; other branches finish.
+/// A failed step fails the run and skips what depends on it; other branches finish. Steps with a step operator
+/// run through it; the rest run in this process.
 /// </summary>
-internal sealed class LocalOrchestrator
+internal sealed class LocalOrchestrator(
+    IMetadataStore store, ArtifactStore artifacts, MaterializerRegistry materializers, IRunObserver observer,
+    Func<StepPlan, IStepLauncher> launcherFor, TimeProvider? time = null)
 {
-    private readonly IMetadataStore _store;
-    private readonly ArtifactStore _artifacts;
-    private readonly MaterializerRegistry _materializers;
-    private readonly IRunObserver _observer;
-    private readonly IStepLauncher _launcher;
+    /// <summary>How often the run checks whether another process asked to cancel it.</summary>
+    public static TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    public LocalOrchestrator(IMetadataStore store, ArtifactStore artifacts, MaterializerRegistry materializers, IRunObserver observer, IStepLauncher? launcher = null)
+    public async Task<RunResult> RunAsync(PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans, string stackName,
+        int maxParallelism, bool noCache, string? runName, string? source, CancellationToken cancellationToken)
     {
-        _store = store;
-        _artifacts = artifacts;
-        _materializers = materializers;
-        _observer = observer;
-        _launcher = launcher ?? new InProcessStepLauncher();
-    }
-
-    public async Task<RunResult> RunAsync(PipelineDefinition pipeline, string stackName, int maxParallelism, bool noCache, string? runName, CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
         var now = DateTimeOffset.UtcNow;
         var run = new RunRecord(Guid.CreateVersion7().ToString(),
             runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
-            pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count);
-        await _store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
-        _observer.RunStarted(run, pipeline.StepNames);
+            pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source);
+        await store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(run, pipeline, plans, maxParallelism, noCache, null, cancellationToken).ConfigureAwait(false);
+    }
 
-        var context = new RunContext(run, pipeline, _store, _artifacts, _materializers, _observer, _launcher, noCache);
+    /// <summary>Runs the steps of an existing run that did not succeed, keeping what did (see <see cref="PriorRun"/>).</summary>
+    public async Task<RunResult> ResumeAsync(RunRecord run, PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans,
+        int maxParallelism, PriorRun prior, CancellationToken cancellationToken)
+    {
+        await store.ReopenRunAsync(run.Id, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(run with { Status = ExecutionStatus.Running, FinishedAt = null, Error = null }, pipeline, plans, maxParallelism, false, prior, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RunResult> ExecuteAsync(RunRecord run, PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans,
+        int maxParallelism, bool noCache, PriorRun? prior, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        observer.RunStarted(run, pipeline.StepNames);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var watching = new CancellationTokenSource();
+        var watcher = WatchForCancelRequestAsync(run.Id, cancel, watching.Token);
+
+        var context = new RunContext(run, pipeline, store, artifacts, materializers, observer, plans, launcherFor, noCache, prior, time);
         using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
         var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
         foreach (var node in pipeline.Nodes)
         {
             var upstream = node.Upstream.Select(u => tasks[u]).ToArray();
-            tasks[node] = RunNodeAsync(context, node, upstream, gate, cancellationToken);
+            tasks[node] = RunNodeAsync(context, node, upstream, gate, cancel.Token);
         }
         var outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
+        await watching.CancelAsync().ConfigureAwait(false);
+        await watcher.ConfigureAwait(false);
 
         var status = outcomes.Any(o => o.Status == ExecutionStatus.Failed) ? ExecutionStatus.Failed
-            : outcomes.Any(o => o.Status == ExecutionStatus.Cancelled) || cancellationToken.IsCancellationRequested ? ExecutionStatus.Cancelled
+            : outcomes.Any(o => o.Status == ExecutionStatus.Cancelled) || cancel.IsCancellationRequested ? ExecutionStatus.Cancelled
             : outcomes.All(o => o.Status.IsSuccess()) ? ExecutionStatus.Completed
             : ExecutionStatus.Failed;
         var failedSteps = outcomes.Where(o => o.Status == ExecutionStatus.Failed).Select(o => o.Node.Name).ToArray();
-        var error = failedSteps.Length > 0 ? $"step(s) failed: {string.Join(", ", failedSteps)}" : null;
+        var error = failedSteps.Length > 0 ? $"step(s) failed: {string.Join(", ", failedSteps)}"
+            : status == ExecutionStatus.Cancelled ? "cancelled" : null;
         var finishedAt = DateTimeOffset.UtcNow;
-        await _store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);
+        await store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);
         var result = new RunResult(run with { Status = status, FinishedAt = finishedAt, Error = error },
-            outcomes.Select(o => o.ToResult()).ToArray(), clock.Elapsed, _artifacts, _materializers);
-        _observer.RunFinished(result);
+            outcomes.Select(o => o.ToResult()).ToArray(), clock.Elapsed, artifacts, materializers);
+        observer.RunFinished(result);
         return result;
+    }
+
+    /// <summary>Cancels the run when another process asks (<c>strata run cancel</c>).</summary>
+    private async Task WatchForCancelRequestAsync(string runId, CancellationTokenSource cancel, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested && !cancel.IsCancellationRequested)
+            {
+                await Task.Delay(CancelPollInterval, stop).ConfigureAwait(false);
+                if (await store.IsCancelRequestedAsync(runId, stop).ConfigureAwait(false))
+                {
+                    observer.Warning("cancel requested from another process; cancelling running steps");
+                    await cancel.CancelAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
     }
 
     private static async Task<StepOutcome> RunNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim gate, CancellationToken cancellationToken)

@@ -5,13 +5,16 @@ namespace Strata;
 
 /// <summary>The state of one run while it executes: the outputs of finished steps, and how to record each step.</summary>
 internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMetadataStore store, ArtifactStore artifacts,
-    MaterializerRegistry materializers, IRunObserver observer, IStepLauncher launcher, bool noCache)
+    MaterializerRegistry materializers, IRunObserver observer, IReadOnlyDictionary<StepNode, StepPlan> plans,
+    Func<StepPlan, IStepLauncher> launcherFor, bool noCache, PriorRun? prior = null, TimeProvider? time = null)
 {
     private readonly ConcurrentDictionary<StepNode, StepOutcome> _outcomes = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<StepOutcome> ExecuteAsync(StepNode node, CancellationToken cancellationToken)
     {
         var step = node.Definition;
+        var plan = plans[node];
         var clock = Stopwatch.StartNew();
         var stepRunId = Guid.CreateVersion7().ToString();
         var parametersJson = ParametersJson(node);
@@ -22,6 +25,14 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 .SelectMany(a => a.Inputs.Select(i => (a.Assemble ? $"{a.Parameter.Name}.{i.Output}" : a.Parameter.Name, i.Slot.Artifact.Id)))
                 .ToArray();
             var cacheKey = CacheKey.Compute(step, CacheParts(arguments), step.Outputs.Select(o => (o.Name, materializers.Get(o.Type))));
+
+            // Resuming: what already succeeded in this run with the same key is kept as it is.
+            if (prior?.Succeeded.TryGetValue(node.Name, out var done) == true && done.StepRun.CacheKey == cacheKey && await OutputsExistAsync(done.Outputs, cancellationToken).ConfigureAwait(false))
+            {
+                observer.StepChanged(new StepProgress(node.Name, done.StepRun.Status, TimeSpan.Zero, "kept from before the resume"));
+                return Record(new StepOutcome(node, done.StepRun.Id, done.StepRun.Status, TimeSpan.Zero, null,
+                    done.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
+            }
 
             if (step.EnableCache && !noCache && await FindCacheHitAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
@@ -35,36 +46,62 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
 
-            await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson), inputs, cancellationToken).ConfigureAwait(false);
-            observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running));
+            var firstAttempt = (prior?.Attempts.GetValueOrDefault(node.Name) ?? 0) + 1;
+            var lastAttempt = firstAttempt + plan.Retries;
+            for (var attempt = firstAttempt; ; attempt++)
+            {
+                var attemptClock = Stopwatch.StartNew();
+                await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
+                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs, cancellationToken).ConfigureAwait(false);
+                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running, null,
+                    (plan.OperatorName is null ? null : $"on step operator '{plan.OperatorName}'") is { } where
+                        ? attempt > 1 ? $"{where}, attempt {attempt}" : where
+                        : attempt > 1 ? $"attempt {attempt}" : null));
 
-            var log = new StepLog(node.Name, observer.StepLogLine);
-            var prefix = ArtifactPath.Combine(run.Pipeline, run.Name, $"{node.Name}.{stepRunId[^8..]}");
-            StepExecutionResult result;
-            try
-            {
-                result = await launcher.LaunchAsync(new StepInvocation(run, node, stepRunId, arguments, prefix, log), artifacts, materializers, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
-                var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
-                var error = cancelled ? "cancelled" : Describe(e);
-                if (!cancelled) log.WriteLine(e.ToString());
-                await store.FinishStepRunAsync(stepRunId, status, DateTimeOffset.UtcNow, error, [], [], CancellationToken.None).ConfigureAwait(false);
+                var log = new StepLog(node.Name, observer.StepLogLine);
+                var prefix = ArtifactPath.Combine(run.Pipeline, run.Name, $"{node.Name}.{stepRunId[^8..]}");
+                var invocation = new StepInvocation(run, node, stepRunId, arguments, prefix, log, attempt);
+                StepExecutionResult result;
+                try
+                {
+                    result = await LaunchAsync(plan, invocation, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
+                    var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
+                    var error = cancelled ? "cancelled" : Describe(e);
+                    if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
+                    await store.FinishStepRunAsync(stepRunId, status, DateTimeOffset.UtcNow, error, [], [], CancellationToken.None).ConfigureAwait(false);
+                    await SaveLogAsync(stepRunId, log).ConfigureAwait(false);
+                    if (cancelled || attempt >= lastAttempt)
+                    {
+                        observer.StepChanged(new StepProgress(node.Name, status, attemptClock.Elapsed, error));
+                        return Record(new StepOutcome(node, stepRunId, status, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+                    }
+                    var wait = plan.DelayBefore(attempt - firstAttempt + 1);
+                    observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Retrying, attemptClock.Elapsed,
+                        $"attempt {attempt} failed ({error}); retrying in {ConsoleRunReporter.Format(wait)}"));
+                    try
+                    {
+                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return await RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled while waiting to retry").ConfigureAwait(false);
+                    }
+                    stepRunId = Guid.CreateVersion7().ToString();
+                    continue;
+                }
+
+                await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
+                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray(),
+                    CancellationToken.None).ConfigureAwait(false);
                 await SaveLogAsync(stepRunId, log).ConfigureAwait(false);
-                observer.StepChanged(new StepProgress(node.Name, status, clock.Elapsed, error));
-                return Record(new StepOutcome(node, stepRunId, status, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, attemptClock.Elapsed));
+                return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, clock.Elapsed, null,
+                    result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, InProcess(plan), o.Value))));
             }
-
-            await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
-                result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray(),
-                CancellationToken.None).ConfigureAwait(false);
-            await SaveLogAsync(stepRunId, log).ConfigureAwait(false);
-            observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, clock.Elapsed));
-            return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, clock.Elapsed, null,
-                result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, true, o.Value))));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -78,6 +115,40 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         {
             return await RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled").ConfigureAwait(false);
         }
+    }
+
+    private static bool InProcess(StepPlan plan) => plan.Operator is null;
+
+    /// <summary>Runs one attempt; an in-process step with a timeout is abandoned (and fails) when the timeout passes.</summary>
+    private async Task<StepExecutionResult> LaunchAsync(StepPlan plan, StepInvocation invocation, CancellationToken cancellationToken)
+    {
+        var launcher = launcherFor(plan);
+        if (plan.Operator is not null || plan.Timeout is null)
+            return await launcher.LaunchAsync(invocation, artifacts, materializers, cancellationToken).ConfigureAwait(false);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(plan.Timeout.Value);
+        var work = launcher.LaunchAsync(invocation, artifacts, materializers, limit.Token);
+        try
+        {
+            return await work.WaitAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new StepTimeoutException($"step '{invocation.Node.Name}' ran longer than its timeout {plan.Timeout.Value}", pending: false);
+        }
+    }
+
+    private async Task<bool> OutputsExistAsync(IReadOnlyList<StepArtifactLink> outputs, CancellationToken cancellationToken)
+    {
+        foreach (var output in outputs)
+        {
+            try
+            {
+                if (!await artifacts.ExistsAsync(artifacts.PathOf(output.Artifact.Uri), cancellationToken).ConfigureAwait(false)) return false;
+            }
+            catch (ArtifactException) { return false; }
+        }
+        return true;
     }
 
     /// <summary>Records a step that will not run (skipped after a failure upstream, or cancelled before it started).</summary>
@@ -165,17 +236,10 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     {
         var hit = await store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false);
         if (hit is null) return null;
-        foreach (var output in hit.Value.Outputs)
-        {
-            string path;
-            try { path = artifacts.PathOf(output.Artifact.Uri); }
-            catch (ArtifactException) { return null; }
-            if (!await artifacts.ExistsAsync(path, cancellationToken).ConfigureAwait(false)) return null;
-        }
-        return hit;
+        return await OutputsExistAsync(hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
     }
 
-    internal static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
+    internal static string Describe(Exception e) => e is StepFailedException or StepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 }
 
 /// <summary>How a step invocation ended in this run, with its outputs for the steps downstream.</summary>
@@ -183,3 +247,8 @@ internal sealed record StepOutcome(StepNode Node, string? StepRunId, ExecutionSt
 {
     public StepResult ToResult() => new(Node.Name, StepRunId, Status, Duration, Error, Outputs.ToDictionary(o => o.Key, o => o.Value.Artifact));
 }
+
+/// <summary>What an earlier execution of a run left behind, for resuming it: the latest successful step run per step and attempt counts.</summary>
+internal sealed record PriorRun(
+    IReadOnlyDictionary<string, (StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)> Succeeded,
+    IReadOnlyDictionary<string, int> Attempts);

@@ -10,6 +10,9 @@ public interface IRunObserver
     void StepChanged(StepProgress progress);
     void StepLogLine(string step, string line);
     void RunFinished(RunResult result);
+
+    /// <summary>Something the user should know that does not stop the run (e.g. a resource an operator ignores).</summary>
+    void Warning(string message);
 }
 
 /// <summary>Shows a run as plain lines: state changes as they happen, step output prefixed by the step name, a summary at the end.</summary>
@@ -31,12 +34,16 @@ public sealed class ConsoleRunReporter(TextWriter? output = null, bool showStepO
             ExecutionStatus.Failed => "✗",
             ExecutionStatus.Skipped => "-",
             ExecutionStatus.Cancelled => "■",
+            ExecutionStatus.Retrying => "↻",
+            ExecutionStatus.Pending => "…",
             _ => "·",
         };
         var duration = p.Duration is { } d ? $" ({Format(d)})" : "";
         var detail = p.Detail is null ? "" : $": {p.Detail}";
         Line($"  {symbol} {p.Step} {p.Status.ToString().ToLowerInvariant()}{duration}{detail}");
     }
+
+    public void Warning(string message) => Line($"warning: {message}");
 
     public void StepLogLine(string step, string line)
     {

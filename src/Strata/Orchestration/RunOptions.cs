@@ -15,6 +15,12 @@ public sealed class RunOptions
     /// <summary>The run's name. <value>Default: <c>{pipeline}-{yyyyMMdd-HHmmss}-{4 hex}</c>.</value></summary>
     public string? RunName { get; set; }
 
+    /// <summary>Per-step overrides (step operator, settings, retries, timeout), by invocation name, as a run config file gives them.</summary>
+    public Dictionary<string, StepOverride> Steps { get; set; } = [];
+
+    /// <summary>The clock for polling, timeouts and retry delays. <value>Default: the system clock.</value></summary>
+    public TimeProvider? TimeProvider { get; set; }
+
     /// <summary>Who watches progress. <value>Default: a <see cref="ConsoleRunReporter"/>; use <see cref="RunObservers.None"/> for silence.</value></summary>
     public IRunObserver? Observer { get; set; }
 }
@@ -29,6 +35,7 @@ public static class RunObservers
         public void StepChanged(StepProgress progress) { }
         public void StepLogLine(string step, string line) { }
         public void RunFinished(RunResult result) { }
+        public void Warning(string message) { }
     }
 }
 

@@ -27,7 +27,7 @@ internal sealed record StepArgument(StepParameter Parameter, bool IsLiteral, obj
 
 /// <summary>Everything needed to execute one step run, here or elsewhere.</summary>
 internal sealed record StepInvocation(
-    RunRecord Run, StepNode Node, string StepRunId, IReadOnlyList<StepArgument> Arguments, string OutputPrefix, StepLog Log);
+    RunRecord Run, StepNode Node, string StepRunId, IReadOnlyList<StepArgument> Arguments, string OutputPrefix, StepLog Log, int Attempt = 1);
 
 /// <summary>What an executed step produced.</summary>
 internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs);
@@ -41,20 +41,30 @@ internal interface IStepLauncher
 /// <summary>Runs the step method in this process, with its console output captured into the step log.</summary>
 internal sealed class InProcessStepLauncher : IStepLauncher
 {
-    public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    public Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
     {
-        var step = invocation.Node.Definition;
-        var arguments = new object?[invocation.Arguments.Count];
-        for (var i = 0; i < arguments.Length; i++)
-            arguments[i] = await ResolveAsync(invocation.Arguments[i], artifacts, materializers, cancellationToken).ConfigureAwait(false);
+        var context = new StepContext(invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
+            new StepLogger(invocation.Log), Path.Combine(Path.GetTempPath(), "strata-steps", invocation.StepRunId), cancellationToken);
+        return StepExecutor.ExecuteAsync(invocation.Node.Definition, invocation.Arguments, context, invocation.Log, invocation.OutputPrefix,
+            artifacts, materializers, cancellationToken);
+    }
+}
 
-        var workDir = Path.Combine(Path.GetTempPath(), "strata-steps", invocation.StepRunId);
+/// <summary>Executes a step from its arguments: loads inputs, calls the method, saves outputs. The same code runs in-process and in a step entrypoint.</summary>
+internal static class StepExecutor
+{
+    public static async Task<StepExecutionResult> ExecuteAsync(StepDefinition step, IReadOnlyList<StepArgument> argumentList, StepContext context, StepLog log,
+        string outputPrefix, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    {
+        var arguments = new object?[argumentList.Count];
+        for (var i = 0; i < arguments.Length; i++)
+            arguments[i] = await ResolveAsync(argumentList[i], artifacts, materializers, cancellationToken).ConfigureAwait(false);
+
         var previous = StepContext.Current;
         object? returned;
-        using (ConsoleCapture.Begin(invocation.Log))
+        using (ConsoleCapture.Begin(log))
         {
-            StepContext.Current = new StepContext(invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name,
-                invocation.StepRunId, new StepLogger(invocation.Log), workDir, cancellationToken);
+            StepContext.Current = context;
             try
             {
                 returned = await StepInvoker.InvokeAsync(step, arguments).ConfigureAwait(false);
@@ -64,7 +74,7 @@ internal sealed class InProcessStepLauncher : IStepLauncher
                 StepContext.Current = previous;
             }
         }
-        return await SaveOutputsAsync(step, returned, invocation.OutputPrefix, invocation.StepRunId, artifacts, materializers, cancellationToken).ConfigureAwait(false);
+        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<object?> ResolveAsync(StepArgument argument, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)

@@ -20,6 +20,31 @@ public sealed class StepAttribute : Attribute
 
     /// <summary>Whether the step's outputs may be reused from an earlier run with the same key. <value>Default: true.</value></summary>
     public bool EnableCache { get; set; } = true;
+
+    /// <summary>
+    /// The step operator (a component of the active stack) that runs this step, or <see cref="StepOperators.Default"/>
+    /// for the stack's first one. <value>Default: null, the step runs in the orchestrator's process.</value>
+    /// </summary>
+    public string? StepOperator { get; set; }
+
+    /// <summary>How many times to run the step again after it fails. Each attempt is recorded. <value>Default: 0.</value></summary>
+    public int Retries { get; set; }
+
+    /// <summary>The wait before the first retry, e.g. <c>5s</c>. <value>Default: 1s.</value></summary>
+    public string? RetryDelay { get; set; }
+
+    /// <summary>What each retry's wait is multiplied by. <value>Default: 2.</value></summary>
+    public double Backoff { get; set; } = 2;
+
+    /// <summary>How long the step may run, e.g. <c>30m</c>; then it is cancelled and fails. <value>Default: no limit (or the operator's <c>timeout</c>).</value></summary>
+    public string? Timeout { get; set; }
+
+    /// <summary>
+    /// Secrets (<c>strata secret create</c>) the step receives as environment variables in its job: each key upper-cased,
+    /// other characters than letters and digits as '_' (<c>aws_access_key_id</c> → <c>AWS_ACCESS_KEY_ID</c>).
+    /// A run checks that they exist before it starts.
+    /// </summary>
+    public string[]? Secrets { get; set; }
 }
 
 /// <summary>Marks a static method <c>void M(PipelineBuilder p)</c> as a pipeline definition.</summary>

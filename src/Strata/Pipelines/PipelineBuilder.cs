@@ -59,6 +59,12 @@ internal sealed class StepNode(PipelineBuilder owner, StepDefinition definition,
     public StepDefinition Definition { get; } = definition;
     public string Name { get; set; } = name;
     public bool ExplicitName { get; set; }
+
+    /// <summary>The step operator chosen where the pipeline wires the step; wins over [Step(StepOperator)].</summary>
+    public string? StepOperator { get; set; }
+
+    /// <summary>Settings for the step's operator given where the pipeline wires the step.</summary>
+    public Dictionary<string, string> Settings { get; } = [];
     public int Index { get; } = index;
     public StepBinding[] Bindings { get; } = bindings;
 

@@ -8,10 +8,13 @@ public sealed class PipelineDefinition
 {
     private PipelineDefinition(string name, IReadOnlyList<StepNode> nodes, IReadOnlyDictionary<StepNode, string?[]> parameterJson)
     {
-        Name = name;
         Nodes = nodes;
+        Name = name;
         ParameterJson = parameterJson;
     }
+
+    /// <summary>The pipeline method this was built from, when it is a named static method (so a run can be resumed).</summary>
+    public MethodInfo? Method { get; private init; }
 
     public string Name { get; }
 
@@ -34,7 +37,8 @@ public sealed class PipelineDefinition
         StrataSetups.Apply(pipeline.Method.Module.Assembly, materializers, FlavorRegistry.Default);
         var builder = new PipelineBuilder(resolvedName, materializers);
         pipeline(builder);
-        return Validate(builder, materializers);
+        var definition = Validate(builder, materializers);
+        return pipeline.Method.IsStatic && !pipeline.Method.Name.Contains('<') ? new PipelineDefinition(definition.Name, definition.Nodes, definition.ParameterJson) { Method = pipeline.Method } : definition;
     }
 
     internal static string DefaultName(MethodInfo method) =>

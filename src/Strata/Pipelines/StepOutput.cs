@@ -36,6 +36,31 @@ public sealed class StepOutput<T> : StepInput<T>, IStepOutput
         return this;
     }
 
+    /// <summary>Runs this invocation on a step operator of the stack (wins over <c>[Step(StepOperator)]</c>); null runs it in-process.</summary>
+    public StepOutput<T> OnStepOperator(string? stepOperator)
+    {
+        Node.StepOperator = stepOperator ?? "";
+        return this;
+    }
+
+    /// <summary>Settings for this invocation's step operator: a settings object of the operator's flavor, e.g. <c>new LocalProcessSettings { Timeout = ... }</c>.</summary>
+    public StepOutput<T> WithSettings(StepOperatorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        foreach (var (key, value) in ConfigSchema.For(settings.GetType()).ValuesOf(settings))
+            Node.Settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Settings for this invocation's step operator as <c>key=value</c> pairs, checked against the flavor before the run.</summary>
+    public StepOutput<T> WithSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        foreach (var (key, value) in settings)
+            Node.Settings[key.Replace('-', '_')] = value;
+        return this;
+    }
+
     /// <summary>One output of a step that returns a record: <c>p.Step(Split, data).Output(s => s.Train)</c>.</summary>
     public StepOutput<TProperty> Output<TProperty>(Expression<Func<T, TProperty>> property)
     {

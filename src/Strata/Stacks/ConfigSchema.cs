@@ -90,14 +90,18 @@ public sealed class ConfigSchema
     }
 
     /// <summary>Builds the typed config object from validated values (secret references must be resolved first).</summary>
-    public object Bind(IReadOnlyDictionary<string, string> values)
+    /// <param name="values">The values.</param>
+    /// <param name="fromSecrets">Fields whose values came from secrets: an error about them does not show the value.</param>
+    public object Bind(IReadOnlyDictionary<string, string> values, IReadOnlySet<string>? fromSecrets = null)
     {
         var node = new JsonObject();
         foreach (var field in Fields)
             if (values.TryGetValue(field.Name, out var raw))
             {
                 if (TryConvert(raw, field.Property.PropertyType, out var converted) is { } error)
-                    throw new StrataConfigException($"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
+                    throw new StrataConfigException(fromSecrets?.Contains(field.Name) == true
+                        ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with `strata secret update`."
+                        : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
                 node[field.Property.Name] = JsonSerializer.SerializeToNode(converted, field.Property.PropertyType, StrataJson.Options);
             }
         try
@@ -109,6 +113,20 @@ public sealed class ConfigSchema
             var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name);
             throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.", e);
         }
+    }
+
+    /// <summary>The values of an object of this schema's type that differ from a new instance's, as strings.</summary>
+    public IReadOnlyDictionary<string, string> ValuesOf(object config)
+    {
+        var defaults = Activator.CreateInstance(ConfigType);
+        var values = new Dictionary<string, string>();
+        foreach (var field in Fields)
+        {
+            var value = Format(field.Property.GetValue(config));
+            if (value is not null && value != Format(field.Property.GetValue(defaults)))
+                values[field.Name] = value;
+        }
+        return values;
     }
 
     internal static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);

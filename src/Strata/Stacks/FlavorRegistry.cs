@@ -12,6 +12,7 @@ public sealed class FlavorRegistry
     {
         Add(new LocalOrchestratorFlavor());
         Add(new LocalArtifactStoreFlavor());
+        Add(new LocalProcessFlavor());
     }
 
     /// <summary>The registry used when none is given.</summary>

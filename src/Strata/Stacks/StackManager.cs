@@ -4,25 +4,41 @@ namespace Strata;
 public sealed class StackManager
 {
     public const string DefaultStack = "default";
+
+    /// <summary>The <c>local-process</c> step operator the default stack carries.</summary>
+    public const string DefaultStepOperator = "local";
     private const string ActiveStackKey = "active_stack";
     private readonly IMetadataStore _store;
     private readonly FlavorRegistry _flavors;
+    private readonly SecretManager _secrets;
 
-    internal StackManager(IMetadataStore store, FlavorRegistry flavors)
+    internal StackManager(IMetadataStore store, FlavorRegistry flavors, SecretManager secrets)
     {
         _store = store;
         _flavors = flavors;
+        _secrets = secrets;
     }
 
     public FlavorRegistry Flavors => _flavors;
 
     // ---- components ----
 
-    public async Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default)
+    public Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default) =>
+        RegisterComponentAsync(type, name, flavor, config, warnings: null, cancellationToken);
+
+    /// <summary>
+    /// Registers a component. <paramref name="warnings"/> receives a warning for each field the flavor marks secret that is
+    /// given in plain text rather than as a <c>{{NAME.key}}</c> reference.
+    /// </summary>
+    public async Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config,
+        ICollection<string>? warnings, CancellationToken cancellationToken = default)
     {
         CheckName(name, ComponentTypes.CliName(type));
         var f = _flavors.Get(type, flavor);
-        var values = f.Schema.Validate(config, requireAll: true, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{flavor}')");
+        var context = $"{ComponentTypes.CliName(type)} '{name}' (flavor '{flavor}')";
+        var values = f.Schema.Validate(config, requireAll: true, context);
+        SecretReferences.CheckSyntax(values, context);
+        foreach (var warning in SecretReferences.PlainTextWarnings(f.Schema, values, $"{ComponentTypes.CliName(type)} '{name}'")) warnings?.Add(warning);
         var now = DateTimeOffset.UtcNow;
         var record = new ComponentRecord(Guid.CreateVersion7().ToString(), name, type, flavor, values, now, now);
         await _store.AddComponentAsync(record, cancellationToken).ConfigureAwait(false);
@@ -30,7 +46,15 @@ public sealed class StackManager
     }
 
     /// <summary>Changes some config values of a component; the rest stay. An empty value removes a key.</summary>
-    public async Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes, CancellationToken cancellationToken = default)
+    public Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes, CancellationToken cancellationToken = default) =>
+        UpdateComponentAsync(type, name, changes, warnings: null, cancellationToken);
+
+    /// <summary>
+    /// Changes some config values of a component; the rest stay. An empty value removes a key. <paramref name="warnings"/>
+    /// receives a warning for each changed field the flavor marks secret that is given in plain text rather than as a reference.
+    /// </summary>
+    public async Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes,
+        ICollection<string>? warnings, CancellationToken cancellationToken = default)
     {
         var existing = await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
         var f = _flavors.Get(type, existing.Flavor);
@@ -39,7 +63,12 @@ public sealed class StackManager
             merged[k] = v;
         foreach (var removed in changes.Where(c => c.Value.Length == 0))
             merged.Remove(removed.Key.Replace('-', '_'));
-        var values = f.Schema.Validate(merged, requireAll: true, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')");
+        var context = $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')";
+        var values = f.Schema.Validate(merged, requireAll: true, context);
+        SecretReferences.CheckSyntax(values, context);
+        var changedKeys = changes.Keys.Select(k => k.Replace('-', '_')).ToHashSet();
+        var changed = values.Where(kv => changedKeys.Contains(kv.Key)).ToDictionary();
+        foreach (var warning in SecretReferences.PlainTextWarnings(f.Schema, changed, $"{ComponentTypes.CliName(type)} '{name}'")) warnings?.Add(warning);
         await _store.UpdateComponentAsync(type, name, values, cancellationToken).ConfigureAwait(false);
         return await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
     }
@@ -153,7 +182,7 @@ public sealed class StackManager
         return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store) the first time a store is used.</summary>
+    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store, a <c>local-process</c> step operator named <c>local</c>) the first time a store is used.</summary>
     public async Task EnsureDefaultStackAsync(CancellationToken cancellationToken = default)
     {
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
@@ -166,9 +195,12 @@ public sealed class StackManager
                 await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
             if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
                 await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
+            if (await _store.GetComponentAsync(ComponentType.StepOperator, DefaultStepOperator, cancellationToken).ConfigureAwait(false) is null)
+                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now), cancellationToken).ConfigureAwait(false);
             if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
                 await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
-                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0)], now, now), cancellationToken).ConfigureAwait(false);
+                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0),
+                     new StackMember(ComponentType.StepOperator, DefaultStepOperator, 0)], now, now), cancellationToken).ConfigureAwait(false);
         }
         catch (StrataConfigException)
         {
@@ -183,14 +215,49 @@ public sealed class StackManager
     {
         var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
         var flavor = (ArtifactStoreFlavor)_flavors.Get(ComponentType.ArtifactStore, component.Flavor);
-        return flavor.Create(flavor.Schema.Bind(component.Config), home);
+        return flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), home);
     }
 
-    /// <summary>The typed config of a component.</summary>
+    /// <summary>A component's config values ready for use: secret references resolved. For use, never for showing.</summary>
+    public Task<IReadOnlyDictionary<string, string>> ResolveConfigAsync(ComponentRecord component, CancellationToken cancellationToken = default) =>
+        SecretReferences.ResolveAsync(component.Config, _secrets, $"{ComponentTypes.CliName(component.Type)} '{component.Name}'", cancellationToken);
+
+    /// <summary>Builds a step operator component from its config, e.g. to cancel a job after a restart.</summary>
+    public async Task<StepOperator> CreateStepOperatorAsync(string name, StrataHome home, ArtifactStore artifacts, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(ComponentType.StepOperator, name, cancellationToken).ConfigureAwait(false);
+        var flavor = (StepOperatorFlavor)_flavors.Get(ComponentType.StepOperator, component.Flavor);
+        var op = flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), new StepOperatorContext(home, artifacts));
+        op.Name = name;
+        return op;
+    }
+
+    /// <summary>How a job reaches a stack's artifact store: its flavor and its config without secret fields (jobs use their own credentials).</summary>
+    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
+    {
+        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
+        var secret = _flavors.Get(ComponentType.ArtifactStore, component.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet();
+        var config = component.Config.Where(kv => !secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // A job must find the very directory this process uses, wherever it starts.
+        if (component.Flavor == "local" && !config.ContainsKey("path"))
+            config["path"] = ((LocalArtifactStore)await CreateArtifactStoreAsync(stack, home, cancellationToken).ConfigureAwait(false)).Root;
+        return new ArtifactStoreLocator(component.Flavor, config);
+    }
+
+    /// <summary>The typed config of a component, with <c>{{NAME.key}}</c> secret references resolved. For use, never for showing.</summary>
+    /// <exception cref="StrataConfigException">No such component, or a referenced secret or key does not exist.</exception>
     public async Task<object> GetConfigAsync(ComponentType type, string name, CancellationToken cancellationToken = default)
     {
         var component = await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
-        return _flavors.Get(type, component.Flavor).Schema.Bind(component.Config);
+        return await BindAsync(_flavors.Get(type, component.Flavor), component, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<object> BindAsync(Flavor flavor, ComponentRecord component, CancellationToken cancellationToken)
+    {
+        var context = $"{ComponentTypes.CliName(component.Type)} '{component.Name}'";
+        var resolved = await SecretReferences.ResolveAsync(component.Config, _secrets, context, cancellationToken).ConfigureAwait(false);
+        var fromSecrets = component.Config.Where(kv => SecretReferences.Contains(kv.Value)).Select(kv => kv.Key).ToHashSet();
+        return flavor.Schema.Bind(resolved, fromSecrets);
     }
 
     // ---- export / import ----
@@ -223,6 +290,7 @@ public sealed class StackManager
             CheckName(c.Name, c.Type);
             var flavor = _flavors.Get(type, c.Flavor);
             var values = flavor.Schema.Validate(c.Config, requireAll: true, $"{c.Type} '{c.Name}' (flavor '{c.Flavor}')");
+            SecretReferences.CheckSyntax(values, $"{c.Type} '{c.Name}' (flavor '{c.Flavor}')");
             var existing = await _store.GetComponentAsync(type, c.Name, cancellationToken).ConfigureAwait(false);
             if (existing is null) toCreate.Add((type, c, values));
             else if (existing.Flavor != c.Flavor || !existing.Config.OrderBy(kv => kv.Key).SequenceEqual(values.OrderBy(kv => kv.Key)))

@@ -32,7 +32,14 @@ internal sealed class StepDefinition
         Name = attribute?.Name ?? Naming.ToSnakeCase(method.Name);
         EnableCache = attribute?.EnableCache ?? true;
         ExplicitVersion = attribute?.Version;
+        Secrets = attribute?.Secrets?.Distinct(StringComparer.Ordinal).ToArray() ?? [];
         HasStepAttribute = attribute is not null;
+        StepOperator = attribute?.StepOperator;
+        Retries = attribute?.Retries ?? 0;
+        Backoff = attribute?.Backoff ?? 2;
+        RetryDelayText = attribute?.RetryDelay;
+        TimeoutText = attribute?.Timeout;
+        ResourcesAttribute = method.GetCustomAttribute<ResourcesAttribute>();
         FullName = $"{method.DeclaringType?.FullName}.{method.Name}";
 
         Parameters = method.GetParameters()
@@ -51,7 +58,16 @@ internal sealed class StepDefinition
     public string FullName { get; }
     public bool EnableCache { get; }
     public string? ExplicitVersion { get; }
+
+    /// <summary>The secrets the step asks for (<see cref="StepAttribute.Secrets"/>), to give its job as environment variables.</summary>
+    public IReadOnlyList<string> Secrets { get; }
     public bool HasStepAttribute { get; }
+    public string? StepOperator { get; }
+    public int Retries { get; }
+    public double Backoff { get; }
+    public string? RetryDelayText { get; }
+    public string? TimeoutText { get; }
+    public ResourcesAttribute? ResourcesAttribute { get; }
     public IReadOnlyList<StepParameter> Parameters { get; }
     public Type ReturnType { get; }
     public bool IsAsync { get; }

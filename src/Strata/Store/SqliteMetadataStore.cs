@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
@@ -8,6 +9,11 @@ namespace Strata;
 /// (short) transaction and wait for it up to the busy timeout, so concurrent processes neither lose writes nor
 /// fail with "database is locked".
 /// </summary>
+/// <remarks>
+/// Writes of one process share one connection and are committed in groups: whoever takes the write lock commits every
+/// write queued so far in one transaction, each in its own savepoint so one failing write does not undo the others.
+/// A write returns only after its transaction committed.
+/// </remarks>
 internal sealed class SqliteMetadataStore : SqlMetadataStore
 {
     private readonly string _connectionString;
@@ -50,22 +56,108 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         return store;
     }
 
+    /// <summary>A pooled connection for reads (and for migrating). A busy database is retried up to the default timeout.</summary>
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }
 
     protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
-    public override ValueTask DisposeAsync()
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentQueue<PendingWrite> _pending = new();
+    private SqliteConnection? _writer;
+
+    protected override async Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
     {
+        var write = new PendingWrite(work, cancellationToken);
+        _pending.Enqueue(write);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // An earlier holder of the lock may have committed this write with its group already.
+            if (!write.Done.Task.IsCompleted) await CommitPendingAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        await write.Done.Task.ConfigureAwait(false);
+    }
+
+    private async Task CommitPendingAsync()
+    {
+        if (_writer is null)
+        {
+            var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+            await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
+            _writer = connection;
+        }
+        var group = new List<PendingWrite>();
+        while (_pending.TryDequeue(out var next)) group.Add(next);
+        if (group.Count == 0) return;
+        var succeeded = new List<PendingWrite>();
+        try
+        {
+            await using var tx = _writer.BeginTransaction(deferred: false);
+            foreach (var write in group)
+            {
+                if (write.CancellationToken.IsCancellationRequested)
+                {
+                    write.Done.TrySetCanceled(write.CancellationToken);
+                    continue;
+                }
+                await ExecuteAsync(_writer, tx, "SAVEPOINT w", CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await write.Work(_writer, tx).ConfigureAwait(false);
+                    await ExecuteAsync(_writer, tx, "RELEASE w", CancellationToken.None).ConfigureAwait(false);
+                    succeeded.Add(write);
+                }
+                catch (Exception e)
+                {
+                    await ExecuteAsync(_writer, tx, "ROLLBACK TO w", CancellationToken.None).ConfigureAwait(false);
+                    await ExecuteAsync(_writer, tx, "RELEASE w", CancellationToken.None).ConfigureAwait(false);
+                    write.Done.TrySetException(e);
+                }
+            }
+            await tx.CommitAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            foreach (var write in group) write.Done.TrySetException(e);
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            _writer = null;
+            return;
+        }
+        foreach (var write in succeeded) write.Done.TrySetResult();
+    }
+
+    private sealed class PendingWrite(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
+    {
+        public Func<DbConnection, DbTransaction, Task> Work { get; } = work;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_writer is not null) await _writer.DisposeAsync().ConfigureAwait(false);
+            _writer = null;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
-        return ValueTask.CompletedTask;
     }
 }

@@ -28,13 +28,21 @@ public sealed class StrataCli : IDisposable
     /// <summary>Runs `strata args...` with STRATA_HOME set to this instance's home (unless <paramref name="home"/> is null and environment is given).</summary>
     public CliResult Run(params string[] args) => RunIn(WorkingDirectory, new Dictionary<string, string?> { ["STRATA_HOME"] = Home }, args);
 
-    public CliResult RunIn(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public CliResult RunIn(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        Execute(workingDirectory, environment, null, args);
+
+    /// <summary>Runs `strata args...` in this instance's home with <paramref name="input"/> as its standard input.</summary>
+    public CliResult RunWithInput(string input, params string[] args) =>
+        Execute(WorkingDirectory, new Dictionary<string, string?> { ["STRATA_HOME"] = Home }, input, args);
+
+    private CliResult Execute(string workingDirectory, IReadOnlyDictionary<string, string?> environment, string? input, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(StrataDll);
@@ -48,6 +56,11 @@ public sealed class StrataCli : IDisposable
             else start.Environment[k] = v;
         }
         using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))

@@ -32,6 +32,9 @@ internal sealed class RecordingObserver : IRunObserver
     public void StepChanged(StepProgress progress) => Changes.Enqueue(progress);
     public void StepLogLine(string step, string line) => Lines.Enqueue((step, line));
     public void RunFinished(RunResult result) => Finished = result;
+    public void Warning(string message) => Warnings.Enqueue(message);
+
+    public ConcurrentQueue<string> Warnings { get; } = new();
 
     public IReadOnlyList<ExecutionStatus> StatesOf(string step) => Changes.Where(c => c.Step == step).Select(c => c.Status).ToArray();
 }

@@ -46,7 +46,8 @@ public class StackManagerTests
         Assert.Equal(StackManager.DefaultStack, active.Name);
         Assert.Equal("default", active.Single(ComponentType.Orchestrator));
         Assert.Equal("default", active.Single(ComponentType.ArtifactStore));
-        Assert.Empty(active.All(ComponentType.StepOperator));
+        Assert.Equal([StackManager.DefaultStepOperator], active.All(ComponentType.StepOperator));
+        Assert.Equal("local-process", (await stacks.GetComponentAsync(ComponentType.StepOperator, StackManager.DefaultStepOperator)).Flavor);
         Assert.Equal("local", (await stacks.GetComponentAsync(ComponentType.Orchestrator, "default")).Flavor);
         Assert.Equal("local", (await stacks.GetComponentAsync(ComponentType.ArtifactStore, "default")).Flavor);
         Assert.Single(await stacks.ListStacksAsync());
@@ -151,7 +152,7 @@ public class StackManagerTests
         Assert.Contains("'mode'", several.Message);
         Assert.Contains("fifo", several.Message);
         Assert.Contains("'verbose' must be a boolean", several.Message);
-        Assert.Empty(await stacks.ListComponentsAsync(ComponentType.StepOperator));
+        Assert.DoesNotContain(await stacks.ListComponentsAsync(ComponentType.StepOperator), c => c.Name == "gpu");
     }
 
     [Fact]
@@ -291,7 +292,7 @@ public class StackManagerTests
         // Again under another name: the same components are reused, not duplicated.
         var copy = await target.Client.Stacks.ImportAsync(document, "dev-copy");
         Assert.Equal(["gpu", "cpu"], copy.All(ComponentType.StepOperator));
-        Assert.Equal(2, (await target.Client.Stacks.ListComponentsAsync(ComponentType.StepOperator)).Count);
+        Assert.Equal(["cpu", "gpu", StackManager.DefaultStepOperator], (await target.Client.Stacks.ListComponentsAsync(ComponentType.StepOperator)).Select(c => c.Name).Order());
 
         var taken = await Assert.ThrowsAsync<StrataConfigException>(() => target.Client.Stacks.ImportAsync(document));
         Assert.Contains("'dev' already exists", taken.Message);

@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Strata;
+
+/// <summary>
+/// Runs the step entrypoint as a separate OS process in its own session, so cancelling kills the whole process tree.
+/// The process writes its output and, when it ends, its exit code into its working directory, so status, logs and
+/// cancel work from another process after a restart.
+/// </summary>
+internal sealed class LocalProcessStepOperator : StepOperator
+{
+    private const string ExitCodeFile = "exit_code";
+    private const string CancelledFile = "cancelled";
+    private const string StdoutFile = "stdout.log";
+    private const string StderrFile = "stderr.log";
+    private static readonly string[] BaseVariables = ["PATH", "HOME", "USER", "TMPDIR", "LANG", "LC_ALL", "TZ"];
+
+    private readonly LocalProcessStepOperatorConfig _config;
+    private readonly string _root;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<string, bool> _holdingSlot = new();
+
+    public LocalProcessStepOperator(LocalProcessStepOperatorConfig config, StrataHome home)
+    {
+        _config = config;
+        _root = config.WorkingDirectory ?? Path.Combine(home.Path, "steps");
+        var max = config.MaxConcurrent > 0 ? config.MaxConcurrent : Environment.ProcessorCount;
+        _slots = new SemaphoreSlim(max, max);
+    }
+
+    public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
+    {
+        var settings = (LocalProcessSettings)launch.Settings;
+        var workDir = Path.Combine(_root, launch.StepRunId);
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Directory.CreateDirectory(workDir);
+            var start = new ProcessStartInfo("setsid") { WorkingDirectory = workDir, UseShellExecute = false };
+            // sh records the exit code after the command ends; "$@" passes the command without any quoting.
+            start.ArgumentList.Add("/bin/sh");
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"\"$@\" >{StdoutFile} 2>{StderrFile} </dev/null; echo $? >{ExitCodeFile}.tmp && mv {ExitCodeFile}.tmp {ExitCodeFile}");
+            start.ArgumentList.Add("strata-step");
+            foreach (var part in launch.Command) start.ArgumentList.Add(part);
+            if (!settings.InheritEnvironment)
+            {
+                var keep = start.Environment.Where(kv => BaseVariables.Contains(kv.Key) || kv.Key.StartsWith("DOTNET_", StringComparison.Ordinal)).ToArray();
+                start.Environment.Clear();
+                foreach (var (k, v) in keep) start.Environment[k] = v;
+            }
+            foreach (var (k, v) in launch.Environment) start.Environment[k] = v;
+            foreach (var (k, v) in settings.Environment ?? []) start.Environment[k] = v;
+            foreach (var (k, v) in launch.Secrets) start.Environment[k] = v;
+
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
+            _holdingSlot[launch.StepRunId] = true;
+            return new StepJob(Name, process.Id.ToString(CultureInfo.InvariantCulture), launch.StepRunId, new Dictionary<string, string>
+            {
+                ["pid"] = process.Id.ToString(CultureInfo.InvariantCulture),
+                ["start_time"] = StartTime(process.Id) ?? "",
+                ["work_dir"] = workDir,
+            });
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+    }
+
+    public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        var workDir = job.Data["work_dir"];
+        var exitFile = Path.Combine(workDir, ExitCodeFile);
+        if (File.Exists(exitFile))
+        {
+            var code = int.Parse(File.ReadAllText(exitFile).Trim(), CultureInfo.InvariantCulture);
+            if (File.Exists(Path.Combine(workDir, CancelledFile))) return Task.FromResult(new StepJobStatus(StepJobState.Cancelled, "cancelled", code));
+            return Task.FromResult(code == 0
+                ? new StepJobStatus(StepJobState.Succeeded, null, 0)
+                : new StepJobStatus(StepJobState.Failed, $"the step process exited with code {code}{StderrTail(workDir)}", code));
+        }
+        if (IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
+        // The session leader died without writing its exit code: it was killed.
+        return Task.FromResult(File.Exists(Path.Combine(workDir, CancelledFile))
+            ? new StepJobStatus(StepJobState.Cancelled, "cancelled")
+            : new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} ended without an exit code (killed?){StderrTail(workDir)}"));
+    }
+
+    public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        var workDir = job.Data["work_dir"];
+        if (Directory.Exists(workDir)) await File.WriteAllTextAsync(Path.Combine(workDir, CancelledFile), "", CancellationToken.None).ConfigureAwait(false);
+        if (!IsAlive(job)) return;
+        // The step runs in its own session and process group (setsid): signal the whole group, then force it.
+        await SignalGroupAsync(job.JobId, "TERM").ConfigureAwait(false);
+        for (var i = 0; i < 50 && IsAlive(job); i++) await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+        await SignalGroupAsync(job.JobId, "KILL").ConfigureAwait(false);
+    }
+
+    public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        if (_holdingSlot.TryRemove(job.StepRunId, out _)) _slots.Release();
+        return Task.CompletedTask;
+    }
+
+    public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var workDir = job.Data["work_dir"];
+        var readers = new[] { new LogTail(Path.Combine(workDir, StdoutFile)), new LogTail(Path.Combine(workDir, StderrFile)) };
+        while (true)
+        {
+            var finished = File.Exists(Path.Combine(workDir, ExitCodeFile)) || !IsAlive(job);
+            foreach (var reader in readers)
+                foreach (var line in reader.ReadNewLines(final: finished))
+                    yield return line;
+            if (finished) yield break;
+            try { await Task.Delay(100, cancellationToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) { yield break; }
+        }
+    }
+
+    private static bool IsAlive(StepJob job)
+    {
+        var start = StartTime(int.Parse(job.JobId, CultureInfo.InvariantCulture), out var state);
+        // A reused pid has another start time; a zombie has finished.
+        return start is not null && start == job.Data.GetValueOrDefault("start_time") && state != 'Z';
+    }
+
+    private static string? StartTime(int pid) => StartTime(pid, out _);
+
+    /// <summary>The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), and its state.</summary>
+    private static string? StartTime(int pid, out char state)
+    {
+        state = '?';
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            state = fields[0][0];
+            return fields[19];
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private static async Task SignalGroupAsync(string pid, string signal)
+    {
+        var kill = new ProcessStartInfo("kill") { RedirectStandardError = true, UseShellExecute = false };
+        kill.ArgumentList.Add($"-{signal}");
+        kill.ArgumentList.Add("--");
+        kill.ArgumentList.Add($"-{pid}");
+        using var process = Process.Start(kill)!;
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static string StderrTail(string workDir)
+    {
+        var path = Path.Combine(workDir, StderrFile);
+        if (!File.Exists(path)) return "";
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).TakeLast(10).ToArray();
+        return lines.Length == 0 ? "" : $"; stderr ends with:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+    }
+
+    /// <summary>Follows a growing file, yielding complete lines.</summary>
+    private sealed class LogTail(string path)
+    {
+        private long _position;
+        private readonly StringBuilder _partial = new();
+
+        public IEnumerable<string> ReadNewLines(bool final)
+        {
+            var lines = new List<string>();
+            if (File.Exists(path))
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                stream.Seek(_position, SeekOrigin.Begin);
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                var text = reader.ReadToEnd();
+                _position = stream.Position;
+                foreach (var c in text)
+                {
+                    if (c == '\n')
+                    {
+                        lines.Add(_partial.ToString().TrimEnd('\r'));
+                        _partial.Clear();
+                    }
+                    else _partial.Append(c);
+                }
+            }
+            if (final && _partial.Length > 0)
+            {
+                lines.Add(_partial.ToString());
+                _partial.Clear();
+            }
+            return lines;
+        }
+    }
+}

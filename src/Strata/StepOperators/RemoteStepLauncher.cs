@@ -1,0 +1,206 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Strata;
+
+/// <summary>
+/// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and
+/// logs, applies the pending and step timeouts, cancels the job when the run is cancelled, and reads the result record.
+/// </summary>
+internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer, TimeProvider time) : IStepLauncher
+{
+    private const int LogTailLines = 20;
+
+    public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    {
+        var op = plan.Operator!;
+        var settings = (StepOperatorSettings)plan.Settings!;
+        var secretEnvironment = await secrets.EnvironmentForAsync(invocation.Node.Definition.Secrets, cancellationToken).ConfigureAwait(false);
+        var masker = new SecretMasker(secretEnvironment.Values);
+        invocation.Log.Masker = masker;
+        var manifest = StepManifest.Create(invocation);
+        await artifacts.WriteFileAsync(StepManifest.PathFor(invocation.OutputPrefix), manifest.ToJson(), cancellationToken).ConfigureAwait(false);
+        var manifestUri = artifacts.UriOf(StepManifest.PathFor(invocation.OutputPrefix));
+        var command = settings.Entrypoint is { Count: > 0 } entrypoint
+            ? [.. entrypoint, StrataEntrypoint.Verb, "--manifest", manifestUri]
+            : StrataEntrypoint.DefaultCommand(manifestUri)
+              ?? throw new StrataConfigException($"Step operator '{op.Name}' has no command to run step '{invocation.Node.Name}': add `if (await StrataEntrypoint.TryRunAsync(args) is {{ }} code) return code;` at the top of your app's Main, or set the operator's entrypoint (--entrypoint=dotnet,/path/App.dll).");
+        var launch = new StepLaunch
+        {
+            Pipeline = invocation.Run.Pipeline,
+            RunId = invocation.Run.Id,
+            RunName = invocation.Run.Name,
+            StepName = invocation.Node.Name,
+            StepRunId = invocation.StepRunId,
+            Attempt = invocation.Attempt,
+            Command = command,
+            Environment = new Dictionary<string, string>
+            {
+                [ArtifactStoreLocator.EnvironmentVariable] = locator.ToJson(),
+                // Names only: the entrypoint masks these variables' values in the log it writes.
+                [StrataEntrypoint.SecretVariablesVariable] = string.Join(',', secretEnvironment.Keys),
+            },
+            Secrets = secretEnvironment,
+            Settings = settings,
+            Resources = plan.Resources,
+            ManifestUri = manifestUri,
+            Timeout = plan.Timeout,
+        };
+
+        var submittedAt = time.GetUtcNow();
+        StepJob job;
+        using (var pendingLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            if (plan.PendingTimeout is { } pt) pendingLimit.CancelAfter(pt);
+            try
+            {
+                job = await op.SubmitAsync(launch, pendingLimit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new StepTimeoutException($"step '{invocation.Node.Name}' could not be submitted to '{op.Name}' within the pending timeout {plan.PendingTimeout}", pending: true);
+            }
+        }
+        await store.SetStepJobAsync(invocation.StepRunId, op.Name, JsonSerializer.Serialize(job, StrataJson.Compact), CancellationToken.None).ConfigureAwait(false);
+
+        using var logStop = new CancellationTokenSource();
+        var logs = FollowLogsAsync(op, job, invocation.Log, logStop.Token);
+        StepJobStatus status;
+        try
+        {
+            status = await WaitAsync(op, job, invocation.Node.Name, submittedAt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Let the stream drain what the job wrote last, then stop following.
+            logStop.CancelAfter(TimeSpan.FromSeconds(5));
+            await logs.ConfigureAwait(false);
+            await op.CleanupAsync(job, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var resultBytes = await artifacts.ReadFileAsync(manifest.ResultPath, CancellationToken.None).ConfigureAwait(false);
+        var tail = Tail(invocation.Log.Text);
+        if (resultBytes is null)
+            throw new StepFailedException(masker.Mask(
+                $"job {job.JobId} on step operator '{op.Name}' {status.State.ToString().ToLowerInvariant()}{(status.ExitCode is { } code ? $" with exit code {code}" : "")}" +
+                $"{(status.Reason is { } reason ? $": {reason}" : "")}, without a result{(tail.Length > 0 ? $"; last output:{Environment.NewLine}{tail}" : "")}"),
+                invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
+        var result = StepResultRecord.FromJson(resultBytes);
+        if (result.Status != StepResultRecord.Completed)
+        {
+            // The entrypoint ends the log with the exception itself; what the step printed before it is the useful tail.
+            var output = Tail(OutputBefore(invocation.Log.Text, result.ErrorType));
+            throw new StepFailedException(
+                masker.Mask($"{ShortType(result.ErrorType)}: {result.ErrorMessage} (on step operator '{op.Name}', job {job.JobId}, host {result.Host})" +
+                    $"{(output.Length > 0 ? $"; last output:{Environment.NewLine}{output}" : "")}"),
+                invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, result.ErrorType, tail);
+        }
+        if (status.State != StepJobState.Succeeded)
+            throw new StepFailedException($"job {job.JobId} on step operator '{op.Name}' ended {status.State.ToString().ToLowerInvariant()} after writing its result: {status.Reason}",
+                invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
+        invocation.Log.WriteLine($"ran on step operator '{op.Name}' ({plan.Flavor!.Name}), job {job.JobId}, host {result.Host}, process {result.ProcessId}");
+        return new StepExecutionResult(result.Outputs.Select(a => (a.OutputName, a, (object?)null)).ToArray());
+    }
+
+    private async Task<StepJobStatus> WaitAsync(StepOperator op, StepJob job, string step, DateTimeOffset submittedAt, CancellationToken cancellationToken)
+    {
+        var delay = StepJobWaiter.FirstDelay;
+        DateTimeOffset? runningSince = null;
+        string? lastPending = null;
+        while (true)
+        {
+            StepJobStatus status;
+            try
+            {
+                status = await op.GetStatusAsync(job, cancellationToken).ConfigureAwait(false);
+                if (status.IsFinished) return status;
+                var now = time.GetUtcNow();
+                if (status.State == StepJobState.Queued)
+                {
+                    if (status.Reason != lastPending)
+                    {
+                        lastPending = status.Reason;
+                        observer.StepChanged(new StepProgress(step, ExecutionStatus.Pending, null, $"queued on '{op.Name}' as job {job.JobId}{(status.Reason is null ? "" : $": {status.Reason}")}"));
+                    }
+                    if (plan.PendingTimeout is { } pending && now - submittedAt > pending)
+                    {
+                        await CancelAndWaitAsync(op, job).ConfigureAwait(false);
+                        throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator '{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
+                    }
+                }
+                else
+                {
+                    if (runningSince is null)
+                    {
+                        runningSince = now;
+                        if (lastPending is not null)
+                            observer.StepChanged(new StepProgress(step, ExecutionStatus.Running, null, $"job {job.JobId} started on '{op.Name}'"));
+                    }
+                    if (plan.Timeout is { } limit && now - runningSince > limit)
+                    {
+                        await CancelAndWaitAsync(op, job).ConfigureAwait(false);
+                        throw new StepTimeoutException($"step '{step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
+                    }
+                }
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await CancelAndWaitAsync(op, job).ConfigureAwait(false);
+                throw;
+            }
+            delay = StepJobWaiter.Next(delay);
+        }
+    }
+
+    /// <summary>Cancels the job and waits (up to a minute) until the backend says it stopped, so nothing is left running.</summary>
+    private async Task CancelAndWaitAsync(StepOperator op, StepJob job)
+    {
+        await op.CancelAsync(job, CancellationToken.None).ConfigureAwait(false);
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var delay = StepJobWaiter.FirstDelay;
+        try
+        {
+            while (!(await op.GetStatusAsync(job, limit.Token).ConfigureAwait(false)).IsFinished)
+            {
+                await Task.Delay(delay, time, limit.Token).ConfigureAwait(false);
+                delay = StepJobWaiter.Next(delay);
+            }
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            observer.Warning($"job {job.JobId} on step operator '{op.Name}' did not report stopping within a minute of being cancelled");
+        }
+    }
+
+    private static async Task FollowLogsAsync(StepOperator op, StepJob job, StepLog log, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var line in op.StreamLogsAsync(job, cancellationToken).ConfigureAwait(false))
+                log.WriteLine(line);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or StrataException)
+        {
+            log.WriteLine($"(log stream from '{op.Name}' ended: {e.Message})");
+        }
+    }
+
+    private static string Tail(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join(Environment.NewLine, lines.Skip(Math.Max(0, lines.Length - LogTailLines)));
+    }
+
+    /// <summary>The log up to the entrypoint's report of the step's exception (<c>Type: message</c> and its stack trace).</summary>
+    private static string OutputBefore(string log, string? errorType)
+    {
+        var at = errorType is null ? -1 : log.LastIndexOf(errorType + ":", StringComparison.Ordinal);
+        return at < 0 ? log : log[..at];
+    }
+
+    private static string ShortType(string? fullName) => fullName is null ? "Error" : fullName[(fullName.LastIndexOf('.') + 1)..];
+}

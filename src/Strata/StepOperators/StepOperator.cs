@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+
+namespace Strata;
+
+/// <summary>
+/// Runs one step somewhere else — another process, a cluster, a cloud training service — while the rest of the
+/// pipeline runs where it is. The orchestrator writes the step's manifest to the artifact store and asks the operator
+/// to run the step entrypoint command; the operator never touches the metadata store.
+/// </summary>
+/// <remarks>
+/// Implementers:
+/// <list type="bullet">
+/// <item><see cref="SubmitAsync"/> starts the job and returns a handle whose <see cref="StepJob.Data"/> is enough to
+/// find the job again from another process after a restart. Name backend jobs with <see cref="StepJobNames.For"/>
+/// so the name derives from the step-run id; submitting the same step run twice must not start two jobs when the
+/// backend can tell (look the name up first).</item>
+/// <item><see cref="GetStatusAsync"/> reports <see cref="StepJobState.Queued"/> with the backend's reason while the job
+/// waits for resources; the orchestrator applies the pending timeout and the step timeout and calls
+/// <see cref="CancelAsync"/> when either passes.</item>
+/// <item><see cref="CancelAsync"/> must stop the job and everything it started; it is called for Ctrl+C,
+/// <c>strata run cancel</c>, timeouts, and again after a restart for jobs left running. It must be safe to call twice.</item>
+/// <item><see cref="StreamLogsAsync"/> yields the job's output lines as they appear; they go to the live console and
+/// the step's stored log. Secrets must never be placed on a command line, in a job name or in backend fields that
+/// others can read; the launch's <see cref="StepLaunch.Secrets"/> are meant for the job's environment.</item>
+/// </list>
+/// </remarks>
+public abstract class StepOperator
+{
+    /// <summary>The component name this operator is registered under.</summary>
+    public string Name { get; internal set; } = "";
+
+    /// <summary>Starts a job that runs <see cref="StepLaunch.Command"/>.</summary>
+    public abstract Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default);
+
+    public abstract Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops the job and everything it started. Safe to call on a finished job.</summary>
+    public abstract Task CancelAsync(StepJob job, CancellationToken cancellationToken = default);
+
+    /// <summary>Releases what the job left behind (working files, backend records). Called after the job finished.</summary>
+    public virtual Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>The job's output lines as they appear, until the job ends. <value>Default: none.</value></summary>
+    public virtual async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        yield break;
+    }
+
+    /// <summary>
+    /// The classic synchronous contract: submit, wait for the job to end (polling with backoff), clean up.
+    /// Cancelling <paramref name="cancellationToken"/> cancels the job.
+    /// </summary>
+    public async Task<StepJobStatus> LaunchAsync(StepLaunch launch, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var job = await SubmitAsync(launch, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await StepJobWaiter.WaitAsync(this, job, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CleanupAsync(job, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>A handle to a submitted job. Serializable: it is stored with the step run so status and cancel work after a restart.</summary>
+/// <param name="Operator">The step operator's component name.</param>
+/// <param name="JobId">The backend's id (a Slurm job id, a training job name, a process id).</param>
+/// <param name="StepRunId">The step run the job executes.</param>
+/// <param name="Data">Whatever else the operator needs to find the job again.</param>
+public sealed record StepJob(string Operator, string JobId, string StepRunId, IReadOnlyDictionary<string, string> Data);
+
+public enum StepJobState
+{
+    /// <summary>Waiting for resources or a slot; <see cref="StepJobStatus.Reason"/> says why.</summary>
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>Where a job is: its state, the backend's reason (why pending, why failed) and the exit code when known.</summary>
+public sealed record StepJobStatus(StepJobState State, string? Reason = null, int? ExitCode = null)
+{
+    public bool IsFinished => State is StepJobState.Succeeded or StepJobState.Failed or StepJobState.Cancelled;
+}
+
+/// <summary>Everything an operator needs to run one step.</summary>
+public sealed record StepLaunch
+{
+    public required string Pipeline { get; init; }
+    public required string RunId { get; init; }
+    public required string RunName { get; init; }
+    public required string StepName { get; init; }
+    public required string StepRunId { get; init; }
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>The step entrypoint: runs the step from its manifest (e.g. <c>dotnet App.dll strata-step --manifest URI</c>).</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary>Environment for the job: how to reach the artifact store, plus what the step is given. Never secrets.</summary>
+    public required IReadOnlyDictionary<string, string> Environment { get; init; }
+
+    /// <summary>Secret values the step asked for, as environment variables. Keep them off command lines and out of logs.</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The flavor's settings object: the component's config overridden by the step's settings.</summary>
+    public required object Settings { get; init; }
+
+    public StepResources Resources { get; init; } = StepResources.None;
+
+    /// <summary>The manifest's URI in the artifact store.</summary>
+    public required string ManifestUri { get; init; }
+
+    /// <summary>How long the step may run once started, if limited.</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>Stack component name of the stack's default step operator (the first one), for <c>[Step(StepOperator = StepOperators.Default)]</c>.</summary>
+public static class StepOperators
+{
+    public const string Default = "@default";
+}
+
+/// <summary>Backend job names derived from the step-run id, so a job can be found again after a restart.</summary>
+public static class StepJobNames
+{
+    /// <summary>
+    /// <c>strata-{pipeline}-{step}-{id}</c> cut to <paramref name="maxLength"/>, using only lower-case letters, digits and
+    /// '-', starting with a letter. The step-run id's random tail is always kept whole, so names stay unique.
+    /// </summary>
+    public static string For(string stepRunId, string? pipeline = null, string? step = null, int maxLength = 63)
+    {
+        var id = new string(stepRunId.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant();
+        var tail = id.Length > 20 ? id[^20..] : id;
+        string Clean(string? s) => new string((s ?? "").ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+        var prefix = string.Join('-', new[] { "strata", Clean(pipeline), Clean(step) }.Where(p => p.Length > 0));
+        var room = Math.Max(0, maxLength - tail.Length - 1);
+        if (prefix.Length > room) prefix = prefix[..room].TrimEnd('-');
+        var name = prefix.Length > 0 ? $"{prefix}-{tail}" : tail;
+        while (name.Contains("--", StringComparison.Ordinal)) name = name.Replace("--", "-", StringComparison.Ordinal);
+        return name;
+    }
+}

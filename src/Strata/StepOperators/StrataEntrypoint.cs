@@ -1,0 +1,148 @@
+namespace Strata;
+
+/// <summary>
+/// The step entrypoint: runs one step from its manifest, in whatever process a step operator started.
+/// An application gets it with one line at the top of its Main:
+/// <code>if (await StrataEntrypoint.TryRunAsync(args) is { } exitCode) return exitCode;</code>
+/// Then <c>dotnet App.dll strata-step --manifest URI</c> runs a step, and steps of this app sent to a step operator
+/// run in the app itself. Without that line, operators use the <c>strata</c> command as the entrypoint.
+/// </summary>
+public static class StrataEntrypoint
+{
+    public const string Verb = "strata-step";
+
+    /// <summary>Exit code when the step itself failed (its result record says why).</summary>
+    public const int StepFailed = 1;
+
+    /// <summary>Exit code when the step could not be run at all (no manifest, no artifact store, wrong build).</summary>
+    public const int CannotRun = 3;
+
+    /// <summary>Names the environment variables that hold secrets, so the entrypoint hides their values in the step's log.</summary>
+    public const string SecretVariablesVariable = "STRATA_SECRET_VARIABLES";
+
+    /// <summary>Whether this process's entry assembly can run steps (it called <see cref="TryRunAsync"/>).</summary>
+    public static bool HostedByApp { get; private set; }
+
+    /// <summary>
+    /// Runs a step when <paramref name="args"/> are <c>strata-step --manifest URI</c> and returns the exit code;
+    /// otherwise returns null (and records that this application can run steps).
+    /// </summary>
+    public static async Task<int?> TryRunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        HostedByApp = true;
+        if (args.Length == 0 || args[0] != Verb) return null;
+        if (args.Length != 3 || args[1] != "--manifest")
+        {
+            await Console.Error.WriteLineAsync($"usage: {Verb} --manifest URI").ConfigureAwait(false);
+            return CannotRun;
+        }
+        return await RunAsync(args[2], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the step of a manifest: loads inputs, calls the method, writes outputs, the result record and the log.</summary>
+    public static async Task<int> RunAsync(string manifestUri, CancellationToken cancellationToken = default)
+    {
+        var started = DateTimeOffset.UtcNow;
+        ArtifactStore store;
+        StepManifest manifest;
+        try
+        {
+            var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
+                ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the artifact store.");
+            store = ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
+            var bytes = await store.ReadFileAsync(store.PathOf(manifestUri), cancellationToken).ConfigureAwait(false)
+                ?? throw new StrataConfigException($"No step manifest at {manifestUri}.");
+            manifest = StepManifest.FromJson(bytes);
+        }
+        catch (Exception e) when (e is StrataException or IOException or System.Text.Json.JsonException)
+        {
+            await Console.Error.WriteLineAsync($"strata-step: {e.Message}").ConfigureAwait(false);
+            return CannotRun;
+        }
+
+        var log = new StepLog(manifest.StepName, (_, line) => ConsoleCapture.RealOut.WriteLine(line))
+        {
+            Masker = new SecretMasker((Environment.GetEnvironmentVariable(SecretVariablesVariable) ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(Environment.GetEnvironmentVariable)
+                .OfType<string>()),
+        };
+        ConsoleCapture.Install();
+        StepResultRecord result;
+        try
+        {
+            var method = manifest.Step.Resolve();
+            var materializers = MaterializerRegistry.Default;
+            StrataSetups.Apply(method.Module.Assembly, materializers, FlavorRegistry.Default);
+            var step = StepDefinition.For(method, materializers);
+            if (step.CodeVersion != manifest.Step.CodeVersion)
+                log.WriteLine($"warning: this build's code version of {manifest.Step.Type}.{manifest.Step.Method} is {step.CodeVersion}, the orchestrator's is {manifest.Step.CodeVersion}");
+            var arguments = Arguments(step, manifest);
+            var context = new StepContext(manifest.Pipeline, manifest.RunId, manifest.RunName, manifest.StepName, manifest.StepRunId,
+                new StepLogger(log), Environment.CurrentDirectory, cancellationToken);
+            var executed = await StepExecutor.ExecuteAsync(step, arguments, context, log, manifest.OutputPrefix, store, materializers, cancellationToken).ConfigureAwait(false);
+            result = Result(StepResultRecord.Completed, null, started, executed.Outputs.Select(o => o.Artifact).ToArray(), manifest);
+        }
+        catch (Exception e)
+        {
+            log.WriteLine(e.ToString());
+            result = Result(StepResultRecord.Failed, e, started, [], manifest);
+            result = result with { ErrorMessage = log.Masker!.Mask(result.ErrorMessage ?? ""), StackTrace = log.Masker.Mask(result.StackTrace ?? "") };
+        }
+        await store.WriteFileAsync(manifest.LogPath, System.Text.Encoding.UTF8.GetBytes(log.Text), CancellationToken.None).ConfigureAwait(false);
+        await store.WriteFileAsync(manifest.ResultPath, result.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        await ConsoleCapture.RealOut.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        return result.Status == StepResultRecord.Completed ? 0 : StepFailed;
+    }
+
+    private static StepResultRecord Result(string status, Exception? e, DateTimeOffset started, IReadOnlyList<ArtifactRecord> outputs, StepManifest manifest) =>
+        new(status, e?.GetType().FullName, e?.Message, e?.StackTrace, started, DateTimeOffset.UtcNow, outputs, manifest.LogPath,
+            Environment.MachineName, Environment.ProcessId);
+
+    private static IReadOnlyList<StepArgument> Arguments(StepDefinition step, StepManifest manifest)
+    {
+        if (manifest.Arguments.Count != step.Parameters.Count)
+            throw new StrataConfigException($"The manifest gives {manifest.Arguments.Count} argument(s) for {step.FullName}, which takes {step.Parameters.Count}.");
+        return step.Parameters.Select((parameter, i) =>
+        {
+            var a = manifest.Arguments[i];
+            if (a.IsLiteral)
+            {
+                var json = a.Literal?.GetRawText() ?? "null";
+                return new StepArgument(parameter, true, System.Text.Json.JsonSerializer.Deserialize(json, parameter.Type, StrataJson.Options), json, null, [], false);
+            }
+            var source = a.Source is null ? null : StepDefinition.For(a.Source.Resolve(), MaterializerRegistry.Default);
+            return new StepArgument(parameter, false, null, null, source,
+                a.Inputs.Select(input => (input.Output, new OutputSlot(input.Artifact, false, null))).ToArray(), a.Assemble);
+        }).ToArray();
+    }
+
+    /// <summary>The command that runs a step entrypoint for a manifest, as this process would start it.</summary>
+    internal static IReadOnlyList<string>? DefaultCommand(string manifestUri)
+    {
+        var dotnet = Environment.ProcessPath;
+        var entry = System.Reflection.Assembly.GetEntryAssembly();
+        if (HostedByApp && entry is not null && dotnet is not null)
+        {
+            // An app host (./App) runs itself; `dotnet App.dll` needs the dll.
+            return Path.GetFileNameWithoutExtension(dotnet) == "dotnet"
+                ? [dotnet, entry.Location, Verb, "--manifest", manifestUri]
+                : [dotnet, Verb, "--manifest", manifestUri];
+        }
+        var cli = Environment.GetEnvironmentVariable("STRATA_CLI") is { Length: > 0 } fromEnv ? fromEnv
+            : Path.Combine(AppContext.BaseDirectory, "strata.dll");
+        if (File.Exists(cli))
+            return [DotnetPath(), cli, Verb, "--manifest", manifestUri];
+        return null;
+    }
+
+    private static string DotnetPath()
+    {
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet") return current;
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
+        return "dotnet";
+    }
+}

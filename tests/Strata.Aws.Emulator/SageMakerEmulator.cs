@@ -117,6 +117,7 @@ public sealed class SageMakerEmulator : IAsyncDisposable
         var operation = dot < 0 ? "" : target[(dot + 1)..];
         var model = prefix == _sageMaker.TargetPrefix ? _sageMaker : prefix == _logsModel.TargetPrefix ? _logsModel : null;
         var service = model?.SigningName ?? "unknown";
+        var body = Array.Empty<byte>();
         try
         {
             if (context.Request.Method != "POST" || context.Request.Path != "/")
@@ -126,7 +127,7 @@ public sealed class SageMakerEmulator : IAsyncDisposable
 
             using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            var body = buffer.ToArray();
+            body = buffer.ToArray();
 
             if (_verifier.Verify(context.Request, body, model.SigningName) is { } failure)
                 throw new EmulatedAwsException(failure.Status, failure.Type, failure.Message);
@@ -156,6 +157,10 @@ public sealed class SageMakerEmulator : IAsyncDisposable
             }
 
             var response = Dispatch(prefix, operation, input);
+            bool lost;
+            lock (_options.LoseNextResponse) lost = _options.LoseNextResponse.Remove(operation);
+            if (lost)
+                throw new EmulatedAwsException(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.");
             if (_options.ValidateResponses && model.OutputOf(operation) is { } outputShape)
             {
                 using var doc = JsonDocument.Parse(response.ToJsonString());
@@ -165,12 +170,12 @@ public sealed class SageMakerEmulator : IAsyncDisposable
                         $"The emulator's {operation} response does not fit the model: {string.Join("; ", result.ConstraintErrors.Concat(result.TypeErrors))}");
             }
             await WriteAsync(context, 200, model.OutputOf(operation) is null ? "{}" : response.ToJsonString());
-            Record(service, operation, 200, null);
+            Record(service, operation, 200, null, body);
         }
         catch (EmulatedAwsException e)
         {
             await WriteErrorAsync(context, prefix, e);
-            Record(service, operation, e.Status, e.Type);
+            Record(service, operation, e.Status, e.Type, body);
         }
     }
 
@@ -220,9 +225,9 @@ public sealed class SageMakerEmulator : IAsyncDisposable
         await context.Response.WriteAsync(json, context.RequestAborted);
     }
 
-    private void Record(string service, string operation, int status, string? error)
+    private void Record(string service, string operation, int status, string? error, byte[] body)
     {
-        lock (_requests) _requests.Add(new EmulatorRequest(service, operation, status, error, _options.Time.GetUtcNow()));
+        lock (_requests) _requests.Add(new EmulatorRequest(service, operation, status, error, _options.Time.GetUtcNow(), System.Text.Encoding.UTF8.GetString(body)));
     }
 
     public async ValueTask DisposeAsync()

@@ -25,6 +25,12 @@ public sealed class SageMakerEmulatorOptions
     /// <summary>Share of requests answered with InternalFailure (500) or ServiceUnavailable (503), 0 to 1.</summary>
     public double ServerErrorRate { get; set; }
 
+    /// <summary>
+    /// Operations whose next successful answer is lost: the operation takes effect, but the caller gets a 500, as when
+    /// a response never arrives. Each name is taken out when used, so it happens once per name added.
+    /// </summary>
+    public HashSet<string> LoseNextResponse { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Seed of the fault dice, for repeatable runs; null for a random seed.</summary>
     public int? RandomSeed { get; set; }
 
@@ -80,5 +86,5 @@ public sealed class EmulatedAwsException(int status, string type, string message
     public string Type { get; } = type;
 }
 
-/// <summary>One request the emulator answered, for tests to inspect.</summary>
-public sealed record EmulatorRequest(string Service, string Operation, int Status, string? ErrorType, DateTimeOffset At);
+/// <summary>One request the emulator answered, for tests to inspect: what was asked, the answer's status and error type, and the request body as sent.</summary>
+public sealed record EmulatorRequest(string Service, string Operation, int Status, string? ErrorType, DateTimeOffset At, string Body = "");

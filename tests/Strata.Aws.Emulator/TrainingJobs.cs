@@ -326,8 +326,9 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var stream = job.LogStream!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) logs.Append(LogGroup, stream, e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) logs.Append(LogGroup, stream, e.Data); };
+        // CloudWatch holds no empty events (a message has at least one character): blank lines are not shipped.
+        process.OutputDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logs.Append(LogGroup, stream, e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logs.Append(LogGroup, stream, e.Data); };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -13,11 +13,40 @@ internal sealed record CreateTrainingJobRequest
     public required StoppingCondition StoppingCondition { get; init; }
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
     public IReadOnlyDictionary<string, string>? HyperParameters { get; init; }
+    public IReadOnlyList<Channel>? InputDataConfig { get; init; }
     public VpcConfig? VpcConfig { get; init; }
     public IReadOnlyList<Tag>? Tags { get; init; }
     public bool? EnableNetworkIsolation { get; init; }
     public bool? EnableManagedSpotTraining { get; init; }
     public CheckpointConfig? CheckpointConfig { get; init; }
+    public ExperimentConfig? ExperimentConfig { get; init; }
+}
+
+/// <summary>An input channel: SageMaker copies (File mode) the data under <see cref="S3DataSource.S3Uri"/> to <c>/opt/ml/input/data/&lt;ChannelName&gt;</c>.</summary>
+internal sealed record Channel
+{
+    public required string ChannelName { get; init; }
+    public required DataSource DataSource { get; init; }
+    public string? InputMode { get; init; }
+}
+
+internal sealed record DataSource(S3DataSource S3DataSource);
+
+internal sealed record S3DataSource
+{
+    /// <summary><c>S3Prefix</c>, <c>ManifestFile</c> or <c>AugmentedManifestFile</c>.</summary>
+    public string S3DataType { get; init; } = "S3Prefix";
+    public required string S3Uri { get; init; }
+    /// <summary><c>FullyReplicated</c> or <c>ShardedByS3Key</c>.</summary>
+    public string? S3DataDistributionType { get; init; }
+}
+
+internal sealed record ExperimentConfig
+{
+    public string? ExperimentName { get; init; }
+    public string? TrialName { get; init; }
+    public string? TrialComponentDisplayName { get; init; }
+    public string? RunName { get; init; }
 }
 
 internal sealed record AlgorithmSpecification

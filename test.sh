@@ -8,6 +8,7 @@ configuration="${CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ./eng/install-prerequisites.sh
+./eng/aws/setup.sh
 ./eng/slurm/cluster.sh install
 
 # The Slurm test cluster starts while the build runs, and stops (by pid file) however this script ends.

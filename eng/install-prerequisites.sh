@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v runuser >/dev/null || need+=(util-linux)
+[[ -f /usr/lib/python3/dist-packages/botocore/data/sagemaker/2017-07-24/service-2.json ]] || need+=(python3-botocore)
 
 if ((${#need[@]} > 0)); then
     echo "Installing: ${need[*]}"

@@ -9,6 +9,7 @@ internal static class Integrations
     public static void Register()
     {
         PostgresMetadataStoreRegistration.Register();
+        FlavorRegistry.Default.AddAws();
     }
 
     /// <summary>

@@ -18,6 +18,15 @@ internal sealed class ContentHasher
         lock (_files) _files[name] = (hash, size);
     }
 
+    /// <summary>The file hashes added so far, by name (object stores keep each file's hash beside it).</summary>
+    public IReadOnlyDictionary<string, (byte[] Hash, long Size)> Files()
+    {
+        lock (_files) return new SortedDictionary<string, (byte[] Hash, long Size)>(_files, StringComparer.Ordinal);
+    }
+
+    /// <summary>The text form of one file's hash, as <see cref="HashBytes"/> writes it.</summary>
+    public static string Format(ReadOnlySpan<byte> hash) => Prefix + Convert.ToHexStringLower(hash);
+
     public ArtifactContent Result()
     {
         var total = new XxHash128();

@@ -92,7 +92,9 @@ internal static class RunPlanner
                 op.Name = name;
                 entry = (op, flavor, config);
                 operators[name] = entry;
-                if (flavor.Requirements.HasFlag(StackRequirements.RemoteArtifactStore) && !artifacts.IsRemote)
+                if (flavor.ArtifactStoreProblem(artifacts) is { } storeProblem)
+                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) {storeProblem} (stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {artifacts.Root})");
+                else if (flavor.Requirements.HasFlag(StackRequirements.RemoteArtifactStore) && !artifacts.IsRemote)
                     problems.Add($"step operator '{name}' (flavor {flavor.Name}) runs steps on other machines and needs an artifact store they can reach; stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {artifacts.Root}, which is local (register a remote one, e.g. s3, or a local store on a shared filesystem with --shared=true)");
                 if (flavor.Requirements.HasFlag(StackRequirements.ContainerRegistry) && stack.Single(ComponentType.ContainerRegistry) is null)
                     problems.Add($"step operator '{name}' (flavor {flavor.Name}) needs a container registry in stack '{stack.Name}'");

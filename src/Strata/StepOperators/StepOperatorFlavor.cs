@@ -48,6 +48,12 @@ public abstract class StepOperatorFlavor : Flavor
     /// </summary>
     public virtual IEnumerable<string> UnsupportedResources(StepResources resources, object settings) => [];
 
+    /// <summary>
+    /// Why the stack's artifact store will not do for this flavor's jobs, beyond <see cref="StackRequirements.RemoteArtifactStore"/>
+    /// (e.g. the backend reads only object storage of one kind), naming the fix; null when it will. Checked before the run starts.
+    /// </summary>
+    public virtual string? ArtifactStoreProblem(ArtifactStore artifactStore) => null;
+
     public ConfigSchema SettingsSchema => ConfigSchema.For(SettingsType);
 }
 

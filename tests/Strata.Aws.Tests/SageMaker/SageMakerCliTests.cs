@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Strata.Aws.Emulator;
+using Strata.Aws.Tests.S3;
+using Strata.Aws.Tests.Support;
+
+namespace Strata.Aws.Tests.SageMaker;
+
+/// <summary>The README's flow on AWS, with the real <c>strata</c> command: register an s3 store and a sagemaker operator, stack them, run the Quickstart.</summary>
+[Collection(S3Collection.Name)]
+public sealed class SageMakerCliTests(S3Server s3) : IDisposable
+{
+    private readonly TempDirectory _temp = new("strata-sagemaker-cli");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static string QuickstartDll()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
+        var dll = Path.Combine(RepoPaths.Root, "examples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build examples/Quickstart ({configuration}) first");
+        return dll;
+    }
+
+    private (int ExitCode, string Out, string Error) Strata(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path, UseShellExecute = false };
+        start.ArgumentList.Add(SageMakerStack.StrataDll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment.Remove("STRATA_STORE_URL");
+        start.Environment["STRATA_HOME"] = _temp.Combine("home");
+        start.Environment["HOME"] = _temp.Path;
+        // The standard AWS chain gives both the s3 store and the sagemaker operator their credentials.
+        start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
+        start.Environment["AWS_REGION"] = "us-east-1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
+        }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private (int ExitCode, string Out, string Error) Ok(params string[] args)
+    {
+        var result = Strata(args);
+        Assert.True(result.ExitCode == 0, $"strata {string.Join(' ', args)}: exit {result.ExitCode}\n{result.Out}\n{result.Error}");
+        return result;
+    }
+
+    [Fact]
+    public async Task The_quickstart_trains_on_sagemaker_from_the_command_line()
+    {
+        var quickstart = QuickstartDll();
+        Directory.CreateDirectory(_temp.Combine("job-home"));
+        await using var emulator = await SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
+        {
+            Credentials = { [S3Server.AccessKey] = S3Server.SecretKey },
+            Images = { [SageMakerStack.Image] = SageMakerStack.StrataImage(_temp.Combine("job-home")) },
+            InheritEnvironment = false,
+            PhaseDelay = TimeSpan.FromMilliseconds(20),
+        });
+        var bucket = await s3.NewBucketConfigAsync("quickstart");
+
+        Ok("artifact-store", "register", "s3", "--flavor=s3", $"--path={bucket.Path}", $"--endpoint_url={bucket.EndpointUrl}", "--region=us-east-1");
+        Ok("step-operator", "register", "sm", "--flavor=sagemaker", $"--role={SageMakerStack.Role}", $"--image={SageMakerStack.Image}",
+            $"--endpoint_url={emulator.Endpoint}", "--instance_type=ml.m5.xlarge");
+        var described = Ok("step-operator", "flavor", "describe", "sagemaker");
+        Assert.Contains("instance_type", described.Out);
+        Ok("stack", "register", "aws", "-o", "default", "-a", "s3", "-s", "sm", "--set");
+
+        var run = Strata("pipeline", "run", "quickstart", "--assembly", quickstart);
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Out}\n{run.Error}");
+        Assert.Contains("✓ train completed", run.Out);
+
+        var runs = JsonDocument.Parse(Ok("run", "list", "--output", "json").Out).RootElement.EnumerateArray().ToArray();
+        var id = Assert.Single(runs).GetProperty("id").GetString()!;
+        var show = JsonDocument.Parse(Ok("run", "show", id, "--output", "json").Out).RootElement;
+        Assert.Equal("completed", show.GetProperty("run").GetProperty("status").GetString());
+        var steps = show.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+        Assert.Equal("sm", steps["train"].GetProperty("step_operator").GetString());
+        Assert.Equal(JsonValueKind.Null, steps["evaluate"].GetProperty("step_operator").ValueKind);
+        Assert.All(steps.Values, s => Assert.Equal("completed", s.GetProperty("status").GetString()));
+        Assert.StartsWith(bucket.Path + "/", steps["train"].GetProperty("outputs")[0].GetProperty("uri").GetString());
+
+        var job = Assert.Single(emulator.Requests, r => r is { Operation: "CreateTrainingJob", Status: 200 });
+        Assert.Contains("\"InstanceType\":\"ml.m5.xlarge\"", job.Body);
+        var logs = Ok("run", "logs", id, "--step", "train").Out;
+        Assert.Contains("trained FastTree with 100 trees", logs); // printed in the job, read back from CloudWatch
+        Assert.Contains("[sagemaker] Training", logs);
+    }
+}

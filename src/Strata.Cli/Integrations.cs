@@ -6,5 +6,6 @@ internal static class Integrations
     public static void Register()
     {
         PostgresMetadataStoreRegistration.Register();
+        FlavorRegistry.Default.AddSlurm();
     }
 }

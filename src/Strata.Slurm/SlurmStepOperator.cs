@@ -95,7 +95,9 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         ArgumentNullException.ThrowIfNull(job);
         var stepDir = StepDir(job);
         var exitCode = ReadExitCode(stepDir);
-        if (exitCode is not null) return Remember(job, StatusOf(job.JobId, exitCode, Cancelled(stepDir), true, null));
+        var cancelled = Cancelled(stepDir);
+        // A recorded exit code settles it, unless Strata cancelled the job: then only Slurm can say it has stopped.
+        if (exitCode is not null && !cancelled) return Remember(job, StatusOf(job.JobId, exitCode, false, true, null));
         SlurmJobState? state;
         try
         {
@@ -110,8 +112,8 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             return last;
         }
         // A job that vanished may have written its exit code just before: look again.
-        exitCode = state is null ? ReadExitCode(stepDir) : null;
-        return Remember(job, StatusOf(job.JobId, exitCode, Cancelled(stepDir), state is not null, state));
+        exitCode ??= state is null ? ReadExitCode(stepDir) : null;
+        return Remember(job, StatusOf(job.JobId, exitCode, cancelled || Cancelled(stepDir), state is not null, state));
     }
 
     private StepJobStatus Remember(StepJob job, StepJobStatus status)
@@ -126,25 +128,24 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     /// </summary>
     internal static StepJobStatus StatusOf(string jobId, int? exitCode, bool cancelled, bool knownToSlurm, SlurmJobState? state)
     {
+        // Cancelled by Strata: finished only once Slurm no longer runs anything of the job (not even COMPLETING).
+        if (cancelled)
+            return knownToSlurm && state is { IsTerminal: false }
+                ? new StepJobStatus(StepJobState.Running, $"cancelling: {state.Describe()}")
+                : new StepJobStatus(StepJobState.Cancelled, "cancelled", exitCode ?? (state is null ? null : ExitOf(state)));
         if (exitCode is { } code)
-        {
-            if (cancelled) return new StepJobStatus(StepJobState.Cancelled, "cancelled", code);
             return code == 0
                 ? new StepJobStatus(StepJobState.Succeeded, null, 0)
                 : new StepJobStatus(StepJobState.Failed, $"the step's command exited with code {code} in Slurm job {jobId}", code);
-        }
         if (!knownToSlurm || state is null)
-            return cancelled
-                ? new StepJobStatus(StepJobState.Cancelled, "cancelled")
-                : new StepJobStatus(StepJobState.Failed,
-                    $"Slurm job {jobId} vanished without recording an exit code: it ended longer ago than the cluster's MinJobAge, or was killed before its script finished, or the work directory is not shared with the node it ran on");
+            return new StepJobStatus(StepJobState.Failed,
+                $"Slurm job {jobId} vanished without recording an exit code: it ended longer ago than the cluster's MinJobAge, or was killed before its script finished, or the work directory is not shared with the node it ran on");
         return state.Phase switch
         {
             SlurmJobPhase.Pending => new StepJobStatus(StepJobState.Queued, PendingReason(state)),
             SlurmJobPhase.Running or SlurmJobPhase.Unknown => new StepJobStatus(StepJobState.Running, state.SlurmState == "RUNNING" ? null : state.Describe()),
             SlurmJobPhase.Completed => new StepJobStatus(StepJobState.Succeeded, null, state.ExitCode ?? 0),
-            SlurmJobPhase.Cancelled => new StepJobStatus(StepJobState.Cancelled,
-                cancelled ? "cancelled" : state.Describe() + " (by scancel or an administrator, not by Strata)", ExitOf(state)),
+            SlurmJobPhase.Cancelled => new StepJobStatus(StepJobState.Cancelled, state.Describe() + " (by scancel or an administrator, not by Strata)", ExitOf(state)),
             _ => new StepJobStatus(StepJobState.Failed, state.Describe(), ExitOf(state)),
         };
     }
@@ -209,7 +210,9 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         ArgumentNullException.ThrowIfNull(time);
         var exitFile = Path.Combine(StepDir(job), SlurmStepJob.ExitCodeFile);
         var end = time.GetUtcNow() + delay;
-        while (!File.Exists(exitFile))
+        // Only the file's appearance is news; one that was there already (a cancelled job still stopping) is not.
+        var seen = File.Exists(exitFile);
+        while (seen || !File.Exists(exitFile))
         {
             var left = end - time.GetUtcNow();
             if (left <= TimeSpan.Zero) return;

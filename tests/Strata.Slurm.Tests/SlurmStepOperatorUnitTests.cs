@@ -223,7 +223,6 @@ public sealed class SlurmStepOperatorUnitTests
     [InlineData(0, false, "Succeeded")]
     [InlineData(1, false, "Failed")]
     [InlineData(137, false, "Failed")]
-    [InlineData(0, true, "Cancelled")]
     public void The_exit_code_the_script_recorded_wins(int code, bool cancelled, string state)
     {
         var running = SlurmJobState.Create("12", "n", "RUNNING", null, default);
@@ -231,6 +230,20 @@ public sealed class SlurmStepOperatorUnitTests
         Assert.Equal(Enum.Parse<StepJobState>(state), status.State);
         Assert.Equal(code, status.ExitCode);
         if (status.State == StepJobState.Failed) Assert.Contains($"exited with code {code}", status.Reason);
+    }
+
+    [Theory]
+    [InlineData("RUNNING", 143, "Running")]
+    [InlineData("COMPLETING", null, "Running")]
+    [InlineData("CANCELLED", 143, "Cancelled")]
+    [InlineData("CANCELLED", null, "Cancelled")]
+    [InlineData("COMPLETED", 0, "Cancelled")]
+    public void A_job_Strata_cancelled_has_stopped_only_when_Slurm_says_it_ended(string slurmState, int? exitCode, string state)
+    {
+        var job = SlurmJobState.Create("12", "n", slurmState, null, new SlurmExitStatus(0, slurmState == "CANCELLED" ? 15 : 0));
+        var status = SlurmStepOperator.StatusOf("12", exitCode, cancelled: true, knownToSlurm: true, job);
+        Assert.Equal(Enum.Parse<StepJobState>(state), status.State);
+        if (status.State == StepJobState.Running) Assert.StartsWith("cancelling", status.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

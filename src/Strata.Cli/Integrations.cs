@@ -10,6 +10,7 @@ internal static class Integrations
     {
         PostgresMetadataStoreRegistration.Register();
         FlavorRegistry.Default.AddAws();
+        FlavorRegistry.Default.AddSlurm();
     }
 
     /// <summary>

@@ -12,6 +12,12 @@ internal interface ISlurmTransport
     /// <summary>The job's state, or null when Slurm no longer knows the job (finished jobs vanish after MinJobAge).</summary>
     Task<SlurmJobState?> GetJobAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The states of several jobs in one request where the transport can (one squeue for the CLI); a job Slurm no longer
+    /// knows is missing from the result.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default);
+
     /// <summary>Every job Slurm still knows with exactly this name (finished ones too, until MinJobAge), by ascending job id.</summary>
     Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default);
 

@@ -92,6 +92,24 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
             ?? throw new SlurmException(SlurmErrorKind.Protocol, $"scontrol show job printed no JobState for job {jobId}: {line}");
     }
 
+    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobIds);
+        foreach (var id in jobIds) SlurmJobIds.Check(id);
+        if (jobIds.Count == 0) return new Dictionary<string, SlurmJobState>();
+        // One squeue for all of them; -t all keeps finished jobs (until MinJobAge). exit_code is a raw wait status here.
+        var result = await RunAsync("squeue",
+            ["--noheader", "--states=all", $"--jobs={string.Join(',', jobIds)}", "--Format=JobID:|,Name:|,State:|,Reason:|,exit_code:|"],
+            null, cancellationToken).ConfigureAwait(false);
+        // squeue fails for a single unknown job id, and leaves unknown ones out when asked for several.
+        if (result.ExitCode != 0 && !IsUnknownJob(result.Stderr)) throw Failure("squeue", result, $"Cannot read Slurm jobs {string.Join(", ", jobIds)}");
+        var wanted = jobIds.ToHashSet(StringComparer.Ordinal);
+        var states = new Dictionary<string, SlurmJobState>(StringComparer.Ordinal);
+        foreach (var state in ParseSqueue(result.ExitCode == 0 ? result.Stdout : ""))
+            if (wanted.Contains(state.JobId)) states[state.JobId] = state;
+        return states;
+    }
+
     /// <summary>One line of <c>scontrol show job -o</c> (KEY=value pairs; values may contain spaces).</summary>
     internal static SlurmJobState? ParseScontrolJob(string line)
     {

@@ -192,6 +192,15 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         return Jobs(json).FirstOrDefault(j => j.JobId == jobId);
     }
 
+    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobIds);
+        foreach (var id in jobIds) SlurmJobIds.Check(id);
+        // One small GET per job, concurrently: listing every job of a large cluster costs more than a few requests.
+        var states = await Task.WhenAll(jobIds.Distinct().Select(id => GetJobAsync(id, cancellationToken))).ConfigureAwait(false);
+        return states.OfType<SlurmJobState>().ToDictionary(s => s.JobId, StringComparer.Ordinal);
+    }
+
     public async Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);

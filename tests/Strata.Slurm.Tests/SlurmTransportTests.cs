@@ -179,6 +179,31 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task GetJobs_answers_for_several_jobs_at_once_and_leaves_out_unknown_ones(string transportName)
+    {
+        var transport = cluster.Transport(transportName);
+        var held = await transport.SubmitAsync(Spec(NewName(), "exit 0\n") with { Hold = true });
+        var done = await transport.SubmitAsync(Spec(NewName(), "exit 0\n"));
+        try
+        {
+            await WaitTerminalAsync(transport, done);
+            var states = await transport.GetJobsAsync([held, done, "987654321"]);
+            Assert.Equal(2, states.Count);
+            Assert.Equal(SlurmJobPhase.Pending, states[held].Phase);
+            Assert.Equal("JobHeldUser", states[held].Reason);
+            Assert.Equal(SlurmJobPhase.Completed, states[done].Phase);
+            Assert.Equal(0, states[done].ExitCode);
+            Assert.Empty(await transport.GetJobsAsync(["987654321"])); // squeue fails for one unknown id: still no error
+            Assert.Empty(await transport.GetJobsAsync([]));
+        }
+        finally
+        {
+            await transport.CancelAsync(held);
+        }
+    }
+
     [Fact]
     public async Task A_job_submitted_through_one_transport_is_found_through_the_other()
     {

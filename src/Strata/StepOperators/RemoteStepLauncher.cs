@@ -142,7 +142,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
                         throw new StepTimeoutException($"step '{step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
                     }
                 }
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await op.WaitForChangeAsync(job, delay, time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -163,7 +163,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
         {
             while (!(await op.GetStatusAsync(job, limit.Token).ConfigureAwait(false)).IsFinished)
             {
-                await Task.Delay(delay, time, limit.Token).ConfigureAwait(false);
+                await op.WaitForChangeAsync(job, delay, time, limit.Token).ConfigureAwait(false);
                 delay = StepJobWaiter.Next(delay);
             }
         }

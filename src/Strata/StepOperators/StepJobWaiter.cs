@@ -18,7 +18,7 @@ internal static class StepJobWaiter
             {
                 status = await op.GetStatusAsync(job, cancellationToken).ConfigureAwait(false);
                 if (status.IsFinished) return status;
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await op.WaitForChangeAsync(job, delay, time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -40,6 +40,14 @@ public abstract class StepOperator
     /// <summary>Releases what the job left behind (working files, backend records). Called after the job finished.</summary>
     public virtual Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
+    /// <summary>
+    /// Waits between two <see cref="GetStatusAsync"/> polls, at most <paramref name="delay"/>. An operator that can see a job
+    /// end sooner and cheaply (a file the job writes, a long poll) returns as soon as it does, so a finished step is noticed
+    /// without waiting out the poll backoff. <value>Default: waits the whole delay.</value>
+    /// </summary>
+    public virtual Task WaitForChangeAsync(StepJob job, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken = default) =>
+        Task.Delay(delay, time, cancellationToken);
+
     /// <summary>The job's output lines as they appear, until the job ends. <value>Default: none.</value></summary>
     public virtual async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,358 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Strata.Slurm;
+
+/// <summary>
+/// Runs each step as a Slurm batch job. The job's files live in a directory per step run under the shared work
+/// directory: the script, the environment file it sources (0600; the step's environment and secrets, never on a command
+/// line), the job's output, and the exit code the script records. The handle holds the job id, its name (derived from
+/// the step-run id) and that directory, so status, logs and cancel work from another process after a restart.
+/// </summary>
+internal sealed class SlurmStepOperator : StepOperator, IDisposable
+{
+    /// <summary>How long a Slurm that does not answer is waited out (a controller restart) before polls fail the step.</summary>
+    private static readonly TimeSpan OutageGrace = TimeSpan.FromMinutes(5);
+
+    private static readonly TimeSpan FilePollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly SlurmStepOperatorConfig _config;
+    private readonly ISlurmTransport _transport;
+    private readonly SlurmJobMonitor _monitor;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim? _slots;
+    private readonly ConcurrentDictionary<string, bool> _holdingSlot = new();
+    private readonly ConcurrentDictionary<string, StepJobStatus> _lastStatus = new();
+    private DateTimeOffset? _outageSince;
+
+    public SlurmStepOperator(SlurmStepOperatorConfig config, ISlurmTransport transport, TimeProvider? time = null)
+    {
+        _config = config;
+        _transport = transport;
+        _time = time ?? TimeProvider.System;
+        _monitor = new SlurmJobMonitor(transport, _time);
+        if (config.MaxJobs > 0) _slots = new SemaphoreSlim(config.MaxJobs, config.MaxJobs);
+    }
+
+    public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        var settings = (SlurmStepOperatorSettings)launch.Settings;
+        var problems = SlurmStepJob.Problems(settings).ToList();
+        if (problems.Count > 0)
+            throw new SlurmException(SlurmErrorKind.InvalidSpec,
+                $"Step '{launch.StepName}' cannot run on step operator '{Name}':{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", problems));
+        var name = StepJobNames.For(launch.StepRunId, launch.Pipeline, launch.StepName);
+        var stepDir = SlurmStepJob.DirectoryFor(_config.WorkDir, launch.StepRunId);
+
+        if (_slots is not null) await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The directory exists only when this step run was submitted before (the orchestrator stopped between sbatch
+            // and recording the job): find that job by its name instead of starting a second one.
+            if (Directory.Exists(stepDir))
+            {
+                var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false)).LastOrDefault(j => !j.IsTerminal);
+                if (earlier is not null) return Claim(Handle(launch, earlier.JobId, name, stepDir));
+                foreach (var stale in new[] { SlurmStepJob.ExitCodeFile, SlurmStepJob.CancelledFile, SlurmStepJob.StdoutFile, SlurmStepJob.StderrFile })
+                    File.Delete(Path.Combine(stepDir, stale));
+            }
+            CreatePrivateDirectory(_config.WorkDir, stepDir);
+            await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.EnvironmentFile), SlurmStepJob.EnvironmentFileText(launch), cancellationToken).ConfigureAwait(false);
+            var script = SlurmStepJob.Script(launch, settings, stepDir);
+            await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.ScriptFile), script, cancellationToken).ConfigureAwait(false);
+            var spec = SlurmStepJob.Spec(name, script, settings, launch.Resources, launch.Timeout, stepDir);
+            cancellationToken.ThrowIfCancellationRequested();
+            // Once sbatch runs the job may exist: no cancelling half way. A cancel after this reaches the job through its handle.
+            var jobId = await _transport.SubmitAsync(spec, CancellationToken.None).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(stepDir, SlurmStepJob.JobIdFile), jobId + "\n", CancellationToken.None).ConfigureAwait(false);
+            return Claim(Handle(launch, jobId, name, stepDir));
+        }
+        catch
+        {
+            _slots?.Release();
+            throw;
+        }
+    }
+
+    private StepJob Claim(StepJob job)
+    {
+        if (_slots is not null) _holdingSlot[job.StepRunId] = true;
+        return job;
+    }
+
+    private StepJob Handle(StepLaunch launch, string jobId, string name, string stepDir) => new(Name, jobId, launch.StepRunId, new Dictionary<string, string>
+    {
+        ["job_name"] = name,
+        ["step_dir"] = stepDir,
+        ["transport"] = _config.Transport.ToString().ToLowerInvariant(),
+    });
+
+    public override async Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stepDir = StepDir(job);
+        var exitCode = ReadExitCode(stepDir);
+        var cancelled = Cancelled(stepDir);
+        // A recorded exit code settles it, unless Strata cancelled the job: then only Slurm can say it has stopped.
+        if (exitCode is not null && !cancelled) return Remember(job, StatusOf(job.JobId, exitCode, false, true, null));
+        SlurmJobState? state;
+        try
+        {
+            state = await _monitor.GetAsync(job.JobId, cancellationToken).ConfigureAwait(false);
+            _outageSince = null;
+        }
+        catch (SlurmException e) when (e.Kind == SlurmErrorKind.Unavailable && _lastStatus.TryGetValue(job.JobId, out var last) && !last.IsFinished)
+        {
+            // A controller that restarts or is busy for a moment should not fail steps that are running fine.
+            var since = _outageSince ??= _time.GetUtcNow();
+            if (_time.GetUtcNow() - since > OutageGrace) throw;
+            return last;
+        }
+        // A job that vanished may have written its exit code just before: look again.
+        exitCode ??= state is null ? ReadExitCode(stepDir) : null;
+        return Remember(job, StatusOf(job.JobId, exitCode, cancelled || Cancelled(stepDir), state is not null, state));
+    }
+
+    private StepJobStatus Remember(StepJob job, StepJobStatus status)
+    {
+        _lastStatus[job.JobId] = status;
+        return status;
+    }
+
+    /// <summary>
+    /// The step's status from what is known: the exit code the script recorded wins; then Slurm's state; a job Slurm
+    /// forgot without an exit code failed (or was cancelled, when Strata cancelled it).
+    /// </summary>
+    internal static StepJobStatus StatusOf(string jobId, int? exitCode, bool cancelled, bool knownToSlurm, SlurmJobState? state)
+    {
+        // Cancelled by Strata: finished only once Slurm no longer runs anything of the job (not even COMPLETING).
+        if (cancelled)
+            return knownToSlurm && state is { IsTerminal: false }
+                ? new StepJobStatus(StepJobState.Running, $"cancelling: {state.Describe()}")
+                : new StepJobStatus(StepJobState.Cancelled, "cancelled", exitCode ?? (state is null ? null : ExitOf(state)));
+        if (exitCode is { } code)
+            return code == 0
+                ? new StepJobStatus(StepJobState.Succeeded, null, 0)
+                : new StepJobStatus(StepJobState.Failed, $"the step's command exited with code {code} in Slurm job {jobId}", code);
+        if (!knownToSlurm || state is null)
+            return new StepJobStatus(StepJobState.Failed,
+                $"Slurm job {jobId} vanished without recording an exit code: it ended longer ago than the cluster's MinJobAge, or was killed before its script finished, or the work directory is not shared with the node it ran on");
+        return state.Phase switch
+        {
+            SlurmJobPhase.Pending => new StepJobStatus(StepJobState.Queued, PendingReason(state)),
+            SlurmJobPhase.Running or SlurmJobPhase.Unknown => new StepJobStatus(StepJobState.Running, state.SlurmState == "RUNNING" ? null : state.Describe()),
+            SlurmJobPhase.Completed => new StepJobStatus(StepJobState.Succeeded, null, state.ExitCode ?? 0),
+            SlurmJobPhase.Cancelled => new StepJobStatus(StepJobState.Cancelled, state.Describe() + " (by scancel or an administrator, not by Strata)", ExitOf(state)),
+            _ => new StepJobStatus(StepJobState.Failed, state.Describe(), ExitOf(state)),
+        };
+    }
+
+    /// <summary>Slurm's exit code, or 128+signal for a job a signal ended (as a shell reports it).</summary>
+    private static int? ExitOf(SlurmJobState state) => state.Signal is { } s ? 128 + s : state.ExitCode;
+
+    /// <summary>Slurm's pending reason as Slurm names it, with what it means for the common ones.</summary>
+    internal static string PendingReason(SlurmJobState state)
+    {
+        var reason = state.Reason;
+        if (reason is null) return state.SlurmState == "PENDING" ? "PENDING: not scheduled yet" : state.Describe();
+        var meaning = reason switch
+        {
+            "Resources" => "waiting for nodes with the requested resources to become free",
+            "Priority" => "other jobs go first",
+            "PartitionTimeLimit" => "its time limit is above the partition's maximum: lower time_limit or the step's timeout, or pick another partition",
+            "PartitionNodeLimit" => "it asks for more nodes than the partition allows",
+            "PartitionDown" or "PartitionInactive" => "the partition is not accepting jobs",
+            "ReqNodeNotAvail" => "a node it needs is down, drained or reserved",
+            "JobHeldUser" => "held: release it with `scontrol release JOBID`",
+            "JobHeldAdmin" => "held by an administrator",
+            "BeginTime" => "its start time has not come yet",
+            "Dependency" => "waiting for the jobs it depends on",
+            "DependencyNeverSatisfied" => "the jobs it depends on can never satisfy it",
+            "QOSMaxJobsPerUserLimit" or "AssocMaxJobsLimit" or "QOSMaxSubmitJobPerUserLimit" => "you have as many jobs running as your limits allow",
+            "InvalidAccount" => "the account is not valid for this user or partition",
+            "InvalidQOS" => "the QOS is not valid for this user or partition",
+            "BadConstraints" => "no node can satisfy its constraints",
+            _ when reason.StartsWith("QOS", StringComparison.Ordinal) || reason.StartsWith("Assoc", StringComparison.Ordinal) => "a QOS or account limit holds it back",
+            _ => null,
+        };
+        return meaning is null ? reason : $"{reason}: {meaning.Replace("JOBID", state.JobId, StringComparison.Ordinal)}";
+    }
+
+    public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stepDir = StepDir(job);
+        if (Directory.Exists(stepDir))
+            await File.WriteAllTextAsync(Path.Combine(stepDir, SlurmStepJob.CancelledFile), "", CancellationToken.None).ConfigureAwait(false);
+        await _transport.CancelAsync(job.JobId, cancellationToken).ConfigureAwait(false);
+        _monitor.Invalidate();
+    }
+
+    public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        // The environment file may hold secrets: it goes as soon as the job is over. The rest stays for a look afterwards.
+        try { File.Delete(Path.Combine(StepDir(job), SlurmStepJob.EnvironmentFile)); }
+        catch (DirectoryNotFoundException) { }
+        _monitor.Forget(job.JobId);
+        _lastStatus.TryRemove(job.JobId, out _);
+        if (_holdingSlot.TryRemove(job.StepRunId, out _)) _slots?.Release();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Returns as soon as the job's script records its exit code, or after <paramref name="delay"/>.</summary>
+    public override async Task WaitForChangeAsync(StepJob job, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(time);
+        var exitFile = Path.Combine(StepDir(job), SlurmStepJob.ExitCodeFile);
+        var end = time.GetUtcNow() + delay;
+        // Only the file's appearance is news; one that was there already (a cancelled job still stopping) is not.
+        var seen = File.Exists(exitFile);
+        while (seen || !File.Exists(exitFile))
+        {
+            var left = end - time.GetUtcNow();
+            if (left <= TimeSpan.Zero) return;
+            await Task.Delay(left < FilePollInterval ? left : FilePollInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stepDir = StepDir(job);
+        var readers = new[] { new LogTail(Path.Combine(stepDir, SlurmStepJob.StdoutFile)), new LogTail(Path.Combine(stepDir, SlurmStepJob.StderrFile)) };
+        for (var round = 0; ; round++)
+        {
+            // The exit code file comes last; otherwise ask (the monitor's answers are shared) every second or so.
+            var finished = File.Exists(Path.Combine(stepDir, SlurmStepJob.ExitCodeFile))
+                || (round % 10 == 9 && await FinishedAsync(job, cancellationToken).ConfigureAwait(false));
+            foreach (var reader in readers)
+                foreach (var line in reader.ReadNewLines(final: finished))
+                    yield return line;
+            if (finished) yield break;
+            var stopped = false;
+            try
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                stopped = true;
+            }
+            if (stopped)
+            {
+                // Stopped from outside: hand over what the job wrote last.
+                foreach (var reader in readers)
+                    foreach (var line in reader.ReadNewLines(final: true))
+                        yield return line;
+                yield break;
+            }
+        }
+    }
+
+    private async Task<bool> FinishedAsync(StepJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await GetStatusAsync(job, cancellationToken).ConfigureAwait(false)).IsFinished;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static string StepDir(StepJob job) =>
+        job.Data.TryGetValue("step_dir", out var dir) && dir.Length > 0
+            ? dir
+            : throw new SlurmException(SlurmErrorKind.InvalidSpec, $"The handle of job {job.JobId} has no step_dir; it was not made by the slurm step operator.");
+
+    private static bool Cancelled(string stepDir) => File.Exists(Path.Combine(stepDir, SlurmStepJob.CancelledFile));
+
+    private static int? ReadExitCode(string stepDir)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(stepDir, SlurmStepJob.ExitCodeFile)).Trim();
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
+        }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+    }
+
+    /// <summary>Creates the step's directory readable by this user only (the work directory itself is the user's to set up).</summary>
+    private static void CreatePrivateDirectory(string workDir, string stepDir)
+    {
+        Directory.CreateDirectory(workDir);
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(stepDir);
+        else Directory.CreateDirectory(stepDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>Writes a file that is 0600 from its first byte (never readable by others, not even briefly), atomically.</summary>
+    private static async Task WritePrivateFileAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        File.Delete(temp);
+        await using (var stream = new FileStream(temp, options))
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
+            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public void Dispose()
+    {
+        (_transport as IDisposable)?.Dispose();
+        _slots?.Dispose();
+    }
+
+    /// <summary>Follows a growing file, yielding complete lines; a character split across two reads is kept whole.</summary>
+    private sealed class LogTail(string path)
+    {
+        private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
+        private readonly StringBuilder _partial = new();
+        private readonly byte[] _buffer = new byte[16 * 1024];
+        private readonly char[] _chars = new char[16 * 1024 + 4];
+        private long _position;
+
+        public List<string> ReadNewLines(bool final)
+        {
+            var lines = new List<string>();
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                stream.Seek(_position, SeekOrigin.Begin);
+                int read;
+                while ((read = stream.Read(_buffer, 0, _buffer.Length)) > 0)
+                {
+                    _position += read;
+                    var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (_chars[i] == '\n')
+                        {
+                            lines.Add(_partial.ToString().TrimEnd('\r'));
+                            _partial.Clear();
+                        }
+                        else _partial.Append(_chars[i]);
+                    }
+                }
+            }
+            catch (FileNotFoundException) { }
+            catch (DirectoryNotFoundException) { }
+            if (final && _partial.Length > 0)
+            {
+                lines.Add(_partial.ToString());
+                _partial.Clear();
+            }
+            return lines;
+        }
+    }
+}

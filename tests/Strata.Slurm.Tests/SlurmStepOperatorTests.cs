@@ -1,0 +1,292 @@
+using System.Text.Json;
+using Strata.Tests.Support;
+
+namespace Strata.Slurm.Tests;
+
+/// <summary>
+/// The slurm step operator end to end on the real test cluster, through both transports: pipelines whose steps run as
+/// Slurm jobs, failures, pending and cancelled jobs, secrets, and handles used by a new operator after a restart.
+/// No test asserts a duration; waits only bound a hang.
+/// </summary>
+[Collection(SlurmClusterCollection.Name)]
+public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    public static TheoryData<string> Transports => new() { "cli", "rest" };
+
+    /// <summary>Jobs with this name that Slurm has not finished (pending, running, completing, ...).</summary>
+    private async Task<string> ActiveJobsAsync(string name)
+    {
+        var (code, output) = await cluster.SlurmAsync("squeue", "--noheader", $"--name={name}", "--format=%i %T");
+        Assert.Equal(0, code);
+        return output.Trim();
+    }
+
+    private async Task<string> ScontrolAsync(string jobId)
+    {
+        var (code, output) = await cluster.SlurmAsync("scontrol", "show", "job", "-o", jobId);
+        Assert.True(code == 0, output);
+        return output;
+    }
+
+    private static async Task<StepJobStatus> WaitForAsync(StepOperator op, StepJob job, Func<StepJobStatus, bool> until)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        StepJobStatus? last = null;
+        while (!timeout.IsCancellationRequested)
+        {
+            last = await op.GetStatusAsync(job);
+            if (until(last)) return last;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"job {job.JobId} never reached the awaited state; last: {last}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_step_runs_as_a_Slurm_job_and_its_output_reaches_the_next_in_process_step_with_its_log(string transport)
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+        var observer = new RecordingObserver();
+
+        var result = await home.RunAsync(p =>
+        {
+            var numbers = p.Step(SlurmSteps.Numbers, 100);
+            var sum = p.Step(SlurmSteps.SumOnCluster, numbers);
+            p.Step(SlurmSteps.Report, sum);
+        }, observer);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Steps.Select(s => $"{s.Name}: {s.Status} {s.Error}")));
+        Assert.Equal("sum=5050", await result.LoadAsync<string>("report"));
+        Assert.Equal(5050, await result.LoadAsync<int>("sum_on_cluster"));
+        Assert.StartsWith(home.ArtifactsDir, result["sum_on_cluster"].Outputs["output"].Uri, StringComparison.Ordinal);
+
+        var job = await home.JobOfAsync(result, "sum_on_cluster");
+        Assert.Matches("^[0-9]+$", job.JobId);
+        var log = await home.StepLogAsync(result, "sum_on_cluster");
+        Assert.Contains($"summing 100 numbers in Slurm job {job.JobId}", log);
+        Assert.Contains("a line on standard error", log);
+        Assert.Contains($"ran on step operator 'hpc' (slurm), job {job.JobId}", log);
+        // Live: the lines reached the observer (the console) while the run went on, not only the stored log.
+        Assert.Contains(observer.Lines, l => l.Step == "sum_on_cluster" && l.Line.Contains("summing 100 numbers", StringComparison.Ordinal));
+        Assert.Contains("COMPLETED", await ScontrolAsync(job.JobId));
+        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
+        // The job's exit code stays in its directory; the environment file went with the step.
+        Assert.Equal("0", File.ReadAllText(Path.Combine(job.Data["step_dir"], "exit_code")).Trim());
+        Assert.False(File.Exists(Path.Combine(job.Data["step_dir"], "env.sh")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Failures_carry_the_steps_exception_or_the_jobs_exit_code_and_output(string transport)
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+
+        var result = await home.RunAsync(p =>
+        {
+            p.Step(SlurmSteps.Explode, 42);
+            p.Step(SlurmSteps.SumOnCluster, p.Step(SlurmSteps.Numbers, 3));
+        }, steps: new()
+        {
+            // A setup line that fails ends the job before the step starts: only Slurm knows how it ended.
+            ["sum_on_cluster"] = new StepOverride { Settings = { ["setup"] = "echo the module system is broken >&2,exit 7" } },
+        });
+
+        Assert.False(result.Succeeded);
+        var explode = result["explode"];
+        Assert.Equal(ExecutionStatus.Failed, explode.Status);
+        Assert.Contains("InvalidOperationException", explode.Error);
+        Assert.Contains("the cluster step failed on purpose (42)", explode.Error);
+        Assert.Contains("on step operator 'hpc'", explode.Error);
+
+        var setup = result["sum_on_cluster"];
+        Assert.Equal(ExecutionStatus.Failed, setup.Status);
+        Assert.Contains("exit code 7", setup.Error);
+        Assert.Contains("the module system is broken", setup.Error);
+        var job = await home.JobOfAsync(result, "sum_on_cluster");
+        Assert.Contains("JobState=FAILED", await ScontrolAsync(job.JobId));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_job_held_past_the_pending_timeout_is_cancelled_and_reported_with_the_Slurm_reason(string transport)
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+        var observer = new RecordingObserver();
+
+        var result = await home.RunAsync(p => p.Step(SlurmSteps.Nap, 1), observer, new()
+        {
+            ["nap"] = new StepOverride { Settings = { ["hold"] = "true", ["pending_timeout"] = "3s" } },
+        });
+
+        var nap = result["nap"];
+        Assert.Equal(ExecutionStatus.Failed, nap.Status);
+        Assert.Contains("pending timeout", nap.Error);
+        Assert.Contains("JobHeldUser", nap.Error);
+        // The reason was shown while the job waited, not only at the end.
+        Assert.Contains(observer.Changes, c => c.Step == "nap" && c.Status == ExecutionStatus.Pending && c.Detail?.Contains("JobHeldUser", StringComparison.Ordinal) == true);
+        var job = await home.JobOfAsync(result, "nap");
+        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
+        Assert.Contains("JobState=CANCELLED", await ScontrolAsync(job.JobId));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Cancelling_the_run_cancels_the_running_job(string transport)
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+        var observer = new RecordingObserver { AwaitedLine = "napping for 300 s" };
+        using var cancel = new CancellationTokenSource();
+
+        var run = home.RunAsync(p => p.Step(SlurmSteps.Nap, 300), observer, cancellationToken: cancel.Token);
+        await observer.LineSeen.Task.WaitAsync(Patience); // the job runs and its output streams
+        await cancel.CancelAsync();
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(ExecutionStatus.Cancelled, result.Run.Status);
+        Assert.Equal(ExecutionStatus.Cancelled, result["nap"].Status);
+        var job = await home.JobOfAsync(result, "nap");
+        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
+        Assert.Contains("JobState=CANCELLED", await ScontrolAsync(job.JobId));
+    }
+
+    [Fact]
+    public async Task Ready_steps_are_submitted_without_waiting_for_each_other()
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, "cli", new Dictionary<string, string> { ["hold"] = "true", ["pending_timeout"] = "5s" });
+        const int width = 4;
+        var observer = new RecordingObserver();
+
+        var run = home.RunAsync(p =>
+        {
+            for (var i = 0; i < width; i++) p.Step(SlurmSteps.Nap, i + 1);
+        }, observer, maxParallelism: width); // the orchestrator's parallelism bounds how many steps are in Slurm at once
+        // Every job is held, so none can finish: if submission waited for earlier jobs, fewer would be pending at once.
+        using var timeout = new CancellationTokenSource(Patience);
+        var pendingAtOnce = 0;
+        while (!run.IsCompleted && !timeout.IsCancellationRequested)
+        {
+            var (_, output) = await cluster.SlurmAsync("squeue", "--noheader", "--states=PENDING", "--format=%j %r");
+            var ours = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("-nap", StringComparison.Ordinal) && l.Contains("JobHeldUser", StringComparison.Ordinal));
+            pendingAtOnce = Math.Max(pendingAtOnce, ours);
+            if (pendingAtOnce >= width) break;
+            await Task.Delay(100);
+        }
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(width, pendingAtOnce);
+        Assert.All(result.Steps, s => Assert.Contains("pending timeout", s.Error));
+        foreach (var step in result.Steps)
+            Assert.Empty(await ActiveJobsAsync((await home.JobOfAsync(result, step.Name)).Data["job_name"]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Secrets_reach_the_job_only_through_its_private_environment_file(string transport)
+    {
+        const string Distinctive = "slurm-secret-Quokka-Marmot-7731";
+        // For the command-line transport, wrappers around the Slurm commands record every argument and sbatch's environment.
+        var bin = new TempDirectory("strata-slurm-bin");
+        var argv = Path.Combine(bin.Path, "argv.log");
+        var extra = new Dictionary<string, string>();
+        if (transport == "cli")
+        {
+            foreach (var command in new[] { "sbatch", "squeue", "scontrol", "scancel" })
+            {
+                var real = FindOnPath(command);
+                var wrapper = Path.Combine(bin.Path, command);
+                File.WriteAllText(wrapper, $"#!/bin/sh\nprintf '%s\\n' \"{command} $*\" >> '{argv}'\n[ {command} = sbatch ] && env >> '{argv}'\nexec '{real}' \"$@\"\n");
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+            }
+            extra["slurm_bin_dir"] = bin.Path;
+        }
+        using var _ = bin;
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport, extra);
+        await home.Client.Secrets.CreateAsync("api", new Dictionary<string, string> { ["api_key"] = Distinctive });
+
+        var result = await home.RunAsync(p => p.Step(SlurmSteps.SecretCheck, 1));
+
+        Assert.True(result.Succeeded, result["secret_check"].Error);
+        Assert.Equal($"sha256={SlurmSteps.Hash(Distinctive)};env_mode=600", await result.LoadAsync<string>("secret_check"));
+        var job = await home.JobOfAsync(result, "secret_check");
+        var stepDir = job.Data["step_dir"];
+        Assert.DoesNotContain(Distinctive, File.ReadAllText(Path.Combine(stepDir, "job.sh")));
+        Assert.False(File.Exists(Path.Combine(stepDir, "env.sh")), "the environment file outlived the step");
+        Assert.DoesNotContain(Distinctive, job.Data["job_name"]);
+        Assert.DoesNotContain(Distinctive, await ScontrolAsync(job.JobId));
+        Assert.DoesNotContain(Distinctive, JsonSerializer.Serialize(job));
+        Assert.DoesNotContain(Distinctive, await home.StepLogAsync(result, "secret_check"));
+        Assert.Contains($"the secret has {Distinctive.Length} characters", await home.StepLogAsync(result, "secret_check"));
+        if (transport == "cli")
+        {
+            var recorded = File.ReadAllText(argv);
+            Assert.Contains("sbatch --parsable --job-name=" + job.Data["job_name"], recorded);
+            Assert.DoesNotContain(Distinctive, recorded);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_new_operator_finds_a_job_by_its_stored_handle_follows_it_and_cancels_it(string transport)
+    {
+        using var dir = new TempDirectory("strata-slurm-restart");
+        var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
+        var values = SlurmTestHome.OperatorConfig(cluster, transport, dir.Combine("work"));
+        if (values.ContainsKey("token")) values["token"] = cluster.Jwt;
+        var context = new StepOperatorContext(new StrataHome(dir.Combine("home")), new LocalArtifactStore(dir.Combine("artifacts")) { Shared = true });
+        StepOperator Create() => flavor.Create(flavor.Schema.Bind(values), context);
+        var launch = new StepLaunch
+        {
+            Pipeline = "restart",
+            RunId = Guid.CreateVersion7().ToString(),
+            RunName = "restart-1",
+            StepName = "nap",
+            StepRunId = Guid.CreateVersion7().ToString(),
+            Command = ["/bin/sh", "-c", "echo started; exec sleep 300"],
+            Environment = new Dictionary<string, string>(),
+            Settings = flavor.Schema.Bind(values),
+            Resources = new StepResources(Cpus: 1, MemoryBytes: 100L * 1024 * 1024),
+            Timeout = TimeSpan.FromSeconds(90),
+            ManifestUri = "unused",
+        };
+
+        var first = Create();
+        var submitted = await first.SubmitAsync(launch);
+        var stored = JsonSerializer.Serialize(submitted, SlurmTestHome.HandleJson);
+        (first as IDisposable)?.Dispose();
+
+        // The orchestrator restarts: a new operator, the handle from the store.
+        var second = Create();
+        var job = JsonSerializer.Deserialize<StepJob>(stored, SlurmTestHome.HandleJson)!;
+        Assert.Equal(StepJobState.Running, (await WaitForAsync(second, job, s => s.State != StepJobState.Queued)).State);
+        var details = await ScontrolAsync(job.JobId);
+        Assert.Contains($"JobName={job.Data["job_name"]}", details);
+        Assert.StartsWith("strata-restart-nap-", job.Data["job_name"], StringComparison.Ordinal);
+        Assert.Contains("MinMemoryNode=100M", details);
+        Assert.Contains("TimeLimit=00:02:00", details); // the step timeout, rounded up to whole minutes
+        using (var logs = new CancellationTokenSource(Patience))
+        {
+            await foreach (var line in second.StreamLogsAsync(job, logs.Token))
+            {
+                Assert.Equal("started", line);
+                break;
+            }
+        }
+        // Submitting the same step run again finds the job instead of starting another.
+        Assert.Equal(job.JobId, (await second.SubmitAsync(launch)).JobId);
+
+        await second.CancelAsync(job);
+        await second.CancelAsync(job); // safe twice
+        var status = await WaitForAsync(second, job, s => s.IsFinished);
+        Assert.Equal(StepJobState.Cancelled, status.State);
+        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
+        await second.CleanupAsync(job);
+        Assert.False(File.Exists(Path.Combine(job.Data["step_dir"], "env.sh")));
+        (second as IDisposable)?.Dispose();
+    }
+
+    private static string FindOnPath(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, command)).FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException($"{command} is not on PATH");
+}

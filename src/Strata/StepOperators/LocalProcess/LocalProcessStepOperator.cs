@@ -126,11 +126,37 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
     }
 
+    /// <summary>
+    /// Whether any process of the job is alive: its session leader (the wrapper shell), or, once that is gone (a TERM
+    /// kills the shell at once), anything left in its process group, such as the step process finishing up.
+    /// </summary>
     private static bool IsAlive(StepJob job)
     {
-        var start = StartTime(int.Parse(job.JobId, CultureInfo.InvariantCulture), out var state);
-        // A reused pid has another start time; a zombie has finished.
-        return start is not null && start == job.Data.GetValueOrDefault("start_time") && state != 'Z';
+        var pid = int.Parse(job.JobId, CultureInfo.InvariantCulture);
+        var start = StartTime(pid, out var state);
+        if (start is not null && start != job.Data.GetValueOrDefault("start_time"))
+            return false; // the pid was reused, which Linux does only once no process group of that id is left
+        if (start is not null && state != 'Z') return true;
+        return GroupHasLivingProcess(pid);
+    }
+
+    /// <summary>Whether a process that has not ended belongs to process group <paramref name="group"/> (field 5 of /proc/PID/stat).</summary>
+    private static bool GroupHasLivingProcess(int group)
+    {
+        var id = group.ToString(CultureInfo.InvariantCulture);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!char.IsAsciiDigit(Path.GetFileName(dir)[0])) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[2] == id && fields[0] != "Z") return true;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return false;
     }
 
     private static string? StartTime(int pid) => StartTime(pid, out _);

@@ -1,0 +1,56 @@
+using Strata.StepOperatorTests.Support;
+
+namespace Strata.StepOperatorTests;
+
+/// <summary>The classic synchronous contract: <see cref="StepOperator.LaunchAsync"/> submits, waits with backoff, and cleans up.</summary>
+public sealed class LaunchContractTests
+{
+    private static StepLaunch Launch(string script, string stepRunId) => new()
+    {
+        Pipeline = "contract",
+        RunId = "run",
+        RunName = "run",
+        StepName = "step",
+        StepRunId = stepRunId,
+        Command = ["/bin/sh", "-c", script],
+        Environment = new Dictionary<string, string>(),
+        Settings = new LocalProcessSettings(),
+        ManifestUri = "unused",
+    };
+
+    [Fact]
+    public async Task Launch_waits_for_the_job_and_reports_how_it_ended()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var artifacts = await home.Client.GetArtifactStoreAsync();
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+        var marker = home.Scratch("ran");
+
+        var ok = await op.LaunchAsync(Launch($"echo done > '{marker}'", Guid.CreateVersion7().ToString()));
+        Assert.Equal(StepJobState.Succeeded, ok.State);
+        Assert.Equal(0, ok.ExitCode);
+        Assert.True(File.Exists(marker), "LaunchAsync returned before the job ran");
+
+        var failed = await op.LaunchAsync(Launch("echo broken >&2; exit 3", Guid.CreateVersion7().ToString()));
+        Assert.Equal(StepJobState.Failed, failed.State);
+        Assert.Equal(3, failed.ExitCode);
+        Assert.Contains("broken", failed.Reason);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_launch_stops_the_job()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var artifacts = await home.Client.GetArtifactStoreAsync();
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+        var pidFile = home.Scratch("pid");
+
+        using var cancel = new CancellationTokenSource();
+        var launch = op.LaunchAsync(Launch($"echo $$ > '{pidFile}'; exec sleep 600", Guid.CreateVersion7().ToString()), cancellationToken: cancel.Token);
+        var pid = int.Parse((await Processes.WaitForLinesAsync(pidFile))[0], System.Globalization.CultureInfo.InvariantCulture);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => launch);
+        Assert.True(await Processes.WaitGoneAsync([pid], TimeSpan.FromSeconds(30)), $"process {pid} survived the cancelled launch");
+    }
+}

@@ -150,7 +150,9 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
         var state = await WaitTerminalAsync(transport, id);
         Assert.Equal(SlurmJobPhase.Cancelled, state.Phase);
         Assert.Equal("CANCELLED", state.SlurmState);
-        Assert.Equal(15, state.Signal); // scancel and DELETE /job both end the script with SIGTERM
+        // scancel and DELETE /job both send SIGTERM; Slurm follows with SIGKILL when the job has not ended within KillWait
+        // (seen on a loaded machine), and either way the job was ended by a signal, not an exit.
+        Assert.Contains(state.Signal, new int?[] { 15, 9 });
         Assert.Null(state.ExitCode);
         Assert.Equal("", await ActiveInSqueueAsync(name));
         Assert.True(File.Exists(marker));

@@ -13,7 +13,10 @@ public sealed class BackgroundCli : IDisposable
 
     public BackgroundCli(string home, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // A process started with SIGINT ignored (a background job of a non-interactive shell, as CI may be) passes that on,
+        // and .NET then leaves SIGINT ignored. The command must get SIGINT like a terminal user's would: restore the default
+        // disposition, then exec dotnet in the same process.
+        var start = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -21,6 +24,9 @@ public sealed class BackgroundCli : IDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(StrataCli.StrataDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("STRATA_STORE_URL");

@@ -93,7 +93,7 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         var committed = false;
         try
         {
-            var writer = new SpoolWriter(staging);
+            var writer = new DirectoryArtifactWriter(staging);
             await write(writer, cancellationToken).ConfigureAwait(false);
             writer.EnsureClosed();
             var files = writer.Hasher.Files();
@@ -554,30 +554,6 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
 
     internal sealed record CommitFile(string Name, long Size, string Hash);
 
-    /// <summary>Spools the files of an artifact being written to a local directory, hashing them on the way.</summary>
-    private sealed class SpoolWriter(string directory) : IArtifactWriter
-    {
-        private readonly List<Stream> _open = [];
-        public ContentHasher Hasher { get; } = new();
-
-        public Stream CreateFile(string name)
-        {
-            var relative = ArtifactPath.Normalize(name);
-            var full = Path.Combine(directory, relative.Replace('/', Path.DirectorySeparatorChar));
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            var file = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None);
-            var stream = new HashingWriteStream(file, relative, Hasher);
-            lock (_open) _open.Add(stream);
-            return stream;
-        }
-
-        /// <summary>A materializer that forgot to dispose a stream still gets its bytes flushed and hashed.</summary>
-        public void EnsureClosed()
-        {
-            lock (_open)
-                foreach (var s in _open) s.Dispose();
-        }
-    }
 
     /// <summary>A downloaded and verified artifact in a staging directory, removed on dispose.</summary>
     private sealed class S3ArtifactReader(string directory, IReadOnlyList<string> files) : IArtifactReader

@@ -53,7 +53,7 @@ public sealed class LocalArtifactStore : ArtifactStore
         Directory.CreateDirectory(temp);
         try
         {
-            var writer = new LocalArtifactWriter(temp);
+            var writer = new DirectoryArtifactWriter(temp);
             await write(writer, cancellationToken).ConfigureAwait(false);
             writer.EnsureClosed();
             Directory.CreateDirectory(Path.GetDirectoryName(final)!);
@@ -118,30 +118,6 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
         catch (IOException) { }
-    }
-
-    private sealed class LocalArtifactWriter(string directory) : IArtifactWriter
-    {
-        private readonly List<Stream> _open = [];
-        public ContentHasher Hasher { get; } = new();
-
-        public Stream CreateFile(string name)
-        {
-            var relative = ArtifactPath.Normalize(name);
-            var full = Path.Combine(directory, relative.Replace('/', Path.DirectorySeparatorChar));
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            var file = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None);
-            var stream = new HashingWriteStream(file, relative, Hasher);
-            lock (_open) _open.Add(stream);
-            return stream;
-        }
-
-        /// <summary>A materializer that forgot to dispose a stream still gets its bytes flushed and hashed.</summary>
-        public void EnsureClosed()
-        {
-            lock (_open)
-                foreach (var s in _open) s.Dispose();
-        }
     }
 
     private sealed class LocalArtifactReader(string directory) : IArtifactReader

@@ -37,9 +37,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             if (step.EnableCache && !noCache && await FindCacheHitAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
                 var now = DateTimeOffset.UtcNow;
-                await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                    ExecutionStatus.Cached, now, null, null, hit.StepRun.Id, parametersJson), inputs, cancellationToken).ConfigureAwait(false);
-                await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Cached, now, null, [],
+                await store.RecordStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
+                    ExecutionStatus.Cached, now, now, null, hit.StepRun.Id, parametersJson), inputs, [],
                     hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray(), cancellationToken).ConfigureAwait(false);
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, clock.Elapsed, $"from step run {hit.StepRun.Id}"));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, clock.Elapsed, null,

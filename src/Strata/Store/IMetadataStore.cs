@@ -50,6 +50,10 @@ public interface IMetadataStore : IAsyncDisposable
     Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
 
+    /// <summary>Records, in one write, a step run that is already over (served from the cache, skipped or cancelled before it ran).</summary>
+    Task RecordStepRunAsync(StepRunRecord stepRun, IReadOnlyList<(string Name, string ArtifactId)> inputs,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>Records the step operator and job handle (JSON) of a submitted step run.</summary>

@@ -28,6 +28,13 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     protected async Task MigrateAsync(CancellationToken cancellationToken)
     {
+        // Most opens find the schema current: a read says so without taking the write lock.
+        if (await ReadSchemaVersionAsync(cancellationToken).ConfigureAwait(false) is { } found)
+        {
+            if (found > Migrations.Latest)
+                throw new StoreException($"The store at {Location} has schema version {found}, written by a newer Strata (this one knows up to {Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
+            if (found == Migrations.Latest) return;
+        }
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         await LockForMigrationAsync(connection, tx, cancellationToken).ConfigureAwait(false);
@@ -41,6 +48,21 @@ internal abstract class SqlMetadataStore : IMetadataStore
             await ExecuteAsync(connection, tx, $"INSERT INTO schema_version (version) VALUES ({v})", cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The schema version, or null when the store has none yet.</summary>
+    private async Task<int?> ReadSchemaVersionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var value = await ScalarAsync(connection, null, "SELECT MAX(version) FROM schema_version", cancellationToken).ConfigureAwait(false);
+            return value is null ? null : Convert.ToInt32(value, CultureInfo.InvariantCulture);
+        }
+        catch (DbException)
+        {
+            return null; // no schema_version table yet (a new store), or a file that is not a store: migrating says which
+        }
     }
 
     // ---- components ----
@@ -224,7 +246,18 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     // ---- step runs ----
 
-    public Task CreateStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    public Task CreateStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default) =>
+        WriteAsync((conn, tx) => InsertStepRunAsync(conn, tx, s, inputs, cancellationToken), cancellationToken);
+
+    public Task RecordStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) =>
+        WriteAsync(async (conn, tx) =>
+        {
+            await InsertStepRunAsync(conn, tx, s, inputs, cancellationToken).ConfigureAwait(false);
+            await FinishStepRunAsync(conn, tx, s.Id, s.Status, s.FinishedAt ?? DateTimeOffset.UtcNow, s.Error, newArtifacts, outputs, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    private static async Task InsertStepRunAsync(DbConnection conn, DbTransaction tx, StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken)
     {
         await ExecuteAsync(conn, tx,
             "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job) " +
@@ -235,10 +268,14 @@ internal abstract class SqlMetadataStore : IMetadataStore
         foreach (var (name, artifactId) in inputs)
             await ExecuteAsync(conn, tx, "INSERT INTO step_inputs (step_run_id, name, artifact_id) VALUES (@s, @n, @a)", cancellationToken,
                 ("s", s.Id), ("n", name), ("a", artifactId)).ConfigureAwait(false);
-    }, cancellationToken);
+    }
 
     public Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
-        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) =>
+        WriteAsync((conn, tx) => FinishStepRunAsync(conn, tx, stepRunId, status, finishedAt, error, newArtifacts, outputs, cancellationToken), cancellationToken);
+
+    private static async Task FinishStepRunAsync(DbConnection conn, DbTransaction tx, string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken)
     {
         foreach (var a in newArtifacts)
             await ExecuteAsync(conn, tx,
@@ -251,7 +288,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
                 ("s", stepRunId), ("n", name), ("a", artifactId)).ConfigureAwait(false);
         await ExecuteAsync(conn, tx, "UPDATE step_runs SET status = @st, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
             ("st", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", stepRunId)).ConfigureAwait(false);
-    }, cancellationToken);
+    }
 
     private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job";
 

@@ -281,6 +281,29 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_finished_step_run_is_recorded_in_one_write_with_its_inputs_and_outputs()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        var load = StepRun("step-load", "run-1", "load", startedAt: 1);
+        await Store.CreateStepRunAsync(load, []);
+        var data = Artifact("art-data", "step-load", "output", createdAt: 2);
+        await Store.FinishStepRunAsync("step-load", ExecutionStatus.Completed, At(2), null, [data], [("output", "art-data")]);
+
+        var cached = StepRun("step-train", "run-1", "train", startedAt: 3) with { Status = ExecutionStatus.Cached, FinishedAt = At(3), CachedFromStepRunId = "step-old" };
+        var model = Artifact("art-model", "step-train", "model", createdAt: 3);
+        await Store.RecordStepRunAsync(cached, [("data", "art-data")], [model], [("model", "art-model")]);
+
+        Assert.Equal(cached, (await Store.ListStepRunsAsync("run-1")).Single(s => s.Id == "step-train"));
+        Assert.Contains(new StepArtifactLink("step-train", "data", data), await Store.GetStepInputsAsync("run-1"));
+        Assert.Contains(new StepArtifactLink("step-train", "model", model), await Store.GetStepOutputsAsync("run-1"));
+
+        // All or nothing: an output that names no artifact fails the write, and nothing of the step run stays.
+        var broken = StepRun("step-eval", "run-1", "eval", startedAt: 4) with { Status = ExecutionStatus.Cached, FinishedAt = At(4) };
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.RecordStepRunAsync(broken, [], [], [("output", "no-such-artifact")]));
+        Assert.DoesNotContain(await Store.ListStepRunsAsync("run-1"), s => s.Id == "step-eval");
+    }
+
+    [Fact]
     public async Task A_failed_step_run_keeps_its_error()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

@@ -187,25 +187,24 @@ public sealed class StackManager
     {
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
             return;
-        try
+        var now = DateTimeOffset.UtcNow;
+        var empty = new Dictionary<string, string>();
+        // Another process may be creating the same defaults at this moment: each part it added first is simply there.
+        async Task TolerateDuplicateAsync(Func<Task> add)
         {
-            var now = DateTimeOffset.UtcNow;
-            var empty = new Dictionary<string, string>();
-            if (await _store.GetComponentAsync(ComponentType.Orchestrator, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
-                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
-            if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
-                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken).ConfigureAwait(false);
-            if (await _store.GetComponentAsync(ComponentType.StepOperator, DefaultStepOperator, cancellationToken).ConfigureAwait(false) is null)
-                await _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now), cancellationToken).ConfigureAwait(false);
-            if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
-                await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
-                    [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0),
-                     new StackMember(ComponentType.StepOperator, DefaultStepOperator, 0)], now, now), cancellationToken).ConfigureAwait(false);
+            try { await add().ConfigureAwait(false); }
+            catch (StrataConfigException) { }
         }
-        catch (StrataConfigException)
-        {
-            // Another process created the defaults at the same moment.
-        }
+        if (await _store.GetComponentAsync(ComponentType.Orchestrator, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken)).ConfigureAwait(false);
+        if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken)).ConfigureAwait(false);
+        if (await _store.GetComponentAsync(ComponentType.StepOperator, DefaultStepOperator, cancellationToken).ConfigureAwait(false) is null)
+            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now), cancellationToken)).ConfigureAwait(false);
+        if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
+            await TolerateDuplicateAsync(() => _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
+                [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0),
+                 new StackMember(ComponentType.StepOperator, DefaultStepOperator, 0)], now, now), cancellationToken)).ConfigureAwait(false);
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is null)
             await _store.SetSettingAsync(ActiveStackKey, DefaultStack, cancellationToken).ConfigureAwait(false);
     }

@@ -12,7 +12,8 @@ internal sealed class DirectoryArtifactWriter(string directory) : IArtifactWrite
         var relative = ArtifactPath.Normalize(name);
         var full = Path.Combine(directory, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var file = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None);
+        // A small buffer: most artifacts are small, and large ones are written in large chunks that bypass it.
+        var file = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 12, FileOptions.None);
         var stream = new HashingWriteStream(file, relative, Hasher);
         lock (_open) _open.Add(stream);
         return stream;

@@ -29,19 +29,31 @@ public sealed class LocalArtifactStore : ArtifactStore
         if (relative.Split('/')[0] == TempDirectory)
             throw new ArtifactException($"Artifact path '{path}' is inside the store's private temporary directory.");
         var full = Path.Combine(_root, relative.Replace('/', Path.DirectorySeparatorChar));
-        // A symbolic link anywhere along the path must not lead out of the root.
+        // A symbolic link anywhere along the path must not lead out of the root. One lstat per segment; directories
+        // already seen to be real directories (the pipeline's and the run's, shared by every step) are not checked again.
         var current = _root;
-        foreach (var segment in relative.Split('/'))
+        var segments = relative.Split('/');
+        for (var i = 0; i < segments.Length; i++)
         {
-            current = Path.Combine(current, segment);
-            FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
-            if (!info.Exists || info.LinkTarget is null) continue;
+            current = Path.Combine(current, segments[i]);
+            var last = i == segments.Length - 1;
+            if (!last && _plainDirectories.ContainsKey(current)) continue;
+            var info = new FileInfo(current);
+            var attributes = info.Attributes;
+            if ((int)attributes == -1) continue; // does not exist (yet)
+            if ((attributes & FileAttributes.ReparsePoint) == 0)
+            {
+                if (!last && (attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
+                continue;
+            }
             var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "";
             if (!IsInsideRoot(target))
                 throw new ArtifactException($"Artifact path '{path}' goes through a link to {target}, outside the store root {_root}.");
         }
         return full;
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _plainDirectories = new();
 
     private bool IsInsideRoot(string fullPath) =>
         fullPath == _root || fullPath.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal);

@@ -10,21 +10,10 @@ public sealed class QuickstartExampleTests : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
-    private static string QuickstartDll()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        var dll = Path.Combine(dir.FullName, "examples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first");
-        return dll;
-    }
-
     private CliResult RunExample()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _cli.WorkingDirectory };
-        start.ArgumentList.Add(QuickstartDll());
+        start.ArgumentList.Add(RepoPaths.QuickstartDll());
         start.Environment["STRATA_HOME"] = _cli.Home;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -54,7 +43,7 @@ public sealed class QuickstartExampleTests : IDisposable
     [Fact]
     public void Runs_from_the_command_line_with_the_apps_own_materializers()
     {
-        var result = _cli.Run("pipeline", "run", "quickstart", "--assembly", QuickstartDll());
+        var result = _cli.Run("pipeline", "run", "quickstart", "--assembly", RepoPaths.QuickstartDll());
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("✓ evaluate completed", result.Out);
         var artifacts = _cli.Run("artifact", "list", "--output", "json").Json.EnumerateArray();

@@ -15,17 +15,6 @@ public sealed class SlurmCliTests(SlurmCluster cluster) : IDisposable
 
     public static TheoryData<string> Transports => new() { "cli", "rest" };
 
-    private static string QuickstartDll()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        var dll = Path.Combine(dir.FullName, "examples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build examples/Quickstart (or the solution) with -c {configuration} first");
-        return dll;
-    }
-
     private CliResult Ok(params string[] args)
     {
         var result = _cli.Run(args);
@@ -37,7 +26,7 @@ public sealed class SlurmCliTests(SlurmCluster cluster) : IDisposable
     [MemberData(nameof(Transports))]
     public void The_Quickstart_trains_on_Slurm_through_a_registered_operator_and_stack(string transport)
     {
-        var quickstart = QuickstartDll();
+        var quickstart = RepoPaths.QuickstartDll();
         var flavors = Ok("step-operator", "flavor", "list", "--output", "json").Json.EnumerateArray();
         Assert.Contains(flavors, f => f.GetProperty("name").GetString() == "slurm" && f.GetProperty("integration").GetString() == "slurm");
 
@@ -78,7 +67,7 @@ public sealed class SlurmCliTests(SlurmCluster cluster) : IDisposable
         Ok("step-operator", "register", "hpc", "--flavor=slurm", $"--work_dir={_cli.Combine("work")}", $"--slurm_conf={cluster.SlurmConf}");
         Ok("stack", "register", "hpc", "-o", "default", "-a", "default", "-s", "hpc", "--set");
 
-        var run = _cli.Run("pipeline", "run", "quickstart", "--assembly", QuickstartDll());
+        var run = _cli.Run("pipeline", "run", "quickstart", "--assembly", RepoPaths.QuickstartDll());
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--shared=true", run.Error + run.Out);
@@ -91,7 +80,7 @@ public sealed class SlurmCliTests(SlurmCluster cluster) : IDisposable
         Ok("artifact-store", "register", "lake", "--flavor=local", $"--path={_cli.Combine("artifacts")}", "--shared=true");
         Ok("stack", "register", "hpc", "-o", "default", "-a", "lake", "-s", "hpc", "--set");
 
-        var run = _cli.Run("pipeline", "run", "quickstart", "--assembly", QuickstartDll());
+        var run = _cli.Run("pipeline", "run", "quickstart", "--assembly", RepoPaths.QuickstartDll());
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--partition=gpu", run.Error);

@@ -1,5 +1,6 @@
 using CustomOperatorExample;
 using Strata.StepOperatorTests.Support;
+using Strata.Tests.Support;
 
 namespace Strata.StepOperatorTests;
 
@@ -21,17 +22,10 @@ public sealed class CustomOperatorExampleTests
 {
     private const string ExamplePath = "tests/Fixtures/CustomOperatorExample/NiceStepOperator.cs";
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("Strata.slnx not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public void The_guide_shows_the_example_exactly_as_the_tests_compile_it()
     {
-        var root = RepositoryRoot();
+        var root = RepoPaths.Root;
         var guide = File.ReadAllText(Path.Combine(root, "docs", "custom-step-operator.md"));
         var marker = $"<!-- {ExamplePath} -->\n```csharp\n";
         var start = guide.IndexOf(marker, StringComparison.Ordinal);

@@ -297,7 +297,7 @@ public sealed class ContractTests
     [Fact]
     public void Models_load_gzipped_as_well()
     {
-        using var temp = new Support.TempDirectory("strata-models");
+        using var temp = new global::Strata.Tests.Support.TempDirectory("strata-models");
         var dir = Path.Combine(temp.Path, "logs", "2014-03-28");
         Directory.CreateDirectory(dir);
         using (var source = File.OpenRead("/usr/lib/python3/dist-packages/botocore/data/logs/2014-03-28/service-2.json"))

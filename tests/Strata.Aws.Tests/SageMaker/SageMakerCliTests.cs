@@ -14,14 +14,6 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static string QuickstartDll()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-        var dll = Path.Combine(RepoPaths.Root, "examples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build examples/Quickstart ({configuration}) first");
-        return dll;
-    }
-
     private (int ExitCode, string Out, string Error) Strata(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path, UseShellExecute = false };
@@ -55,7 +47,7 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
     [Fact]
     public async Task The_quickstart_trains_on_sagemaker_from_the_command_line()
     {
-        var quickstart = QuickstartDll();
+        var quickstart = RepoPaths.QuickstartDll();
         Directory.CreateDirectory(_temp.Combine("job-home"));
         await using var emulator = await SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
         {

@@ -313,7 +313,7 @@ public sealed partial class SageMakerSpecTests
     public void Only_an_s3_artifact_store_will_do()
     {
         var flavor = (StepOperatorFlavor)new FlavorRegistry().AddAws().Get(ComponentType.StepOperator, "sagemaker");
-        using var temp = new Support.TempDirectory();
+        using var temp = new global::Strata.Tests.Support.TempDirectory();
 
         var problem = flavor.ArtifactStoreProblem(new LocalArtifactStore(temp.Path) { Shared = true });
 

@@ -104,52 +104,46 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
 
     private async Task<StepJobStatus> WaitAsync(StepOperator op, StepJob job, string step, DateTimeOffset submittedAt, CancellationToken cancellationToken)
     {
-        var delay = StepJobWaiter.FirstDelay;
         DateTimeOffset? runningSince = null;
         string? lastPending = null;
-        while (true)
+        async Task WhileActiveAsync(StepJobStatus status)
         {
-            StepJobStatus status;
-            try
+            var now = time.GetUtcNow();
+            if (status.State == StepJobState.Queued)
             {
-                status = await op.GetStatusAsync(job, cancellationToken).ConfigureAwait(false);
-                if (status.IsFinished) return status;
-                var now = time.GetUtcNow();
-                if (status.State == StepJobState.Queued)
+                if (status.Reason != lastPending)
                 {
-                    if (status.Reason != lastPending)
-                    {
-                        lastPending = status.Reason;
-                        observer.StepChanged(new StepProgress(step, ExecutionStatus.Pending, null, $"queued on '{op.Name}' as job {job.JobId}{(status.Reason is null ? "" : $": {status.Reason}")}"));
-                    }
-                    if (plan.PendingTimeout is { } pending && now - submittedAt > pending)
-                    {
-                        await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-                        throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator '{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
-                    }
+                    lastPending = status.Reason;
+                    observer.StepChanged(new StepProgress(step, ExecutionStatus.Pending, null, $"queued on '{op.Name}' as job {job.JobId}{(status.Reason is null ? "" : $": {status.Reason}")}"));
                 }
-                else
+                if (plan.PendingTimeout is { } pending && now - submittedAt > pending)
                 {
-                    if (runningSince is null)
-                    {
-                        runningSince = now;
-                        if (lastPending is not null)
-                            observer.StepChanged(new StepProgress(step, ExecutionStatus.Running, null, $"job {job.JobId} started on '{op.Name}'"));
-                    }
-                    if (plan.Timeout is { } limit && now - runningSince > limit)
-                    {
-                        await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-                        throw new StepTimeoutException($"step '{step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
-                    }
+                    await CancelAndWaitAsync(op, job).ConfigureAwait(false);
+                    throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator '{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
                 }
-                await op.WaitForChangeAsync(job, delay, time, cancellationToken).ConfigureAwait(false);
+                return;
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            if (runningSince is null)
+            {
+                runningSince = now;
+                if (lastPending is not null)
+                    observer.StepChanged(new StepProgress(step, ExecutionStatus.Running, null, $"job {job.JobId} started on '{op.Name}'"));
+            }
+            if (plan.Timeout is { } limit && now - runningSince > limit)
             {
                 await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-                throw;
+                throw new StepTimeoutException($"step '{step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
             }
-            delay = StepJobWaiter.Next(delay);
+        }
+
+        try
+        {
+            return await StepJobWaiter.PollAsync(op, job, time, WhileActiveAsync, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await CancelAndWaitAsync(op, job).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -158,14 +152,9 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
     {
         await op.CancelAsync(job, CancellationToken.None).ConfigureAwait(false);
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        var delay = StepJobWaiter.FirstDelay;
         try
         {
-            while (!(await op.GetStatusAsync(job, limit.Token).ConfigureAwait(false)).IsFinished)
-            {
-                await op.WaitForChangeAsync(job, delay, time, limit.Token).ConfigureAwait(false);
-                delay = StepJobWaiter.Next(delay);
-            }
+            await StepJobWaiter.PollAsync(op, job, time, null, limit.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested)
         {

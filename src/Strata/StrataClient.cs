@@ -142,7 +142,7 @@ public sealed class StrataClient : IAsyncDisposable
         var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, Home, artifacts, options.Steps, cancellationToken).ConfigureAwait(false);
         var observer = options.Observer ?? new ConsoleRunReporter();
         foreach (var warning in warnings) observer.Warning(warning);
-        var locator = await Stacks.ArtifactStoreLocatorAsync(stack, Home, cancellationToken).ConfigureAwait(false);
+        var locator = await Stacks.ArtifactStoreLocatorAsync(stack, artifacts, cancellationToken).ConfigureAwait(false);
         var inProcess = new InProcessStepLauncher();
         var time = options.TimeProvider ?? TimeProvider.System;
         var remote = new Dictionary<StepPlan, IStepLauncher>();

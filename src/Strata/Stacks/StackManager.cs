@@ -232,14 +232,14 @@ public sealed class StackManager
     }
 
     /// <summary>How a job reaches a stack's artifact store: its flavor and its config without secret fields (jobs use their own credentials).</summary>
-    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
+    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, ArtifactStore artifacts, CancellationToken cancellationToken = default)
     {
         var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
         var secret = _flavors.Get(ComponentType.ArtifactStore, component.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet();
         var config = component.Config.Where(kv => !secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
         // A job must find the very directory this process uses, wherever it starts.
-        if (component.Flavor == "local" && !config.ContainsKey("path"))
-            config["path"] = ((LocalArtifactStore)await CreateArtifactStoreAsync(stack, home, cancellationToken).ConfigureAwait(false)).Root;
+        if (artifacts is LocalArtifactStore local && !config.ContainsKey("path"))
+            config["path"] = local.Root;
         return new ArtifactStoreLocator(component.Flavor, config);
     }
 

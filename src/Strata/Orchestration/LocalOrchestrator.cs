@@ -42,25 +42,36 @@ internal sealed class LocalOrchestrator(
         using var watching = new CancellationTokenSource();
         var watcher = WatchForCancelRequestAsync(run.Id, cancel, watching.Token);
 
-        var context = new RunContext(run, pipeline, store, artifacts, materializers, observer, plans, launcherFor, noCache, prior, time);
-        using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
-        var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
-        foreach (var node in pipeline.Nodes)
+        var recorder = new StepRecorder(store);
+        StepOutcome[] outcomes;
+        try
         {
-            var upstream = node.Upstream.Select(u => tasks[u]).ToArray();
-            tasks[node] = RunNodeAsync(context, node, upstream, gate, cancel.Token);
+            var context = new RunContext(run, pipeline, store, recorder, artifacts, materializers, observer, plans, launcherFor, noCache, prior, time);
+            using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
+            var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
+            foreach (var node in pipeline.Nodes)
+            {
+                var upstream = node.Upstream.Select(u => tasks[u]).ToArray();
+                tasks[node] = RunNodeAsync(context, node, upstream, gate, cancel.Token);
+            }
+            outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watcher.ConfigureAwait(false);
         }
-        var outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
-        await watching.CancelAsync().ConfigureAwait(false);
-        await watcher.ConfigureAwait(false);
+        finally
+        {
+            await recorder.CompleteAsync().ConfigureAwait(false);
+        }
 
-        var status = outcomes.Any(o => o.Status == ExecutionStatus.Failed) ? ExecutionStatus.Failed
+        var status = outcomes.Any(o => o.Status == ExecutionStatus.Failed) || recorder.Failure is not null ? ExecutionStatus.Failed
             : outcomes.Any(o => o.Status == ExecutionStatus.Cancelled) || cancel.IsCancellationRequested ? ExecutionStatus.Cancelled
             : outcomes.All(o => o.Status.IsSuccess()) ? ExecutionStatus.Completed
             : ExecutionStatus.Failed;
         var failedSteps = outcomes.Where(o => o.Status == ExecutionStatus.Failed).Select(o => o.Node.Name).ToArray();
-        var error = failedSteps.Length > 0 ? $"step(s) failed: {string.Join(", ", failedSteps)}"
-            : status == ExecutionStatus.Cancelled ? "cancelled" : null;
+        var errors = new List<string>();
+        if (failedSteps.Length > 0) errors.Add($"step(s) failed: {string.Join(", ", failedSteps)}");
+        if (recorder.Failure is { } refused) errors.Add($"the store refused a step run's record: {refused.Message}");
+        var error = errors.Count > 0 ? string.Join("; ", errors) : status == ExecutionStatus.Cancelled ? "cancelled" : null;
         var finishedAt = DateTimeOffset.UtcNow;
         await store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);
         var result = new RunResult(run with { Status = status, FinishedAt = finishedAt, Error = error },
@@ -106,17 +117,17 @@ internal sealed class LocalOrchestrator(
         {
             var status = blocked.Status == ExecutionStatus.Cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Skipped;
             var reason = $"upstream step '{blocked.Node.Name}' {blocked.Status.ToString().ToLowerInvariant()}";
-            return await context.RecordNotRunAsync(node, status, reason).ConfigureAwait(false);
+            return context.RecordNotRun(node, status, reason);
         }
         if (cancellationToken.IsCancellationRequested)
-            return await context.RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled").ConfigureAwait(false);
+            return context.RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled");
         try
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            return await context.RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled").ConfigureAwait(false);
+            return context.RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled");
         }
         try
         {

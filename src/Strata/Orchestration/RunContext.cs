@@ -4,7 +4,11 @@ using System.Diagnostics;
 namespace Strata;
 
 /// <summary>The state of one run while it executes: the outputs of finished steps, and how to record each step.</summary>
-internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMetadataStore store, ArtifactStore artifacts,
+/// <remarks>
+/// Step-run records go through the run's <see cref="StepRecorder"/>: a step in this process does not wait for its
+/// records to be committed; a step on a step operator waits for its start to be, since its job handle is added to it.
+/// </remarks>
+internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMetadataStore store, StepRecorder recorder, ArtifactStore artifacts,
     MaterializerRegistry materializers, IRunObserver observer, IReadOnlyDictionary<StepNode, StepPlan> plans,
     Func<StepPlan, IStepLauncher> launcherFor, bool noCache, PriorRun? prior = null, TimeProvider? time = null)
 {
@@ -18,8 +22,11 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         var clock = Stopwatch.StartNew();
         var stepRunId = Guid.CreateVersion7().ToString();
         var parametersJson = ParametersJson(node);
+        var started = false;
         try
         {
+            if (recorder.Failure is { } refused)
+                throw new StoreException($"the store refused an earlier step's record, so no more steps start: {refused.Message}", refused);
             var arguments = BuildArguments(node);
             var inputs = arguments.Where(a => !a.IsLiteral)
                 .SelectMany(a => a.Inputs.Select(i => (a.Assemble ? $"{a.Parameter.Name}.{i.Output}" : a.Parameter.Name, i.Slot.Artifact.Id)))
@@ -37,9 +44,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             if (step.EnableCache && !noCache && await FindCacheHitAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
                 var now = DateTimeOffset.UtcNow;
-                await store.RecordStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
+                recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
                     ExecutionStatus.Cached, now, now, null, hit.StepRun.Id, parametersJson), inputs, [],
-                    hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray(), cancellationToken).ConfigureAwait(false);
+                    hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, clock.Elapsed, $"from step run {hit.StepRun.Id}"));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, clock.Elapsed, null,
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
@@ -50,8 +57,11 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             for (var attempt = firstAttempt; ; attempt++)
             {
                 var attemptClock = Stopwatch.StartNew();
-                await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs, cancellationToken).ConfigureAwait(false);
+                var start = new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
+                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs);
+                if (InProcess(plan)) recorder.Post(start);
+                else await recorder.WriteAsync(start).ConfigureAwait(false);
+                started = true;
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running, null,
                     (plan.OperatorName is null ? null : $"on step operator '{plan.OperatorName}'") is { } where
                         ? attempt > 1 ? $"{where}, attempt {attempt}" : where
@@ -71,8 +81,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
                     if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
-                    await store.FinishStepRunAsync(stepRunId, status, DateTimeOffset.UtcNow, error, [], [], CancellationToken.None).ConfigureAwait(false);
-                    await SaveLogAsync(stepRunId, log).ConfigureAwait(false);
+                    recorder.Post(new StepRunFinished(stepRunId, status, DateTimeOffset.UtcNow, error, [], []));
+                    SaveLog(stepRunId, log);
                     if (cancelled || attempt >= lastAttempt)
                     {
                         observer.StepChanged(new StepProgress(node.Name, status, attemptClock.Elapsed, error));
@@ -87,16 +97,16 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     }
                     catch (OperationCanceledException)
                     {
-                        return await RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled while waiting to retry").ConfigureAwait(false);
+                        return RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled while waiting to retry");
                     }
                     stepRunId = Guid.CreateVersion7().ToString();
+                    started = false;
                     continue;
                 }
 
-                await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
-                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray(),
-                    CancellationToken.None).ConfigureAwait(false);
-                await SaveLogAsync(stepRunId, log).ConfigureAwait(false);
+                recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
+                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
+                SaveLog(stepRunId, log);
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, attemptClock.Elapsed));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, clock.Elapsed, null,
                     result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, InProcess(plan), o.Value))));
@@ -107,12 +117,16 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             // Preparing or recording the step failed (an input that cannot be loaded, the store refusing a write).
             var error = Describe(e);
             observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Failed, clock.Elapsed, error));
-            var recorded = await TryRecordFailureAsync(node, stepRunId, parametersJson, error).ConfigureAwait(false);
-            return Record(new StepOutcome(node, recorded ? stepRunId : null, ExecutionStatus.Failed, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+            var now = DateTimeOffset.UtcNow;
+            recorder.Post(started
+                ? new StepRunFinished(stepRunId, ExecutionStatus.Failed, now, error, [], [])
+                : new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, null,
+                    ExecutionStatus.Failed, now, now, error, null, parametersJson), [], [], []));
+            return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Failed, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
         }
         catch (OperationCanceledException)
         {
-            return await RecordNotRunAsync(node, ExecutionStatus.Cancelled, "the run was cancelled").ConfigureAwait(false);
+            return RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled");
         }
     }
 
@@ -151,32 +165,13 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     }
 
     /// <summary>Records a step that will not run (skipped after a failure upstream, or cancelled before it started).</summary>
-    public async Task<StepOutcome> RecordNotRunAsync(StepNode node, ExecutionStatus status, string reason)
+    public StepOutcome RecordNotRun(StepNode node, ExecutionStatus status, string reason)
     {
         var stepRunId = Guid.CreateVersion7().ToString();
-        var now = DateTimeOffset.UtcNow;
-        await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
-            status, null, now, reason, null, ParametersJson(node)), [], CancellationToken.None).ConfigureAwait(false);
+        recorder.Post(new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
+            status, null, DateTimeOffset.UtcNow, reason, null, ParametersJson(node)), []));
         observer.StepChanged(new StepProgress(node.Name, status, null, reason));
         return Record(new StepOutcome(node, stepRunId, status, TimeSpan.Zero, reason, new Dictionary<string, OutputSlot>()));
-    }
-
-    /// <summary>Records a step that failed outside its own code; the store may be what failed, so this is best effort.</summary>
-    private async Task<bool> TryRecordFailureAsync(StepNode node, string stepRunId, string parametersJson, string error)
-    {
-        try
-        {
-            var steps = await store.ListStepRunsAsync(run.Id, CancellationToken.None).ConfigureAwait(false);
-            if (!steps.Any(s => s.Id == stepRunId))
-                await store.CreateStepRunAsync(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
-                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson), [], CancellationToken.None).ConfigureAwait(false);
-            await store.FinishStepRunAsync(stepRunId, ExecutionStatus.Failed, DateTimeOffset.UtcNow, error, [], [], CancellationToken.None).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is StrataException or System.Data.Common.DbException or IOException)
-        {
-            return false;
-        }
     }
 
     private StepOutcome Record(StepOutcome outcome)
@@ -185,11 +180,10 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         return outcome;
     }
 
-    private async Task SaveLogAsync(string stepRunId, StepLog log)
+    private void SaveLog(string stepRunId, StepLog log)
     {
         var text = log.Text;
-        if (text.Length > 0)
-            await store.SaveStepLogAsync(stepRunId, text, CancellationToken.None).ConfigureAwait(false);
+        if (text.Length > 0) recorder.Post(new StepLogSaved(stepRunId, text));
     }
 
     private IReadOnlyList<StepArgument> BuildArguments(StepNode node)

@@ -54,6 +54,9 @@ public interface IMetadataStore : IAsyncDisposable
     Task RecordStepRunAsync(StepRunRecord stepRun, IReadOnlyList<(string Name, string ArtifactId)> inputs,
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
 
+    /// <summary>Applies step-run writes in order, in one transaction: all of them or, when one fails, none.</summary>
+    Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>Records the step operator and job handle (JSON) of a submitted step run.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
@@ -247,15 +248,76 @@ internal abstract class SqlMetadataStore : IMetadataStore
     // ---- step runs ----
 
     public Task CreateStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken = default) =>
-        WriteAsync((conn, tx) => InsertStepRunAsync(conn, tx, s, inputs, cancellationToken), cancellationToken);
+        WriteStepRunsAsync([new StepRunStarted(s, inputs)], cancellationToken);
 
     public Task RecordStepRunAsync(StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs,
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) =>
+        WriteStepRunsAsync([new StepRunRecorded(s, inputs, newArtifacts, outputs)], cancellationToken);
+
+    public Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) =>
+        WriteStepRunsAsync([new StepRunFinished(stepRunId, status, finishedAt, error, newArtifacts, outputs)], cancellationToken);
+
+    public Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default) =>
+        WriteStepRunsAsync([new StepLogSaved(stepRunId, log)], cancellationToken);
+
+    public Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default) =>
         WriteAsync(async (conn, tx) =>
         {
-            await InsertStepRunAsync(conn, tx, s, inputs, cancellationToken).ConfigureAwait(false);
-            await FinishStepRunAsync(conn, tx, s.Id, s.Status, s.FinishedAt ?? DateTimeOffset.UtcNow, s.Error, newArtifacts, outputs, cancellationToken).ConfigureAwait(false);
+            foreach (var write in Merged(writes))
+                await ApplyAsync(conn, tx, write, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+
+    /// <summary>A step run started and finished in the same batch is written once, as it ended.</summary>
+    private static List<StepRunWrite> Merged(IReadOnlyList<StepRunWrite> writes)
+    {
+        var merged = new List<StepRunWrite>(writes.Count);
+        Dictionary<string, int>? startedAt = null;
+        foreach (var write in writes)
+        {
+            switch (write)
+            {
+                case StepRunStarted started:
+                    (startedAt ??= new Dictionary<string, int>(StringComparer.Ordinal))[started.StepRunId] = merged.Count;
+                    merged.Add(started);
+                    break;
+                case StepRunFinished finished when startedAt?.Remove(finished.Id, out var i) == true:
+                    var start = (StepRunStarted)merged[i];
+                    merged[i] = new StepRunRecorded(start.StepRun with { Status = finished.Status, FinishedAt = finished.FinishedAt, Error = finished.Error },
+                        start.Inputs, finished.NewArtifacts, finished.Outputs);
+                    break;
+                default:
+                    merged.Add(write);
+                    break;
+            }
+        }
+        return merged;
+    }
+
+    private static async Task ApplyAsync(DbConnection conn, DbTransaction tx, StepRunWrite write, CancellationToken cancellationToken)
+    {
+        switch (write)
+        {
+            case StepRunStarted w:
+                await InsertStepRunAsync(conn, tx, w.StepRun, w.Inputs, cancellationToken).ConfigureAwait(false);
+                break;
+            case StepRunFinished w:
+                await InsertOutputsAsync(conn, tx, w.Id, w.NewArtifacts, w.Outputs, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(conn, tx, "UPDATE step_runs SET status = @st, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
+                    ("st", StatusKey(w.Status)), ("f", Time(w.FinishedAt)), ("e", w.Error), ("id", w.Id)).ConfigureAwait(false);
+                break;
+            case StepRunRecorded w:
+                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? DateTimeOffset.UtcNow }, w.Inputs, cancellationToken).ConfigureAwait(false);
+                await InsertOutputsAsync(conn, tx, w.StepRunId, w.NewArtifacts, w.Outputs, cancellationToken).ConfigureAwait(false);
+                break;
+            case StepLogSaved w:
+                await ExecuteAsync(conn, tx, "INSERT INTO step_logs (step_run_id, content) VALUES (@s, @c) ON CONFLICT (step_run_id) DO UPDATE SET content = excluded.content",
+                    cancellationToken, ("s", w.Id), ("c", w.Log)).ConfigureAwait(false);
+                break;
+            default:
+                throw new ArgumentException($"Unknown step-run write {write.GetType().Name}.", nameof(write));
+        }
+    }
 
     private static async Task InsertStepRunAsync(DbConnection conn, DbTransaction tx, StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken)
     {
@@ -270,11 +332,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
                 ("s", s.Id), ("n", name), ("a", artifactId)).ConfigureAwait(false);
     }
 
-    public Task FinishStepRunAsync(string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
-        IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default) =>
-        WriteAsync((conn, tx) => FinishStepRunAsync(conn, tx, stepRunId, status, finishedAt, error, newArtifacts, outputs, cancellationToken), cancellationToken);
-
-    private static async Task FinishStepRunAsync(DbConnection conn, DbTransaction tx, string stepRunId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+    private static async Task InsertOutputsAsync(DbConnection conn, DbTransaction tx, string stepRunId,
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken)
     {
         foreach (var a in newArtifacts)
@@ -286,8 +344,6 @@ internal abstract class SqlMetadataStore : IMetadataStore
         foreach (var (name, artifactId) in outputs)
             await ExecuteAsync(conn, tx, "INSERT INTO step_outputs (step_run_id, name, artifact_id) VALUES (@s, @n, @a)", cancellationToken,
                 ("s", stepRunId), ("n", name), ("a", artifactId)).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, "UPDATE step_runs SET status = @st, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
-            ("st", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", stepRunId)).ConfigureAwait(false);
     }
 
     private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job";
@@ -393,10 +449,6 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     // ---- logs ----
 
-    public Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "INSERT INTO step_logs (step_run_id, content) VALUES (@s, @c) ON CONFLICT (step_run_id) DO UPDATE SET content = excluded.content",
-            cancellationToken, ("s", stepRunId), ("c", log)), cancellationToken);
-
     public async Task<string?> GetStepLogAsync(string stepRunId, CancellationToken cancellationToken = default) =>
         (await QueryAsync("SELECT content FROM step_logs WHERE step_run_id = @s", r => r.GetString(0), cancellationToken, ("s", stepRunId)).ConfigureAwait(false)).FirstOrDefault();
 
@@ -419,9 +471,21 @@ internal abstract class SqlMetadataStore : IMetadataStore
         return list;
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object? Value)[] args)
+    /// <summary>Connections whose commands are kept, prepared, for the next statement with the same text (long-lived write connections).</summary>
+    private static readonly ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> Prepared = new();
+
+    /// <summary>Keeps this connection's commands prepared: the same few statements run on it over and over.</summary>
+    protected static void KeepPrepared(DbConnection connection) => Prepared.AddOrUpdate(connection, new Dictionary<string, DbCommand>(StringComparer.Ordinal));
+
+    private static (DbCommand Command, bool Kept) Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object? Value)[] args)
     {
-        var command = connection.CreateCommand();
+        if (Prepared.TryGetValue(connection, out var kept) && kept.TryGetValue(sql, out var command))
+        {
+            command.Transaction = tx;
+            foreach (var (name, value) in args) command.Parameters[name].Value = value ?? DBNull.Value;
+            return (command, true);
+        }
+        command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = tx;
         foreach (var (name, value) in args)
@@ -431,25 +495,41 @@ internal abstract class SqlMetadataStore : IMetadataStore
             p.Value = value ?? DBNull.Value;
             command.Parameters.Add(p);
         }
-        return command;
+        if (kept is null) return (command, false);
+        kept[sql] = command;
+        return (command, true);
     }
 
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
     {
-        await using var command = Command(connection, tx, sql, args);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var (command, kept) = Command(connection, tx, sql, args);
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!kept) await command.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
     {
-        await using var command = Command(connection, tx, sql, args);
-        var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return value is DBNull ? null : value;
+        var (command, kept) = Command(connection, tx, sql, args);
+        try
+        {
+            var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return value is DBNull ? null : value;
+        }
+        finally
+        {
+            if (!kept) await command.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static async Task<DbDataReader> ReaderAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
     {
-        var command = Command(connection, tx, sql, args);
+        var (command, _) = Command(connection, tx, sql, args);
         return await command.ExecuteReaderAsync(CommandBehavior.Default, cancellationToken).ConfigureAwait(false);
     }
 

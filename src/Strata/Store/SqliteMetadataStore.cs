@@ -97,6 +97,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             await using var pragma = connection.CreateCommand();
             pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
             await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
+            KeepPrepared(connection);
             _writer = connection;
         }
         var group = new List<PendingWrite>();

@@ -58,7 +58,13 @@ public class StepStateTests
 
             var runRecord = await home.Store.FindRunAsync(seen.RunId);
             Assert.Equal(ExecutionStatus.Running, runRecord!.Status);
+            // The run writes its records behind the steps: the running step shows up in the store within moments.
             var steps = await home.Store.ListStepRunsAsync(seen.RunId);
+            for (var wait = 0; wait < 100 && steps.Count == 0; wait++)
+            {
+                await Task.Delay(50);
+                steps = await home.Store.ListStepRunsAsync(seen.RunId);
+            }
             var hold = Assert.Single(steps, s => s.Name == "hold");
             Assert.Equal(seen.StepRunId, hold.Id);
             Assert.Equal(ExecutionStatus.Running, hold.Status);

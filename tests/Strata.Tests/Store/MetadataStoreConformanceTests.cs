@@ -304,6 +304,36 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Step_run_writes_are_applied_in_order_in_one_transaction()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        var load = StepRun("step-load", "run-1", "load", startedAt: 1);
+        var data = Artifact("art-data", "step-load", "output", createdAt: 2);
+        var train = StepRun("step-train", "run-1", "train", startedAt: 3);
+        // The load step starts and ends in the batch; the train step reads its output and is still running at the end.
+        await Store.WriteStepRunsAsync(
+        [
+            new StepRunStarted(load, []),
+            new StepRunFinished("step-load", ExecutionStatus.Completed, At(2), null, [data], [("output", "art-data")]),
+            new StepLogSaved("step-load", "loaded 3 rows\n"),
+            new StepRunStarted(train, [("data", "art-data")]),
+        ]);
+        Assert.Equal([load with { Status = ExecutionStatus.Completed, FinishedAt = At(2) }, train], await Store.ListStepRunsAsync("run-1"));
+        Assert.Equal([new StepArtifactLink("step-load", "output", data)], await Store.GetStepOutputsAsync("run-1"));
+        Assert.Equal([new StepArtifactLink("step-train", "data", data)], await Store.GetStepInputsAsync("run-1"));
+        Assert.Equal("loaded 3 rows\n", await Store.GetStepLogAsync("step-load"));
+
+        await Store.WriteStepRunsAsync([new StepRunFinished("step-train", ExecutionStatus.Failed, At(7), "diverged", [], [])]);
+        Assert.Equal(train with { Status = ExecutionStatus.Failed, FinishedAt = At(7), Error = "diverged" }, (await Store.ListStepRunsAsync("run-1"))[1]);
+
+        // All or none: a write that names no artifact fails the batch, and the good writes before it are not kept.
+        var eval = StepRun("step-eval", "run-1", "eval", startedAt: 8);
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.WriteStepRunsAsync(
+            [new StepRunStarted(eval, [("model", "art-data")]), new StepRunStarted(StepRun("step-bad", "run-1", "bad"), [("model", "no-such-artifact")])]));
+        Assert.Equal(["step-load", "step-train"], (await Store.ListStepRunsAsync("run-1")).Select(s => s.Id));
+    }
+
+    [Fact]
     public async Task A_failed_step_run_keeps_its_error()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

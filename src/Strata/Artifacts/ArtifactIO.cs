@@ -6,20 +6,68 @@ internal static class ArtifactIO
     /// <summary>The file that marks an artifact holding null.</summary>
     private const string NullMarker = ".null";
 
+    /// <summary>Values whose files come to at most this many bytes can be saved behind (see <see cref="SaveBehindAsync"/>).</summary>
+    public const int MaxBytesSavedBehind = 256 * 1024;
+
+    /// <summary>Limits the artifact writes running behind steps to one per processor.</summary>
+    private static readonly SemaphoreSlim WritesBehind = new(Environment.ProcessorCount);
+
     public static async Task<ArtifactRecord> SaveAsync(ArtifactStore store, MaterializerRegistry materializers, string path, object? value, Type type,
         string? producerStepRunId, string outputName, CancellationToken cancellationToken)
     {
         var materializer = materializers.Get(type);
-        var content = await store.WriteArtifactAsync(path, async (writer, ct) =>
-        {
-            if (value is null)
-                await writer.CreateFile(NullMarker).DisposeAsync().ConfigureAwait(false);
-            else
-                await materializer.SaveAsync(value, type, writer, ct).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-        return new ArtifactRecord(Guid.CreateVersion7().ToString(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
-            content.Hash, content.Size, producerStepRunId, outputName, DateTimeOffset.UtcNow);
+        var content = await store.WriteArtifactAsync(path, (writer, ct) => WriteValueAsync(materializer, value, type, writer, ct), cancellationToken).ConfigureAwait(false);
+        return Record(store, path, type, materializer, content, producerStepRunId, outputName);
     }
+
+    /// <summary>
+    /// Saves a value whose files are small by turning it into bytes now and writing them to the store in the
+    /// background: the returned record is final (its content hash is of those bytes), and <c>Written</c> completes
+    /// when the artifact is in the store. A larger value is saved before this returns, as <see cref="SaveAsync"/> does.
+    /// </summary>
+    public static async Task<(ArtifactRecord Record, Task Written)> SaveBehindAsync(ArtifactStore store, MaterializerRegistry materializers, string path,
+        object? value, Type type, string? producerStepRunId, string outputName, CancellationToken cancellationToken)
+    {
+        var materializer = materializers.Get(type);
+        var buffer = new MemoryArtifactWriter(MaxBytesSavedBehind);
+        try
+        {
+            await WriteValueAsync(materializer, value, type, buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (buffer.Overflowed)
+        {
+        }
+        if (buffer.Overflowed)
+            return (await SaveAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false), Task.CompletedTask);
+        var record = Record(store, path, type, materializer, buffer.Hasher.Result(), producerStepRunId, outputName);
+        return (record, WriteBehindAsync(store, path, buffer));
+    }
+
+    private static async Task WriteBehindAsync(ArtifactStore store, string path, MemoryArtifactWriter buffer)
+    {
+        await WritesBehind.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            WritesBehind.Release();
+        }
+    }
+
+    private static async Task WriteValueAsync(Materializer materializer, object? value, Type type, IArtifactWriter writer, CancellationToken cancellationToken)
+    {
+        if (value is null)
+            await writer.CreateFile(NullMarker).DisposeAsync().ConfigureAwait(false);
+        else
+            await materializer.SaveAsync(value, type, writer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ArtifactRecord Record(ArtifactStore store, string path, Type type, Materializer materializer, ArtifactContent content,
+        string? producerStepRunId, string outputName) =>
+        new(Guid.CreateVersion7().ToString(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
+            content.Hash, content.Size, producerStepRunId, outputName, DateTimeOffset.UtcNow);
 
     public static async Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type, CancellationToken cancellationToken)
     {

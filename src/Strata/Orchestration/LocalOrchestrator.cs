@@ -70,7 +70,7 @@ internal sealed class LocalOrchestrator(
         var failedSteps = outcomes.Where(o => o.Status == ExecutionStatus.Failed).Select(o => o.Node.Name).ToArray();
         var errors = new List<string>();
         if (failedSteps.Length > 0) errors.Add($"step(s) failed: {string.Join(", ", failedSteps)}");
-        if (recorder.Failure is { } refused) errors.Add($"the store refused a step run's record: {refused.Message}");
+        if (recorder.Failure is { } refused) errors.Add($"recording the run's steps failed: {refused.Message}");
         var error = errors.Count > 0 ? string.Join("; ", errors) : status == ExecutionStatus.Cancelled ? "cancelled" : null;
         var finishedAt = DateTimeOffset.UtcNow;
         await store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);

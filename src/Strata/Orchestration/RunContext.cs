@@ -26,7 +26,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         try
         {
             if (recorder.Failure is { } refused)
-                throw new StoreException($"the store refused an earlier step's record, so no more steps start: {refused.Message}", refused);
+                throw new StoreException($"recording an earlier step failed, so no more steps start: {refused.Message}", refused);
             var arguments = BuildArguments(node);
             var inputs = arguments.Where(a => !a.IsLiteral)
                 .SelectMany(a => a.Inputs.Select(i => (a.Assemble ? $"{a.Parameter.Name}.{i.Output}" : a.Parameter.Name, i.Slot.Artifact.Id)))
@@ -105,7 +105,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 }
 
                 recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
-                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
+                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()), after: result.Written);
                 SaveLog(stepRunId, log);
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, attemptClock.Elapsed));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, clock.Elapsed, null,

@@ -29,8 +29,8 @@ internal sealed record StepArgument(StepParameter Parameter, bool IsLiteral, obj
 internal sealed record StepInvocation(
     RunRecord Run, StepNode Node, string StepRunId, IReadOnlyList<StepArgument> Arguments, string OutputPrefix, StepLog Log, int Attempt = 1);
 
-/// <summary>What an executed step produced.</summary>
-internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs);
+/// <summary>What an executed step produced. <see cref="Written"/> completes when every output is in the artifact store.</summary>
+internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs, Task? Written = null);
 
 /// <summary>Executes step runs. The in-process launcher is the default; step operators take steps elsewhere.</summary>
 internal interface IStepLauncher
@@ -38,7 +38,10 @@ internal interface IStepLauncher
     Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs the step method in this process, with its console output captured into the step log.</summary>
+/// <summary>
+/// Runs the step method in this process, with its console output captured into the step log. Small outputs are
+/// written to the artifact store behind the step: the steps after it take the values from memory meanwhile.
+/// </summary>
 internal sealed class InProcessStepLauncher : IStepLauncher
 {
     public Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
@@ -46,7 +49,7 @@ internal sealed class InProcessStepLauncher : IStepLauncher
         var context = new StepContext(invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
             new StepLogger(invocation.Log), Path.Combine(Path.GetTempPath(), "strata-steps", invocation.StepRunId), cancellationToken);
         return StepExecutor.ExecuteAsync(invocation.Node.Definition, invocation.Arguments, context, invocation.Log, invocation.OutputPrefix,
-            artifacts, materializers, cancellationToken);
+            artifacts, materializers, cancellationToken, writeBehind: true);
     }
 }
 
@@ -54,7 +57,7 @@ internal sealed class InProcessStepLauncher : IStepLauncher
 internal static class StepExecutor
 {
     public static async Task<StepExecutionResult> ExecuteAsync(StepDefinition step, IReadOnlyList<StepArgument> argumentList, StepContext context, StepLog log,
-        string outputPrefix, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+        string outputPrefix, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken, bool writeBehind = false)
     {
         var arguments = new object?[argumentList.Count];
         for (var i = 0; i < arguments.Length; i++)
@@ -74,7 +77,7 @@ internal static class StepExecutor
                 StepContext.Current = previous;
             }
         }
-        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, cancellationToken).ConfigureAwait(false);
+        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, writeBehind, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<object?> ResolveAsync(StepArgument argument, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
@@ -92,15 +95,24 @@ internal static class StepExecutor
     }
 
     public static async Task<StepExecutionResult> SaveOutputsAsync(StepDefinition step, object? returned, string prefix, string stepRunId,
-        ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+        ArtifactStore artifacts, MaterializerRegistry materializers, bool writeBehind, CancellationToken cancellationToken)
     {
         var outputs = new List<(string, ArtifactRecord, object?)>();
+        var writes = new List<Task>();
         foreach (var (output, value) in step.Split(returned))
         {
-            var record = await ArtifactIO.SaveAsync(artifacts, materializers, ArtifactPath.Combine(prefix, output.Name), value, output.Type,
-                stepRunId, output.Name, cancellationToken).ConfigureAwait(false);
-            outputs.Add((output.Name, record, value));
+            var path = ArtifactPath.Combine(prefix, output.Name);
+            if (writeBehind)
+            {
+                var (record, written) = await ArtifactIO.SaveBehindAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken).ConfigureAwait(false);
+                outputs.Add((output.Name, record, value));
+                writes.Add(written);
+            }
+            else
+            {
+                outputs.Add((output.Name, await ArtifactIO.SaveAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken).ConfigureAwait(false), value));
+            }
         }
-        return new StepExecutionResult(outputs);
+        return new StepExecutionResult(outputs, writes.Count switch { 0 => null, 1 => writes[0], _ => Task.WhenAll(writes) });
     }
 }

@@ -75,7 +75,7 @@ public class StepRecorderTests
 
         Assert.False(result.Succeeded);
         Assert.Equal(ExecutionStatus.Failed, result.Run.Status);
-        Assert.Contains("the store refused a step run's record", result.Run.Error);
+        Assert.Contains("recording the run's steps failed", result.Run.Error);
         Assert.Contains("step_outputs", result.Run.Error);
     }
 }

@@ -1,0 +1,76 @@
+namespace Strata;
+
+/// <summary>
+/// The files of an artifact held in memory, hashed as they are written, to be written to a store afterwards.
+/// It takes up to a limit: a materializer that writes more overflows it, and <see cref="Overflowed"/> says so.
+/// </summary>
+internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
+{
+    private readonly List<(string Name, MemoryStream Data)> _files = [];
+    private long _size;
+
+    public ContentHasher Hasher { get; } = new();
+
+    /// <summary>Whether a write went past the limit (the write threw; the content is incomplete).</summary>
+    public bool Overflowed { get; private set; }
+
+    public Stream CreateFile(string name)
+    {
+        var relative = ArtifactPath.Normalize(name);
+        var data = new MemoryStream();
+        lock (_files) _files.Add((relative, data));
+        return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher);
+    }
+
+    /// <summary>Writes the held files through another writer (a store's).</summary>
+    public async Task CopyToAsync(IArtifactWriter writer, CancellationToken cancellationToken)
+    {
+        foreach (var (name, data) in _files)
+        {
+            await using var file = writer.CreateFile(name);
+            await file.WriteAsync(data.GetBuffer().AsMemory(0, (int)data.Length), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Take(int count)
+    {
+        if (Interlocked.Add(ref _size, count) <= limit) return;
+        Overflowed = true;
+        throw new ArtifactException($"The artifact is larger than the {limit} bytes kept in memory.");
+    }
+
+    private sealed class LimitedStream(MemoryArtifactWriter owner, MemoryStream data) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => data.Length;
+        public override long Position { get => data.Position; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            owner.Take(buffer.Length);
+            data.Write(buffer);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer.AsSpan(offset, count));
+            return Task.CompletedTask;
+        }
+
+        public override void WriteByte(byte value) => Write([value]);
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,87 @@
+using Strata.Tests.Materializers;
+using Strata.Tests.Orchestration;
+
+namespace Strata.Tests.Artifacts;
+
+public static class SaveBehindSteps
+{
+    /// <summary>Puts a file where the step's own outputs are about to go, so writing them fails.</summary>
+    [Step]
+    public static int Blocked(string artifactsRoot)
+    {
+        var context = StepContext.Current!;
+        var stepDirectory = Path.Combine(artifactsRoot, context.Pipeline, context.RunName, $"{context.StepName}.{context.StepRunId[^8..]}");
+        Directory.CreateDirectory(Path.GetDirectoryName(stepDirectory)!);
+        File.WriteAllText(stepDirectory, "in the way");
+        return 1;
+    }
+}
+
+public class SaveBehindTests
+{
+    [Fact]
+    public async Task A_small_value_saved_behind_gets_the_record_and_hash_of_a_value_saved_at_once()
+    {
+        using var harness = new ArtifactHarness();
+        var value = new Dictionary<string, double> { ["accuracy"] = 0.91, ["auc"] = 0.95 };
+
+        var (behind, written) = await ArtifactIO.SaveBehindAsync(harness.Store, harness.Registry, "behind/metrics", value, value.GetType(), null, "metrics", default);
+        await written;
+        var direct = await ArtifactIO.SaveAsync(harness.Store, harness.Registry, "direct/metrics", value, value.GetType(), null, "metrics", default);
+
+        Assert.Equal(direct.ContentHash, behind.ContentHash);
+        Assert.Equal(direct.Size, behind.Size);
+        Assert.Equal(harness.Store.UriOf("behind/metrics"), behind.Uri);
+        var loaded = await ArtifactIO.LoadAsync(harness.Store, harness.Registry, behind, value.GetType(), default);
+        Assert.Equal(value, Assert.IsType<Dictionary<string, double>>(loaded));
+    }
+
+    [Fact]
+    public async Task A_value_too_large_to_hold_in_memory_is_saved_before_the_call_returns()
+    {
+        using var harness = new ArtifactHarness();
+        var large = new byte[ArtifactIO.MaxBytesSavedBehind + 1];
+        Random.Shared.NextBytes(large);
+
+        var (record, written) = await ArtifactIO.SaveBehindAsync(harness.Store, harness.Registry, "large/data", large, typeof(byte[]), null, "data", default);
+
+        Assert.True(written.IsCompletedSuccessfully);
+        Assert.True(await harness.Store.ExistsAsync("large/data"));
+        Assert.Equal(large.Length, record.Size);
+        Assert.Equal(large, await ArtifactIO.LoadAsync(harness.Store, harness.Registry, record, typeof(byte[]), default));
+    }
+
+    [Fact]
+    public async Task Every_output_is_in_the_artifact_store_when_the_run_returns()
+    {
+        await using var home = await TestHome.OpenAsync();
+        var result = await home.RunAsync(p =>
+        {
+            var x = p.Step(StateSteps.Next, 0);
+            for (var i = 0; i < 50; i++) x = p.Step(StateSteps.Next, x);
+        }, noCache: true, name: "behind_chain");
+
+        Assert.True(result.Succeeded);
+        var artifacts = new LocalArtifactStore(home.ArtifactsPath);
+        var outputs = await home.Store.GetStepOutputsAsync(result.Run.Id);
+        Assert.Equal(51, outputs.Count);
+        foreach (var output in outputs)
+            Assert.True(await artifacts.ExistsAsync(artifacts.PathOf(output.Artifact.Uri)), output.Artifact.Uri);
+        Assert.Equal(51, await result.LoadAsync<int>("next_51"));
+    }
+
+    [Fact]
+    public async Task An_output_that_cannot_be_written_fails_its_step_record_and_the_run()
+    {
+        await using var home = await TestHome.OpenAsync();
+        var result = await home.RunAsync(p => p.Step(SaveBehindSteps.Blocked, home.ArtifactsPath), name: "blocked_output");
+
+        Assert.Equal(ExecutionStatus.Failed, result.Run.Status);
+        Assert.Contains("recording the run's steps failed", result.Run.Error);
+        Assert.Contains("could not be written to the artifact store", result.Run.Error);
+        var step = await home.StepRunAsync(result, "blocked");
+        Assert.Equal(ExecutionStatus.Failed, step.Status);
+        Assert.Contains("could not be written to the artifact store", step.Error);
+        Assert.Empty(await home.Store.GetStepOutputsAsync(result.Run.Id));
+    }
+}

@@ -12,6 +12,9 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        // P2 runs a step of this app on the local-process step operator: the job starts this app again.
+        if (await StrataEntrypoint.TryRunAsync(args) is { } exitCode)
+            return exitCode;
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         if (args.Length > 0 && args[0] == "child")
             return await ChildMainAsync(args[1], args[2..]);
@@ -114,6 +117,7 @@ internal static class Program
             "raw-read" => ArtifactThroughput.RawReadAsync,
             "breakdown" => Breakdown.RunAsync,
             "micro" => Micro.RunAsync,
+            "process-step" => ProcessStep.RunAsync,
             _ => throw new ArgumentException($"unknown child task '{task}'"),
         };
         await run(args);

@@ -2,8 +2,6 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Strata;
 
@@ -94,7 +92,12 @@ public sealed class ConfigSchema
     /// <param name="fromSecrets">Fields whose values came from secrets: an error about them does not show the value.</param>
     public object Bind(IReadOnlyDictionary<string, string> values, IReadOnlySet<string>? fromSecrets = null)
     {
-        var node = new JsonObject();
+        var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name).ToArray();
+        if (missing.Length > 0)
+            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.");
+        // Set directly rather than through JSON: a step process opens its artifact store with this, and reflection-based
+        // JSON would cost it its start-up.
+        var config = Activator.CreateInstance(ConfigType)!;
         foreach (var field in Fields)
             if (values.TryGetValue(field.Name, out var raw))
             {
@@ -102,17 +105,9 @@ public sealed class ConfigSchema
                     throw new StrataConfigException(fromSecrets?.Contains(field.Name) == true
                         ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with `strata secret update`."
                         : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
-                node[field.Property.Name] = JsonSerializer.SerializeToNode(converted, field.Property.PropertyType, StrataJson.Options);
+                field.Property.SetValue(config, converted);
             }
-        try
-        {
-            return node.Deserialize(ConfigType, StrataJson.Options)!;
-        }
-        catch (JsonException e) when (e.Message.Contains("required", StringComparison.OrdinalIgnoreCase))
-        {
-            var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name);
-            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.", e);
-        }
+        return config;
     }
 
     /// <summary>The values of an object of this schema's type that differ from a new instance's, as strings.</summary>

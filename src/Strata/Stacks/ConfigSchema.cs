@@ -178,7 +178,7 @@ public sealed class ConfigSchema
         if (t == typeof(long))
             return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Set(out value, l) : $"'{raw}' is not an integer";
         if (t == typeof(double) || t == typeof(float))
-            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (float)d : d) : $"'{raw}' is not a number";
+            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (object)(float)d : d) : $"'{raw}' is not a number";
         if (t == typeof(TimeSpan))
             return Durations.TryParse(s, out var ts) ? Set(out value, ts) : $"'{raw}' is not a duration (e.g. 90s, 15m, 2h, 01:30:00)";
         if (t.IsEnum)

@@ -18,7 +18,7 @@ internal static class Benchmarks
     public static IReadOnlyList<Benchmark> All { get; } =
     [
         new("P1", "in-process step overhead: 1000-step chain and fan-out, uncached, vs Dask's threaded scheduler", P1Async),
-        new("P2", "separate-process step (LATER: needs the local-process step operator)", P2Async),
+        new("P2", "separate-process step: one trivial step on the local-process operator vs `dotnet Hello.dll`", P2Async),
         new("P4", "artifact throughput: 1 GiB float[] and double[,] saved and loaded vs raw FileStream", P4Async),
         new("P5", "scale: 10,000-step fan-out/fan-in, and `strata run show/list` on a store of 101 runs", P5Async),
         new("P6", "cached rerun of the 1000-step chain", P6Async),
@@ -67,13 +67,33 @@ internal static class Benchmarks
         return (rows, details);
     }
 
-    private static Task<(List<Row>, JsonObject)> P2Async(BenchContext context) => Task.FromResult((
-        new List<Row>
+    private static async Task<(List<Row>, JsonObject)> P2Async(BenchContext context)
+    {
+        var hello = context.Paths.HelloDll;
+        if (!File.Exists(hello))
+            throw new InvalidOperationException($"{hello} is missing: build it with `dotnet build bench/Strata.Bench -c Release` (bench/run.sh does)");
+        var result = await Child.RunAsync("process-step", ("home", Path.Combine(context.WorkDir("p2"), "home")), ("reps", context.RepsOr(10)), ("hello", hello));
+        var steps = result["steps"]!.AsArray().Select(s => s!.AsObject()).ToArray();
+        double[] Of(string key) => steps.Select(s => s.D(key)).ToArray();
+        var hellos = result["hello_s"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var rows = new List<Row>
         {
-            new("P2", "separate-process step overhead", null, "us", null, "", null, "(to be set with the step operator)", "LATER",
-                "slot kept: needs the local-process step operator, not built yet"),
-        },
-        new JsonObject { ["status"] = "not measured: the local-process step operator does not exist yet" }));
+            Row.Paired("P2", "one step on the local-process operator, submit to recorded result", Of("round_trip_s"), "s", hellos, "dotnet Hello.dll", 2, "≤ 2× hello world"),
+            Row.Info("P2", "the whole one-step run (plan, record, step, finish)", Stats.Median(Of("run_s")), "s"),
+        };
+        foreach (var (part, label) in ProcessStep.Parts.Zip(P2PartLabels))
+            rows.Add(Row.Info("P2", $"  {label}", Stats.Median(Of(part + "_s")), "s"));
+        return (rows, result);
+    }
+
+    private static readonly string[] P2PartLabels =
+    [
+        "submit: step run created → job started (manifest written, process spawned)",
+        "start-up: job started → entrypoint entered (runtime start, app Main)",
+        "step: entrypoint entered → step done (store opened, manifest read, step called, output written)",
+        "exit: step done → its end seen (result and log written, process exit, status poll)",
+        "record: end seen → result recorded (logs drained, result read, step run finished)",
+    ];
 
     private static async Task<(List<Row>, JsonObject)> P4Async(BenchContext context)
     {

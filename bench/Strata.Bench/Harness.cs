@@ -117,6 +117,11 @@ internal sealed class Paths
         Environment.GetEnvironmentVariable("STRATA_BENCH_CLI") is { Length: > 0 } p ? p
         : Path.Combine(Repo, "src", "Strata.Cli", "bin", "Release", "net10.0", "strata.dll");
 
+    /// <summary>P2's baseline: a plain hello world (bench/Hello), built with the bench.</summary>
+    public string HelloDll =>
+        Environment.GetEnvironmentVariable("STRATA_BENCH_HELLO") is { Length: > 0 } p ? p
+        : Path.Combine(BenchDir, "Hello", "bin", "Release", "net10.0", "Hello.dll");
+
     public static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -12,6 +12,15 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        // P2 runs a step of this app on the local-process step operator: the job starts this app again. Main stays as
+        // small as an app's would be, so the step process does not compile the harness.
+        if (await StrataEntrypoint.TryRunAsync(args) is { } exitCode)
+            return exitCode;
+        return await HarnessAsync(args);
+    }
+
+    private static async Task<int> HarnessAsync(string[] args)
+    {
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         if (args.Length > 0 && args[0] == "child")
             return await ChildMainAsync(args[1], args[2..]);
@@ -114,6 +123,7 @@ internal static class Program
             "raw-read" => ArtifactThroughput.RawReadAsync,
             "breakdown" => Breakdown.RunAsync,
             "micro" => Micro.RunAsync,
+            "process-step" => ProcessStep.RunAsync,
             _ => throw new ArgumentException($"unknown child task '{task}'"),
         };
         await run(args);

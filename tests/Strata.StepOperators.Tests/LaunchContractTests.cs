@@ -53,4 +53,30 @@ public sealed class LaunchContractTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => launch);
         Assert.True(await Processes.WaitGoneAsync([pid], TimeSpan.FromSeconds(30)), $"process {pid} survived the cancelled launch");
     }
+
+    [Fact]
+    public async Task A_job_that_ends_is_noticed_at_once_not_after_the_poll_delay()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var artifacts = await home.Client.GetArtifactStoreAsync();
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+
+        // No poll delay ever passes on this clock: only the process's exit can end the wait.
+        var status = await op.LaunchAsync(Launch("sleep 0.2", Guid.CreateVersion7().ToString()), new StoppedClock())
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(StepJobState.Succeeded, status.State);
+    }
+
+    /// <summary>A clock whose timers never fire.</summary>
+    private sealed class StoppedClock : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new NeverFires();
+
+        private sealed class NeverFires : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+            public void Dispose() { }
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
 }

@@ -2,8 +2,6 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Strata;
 
@@ -94,7 +92,12 @@ public sealed class ConfigSchema
     /// <param name="fromSecrets">Fields whose values came from secrets: an error about them does not show the value.</param>
     public object Bind(IReadOnlyDictionary<string, string> values, IReadOnlySet<string>? fromSecrets = null)
     {
-        var node = new JsonObject();
+        var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name).ToArray();
+        if (missing.Length > 0)
+            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.");
+        // Set directly rather than through JSON: a step process opens its artifact store with this, and reflection-based
+        // JSON would cost it its start-up.
+        var config = Activator.CreateInstance(ConfigType)!;
         foreach (var field in Fields)
             if (values.TryGetValue(field.Name, out var raw))
             {
@@ -102,17 +105,9 @@ public sealed class ConfigSchema
                     throw new StrataConfigException(fromSecrets?.Contains(field.Name) == true
                         ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with `strata secret update`."
                         : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
-                node[field.Property.Name] = JsonSerializer.SerializeToNode(converted, field.Property.PropertyType, StrataJson.Options);
+                field.Property.SetValue(config, converted);
             }
-        try
-        {
-            return node.Deserialize(ConfigType, StrataJson.Options)!;
-        }
-        catch (JsonException e) when (e.Message.Contains("required", StringComparison.OrdinalIgnoreCase))
-        {
-            var missing = Fields.Where(f => f.Required && !values.ContainsKey(f.Name)).Select(f => "--" + f.Name);
-            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.", e);
-        }
+        return config;
     }
 
     /// <summary>The values of an object of this schema's type that differ from a new instance's, as strings.</summary>
@@ -183,7 +178,7 @@ public sealed class ConfigSchema
         if (t == typeof(long))
             return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Set(out value, l) : $"'{raw}' is not an integer";
         if (t == typeof(double) || t == typeof(float))
-            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (float)d : d) : $"'{raw}' is not a number";
+            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (object)(float)d : d) : $"'{raw}' is not a number";
         if (t == typeof(TimeSpan))
             return Durations.TryParse(s, out var ts) ? Set(out value, ts) : $"'{raw}' is not a duration (e.g. 90s, 15m, 2h, 01:30:00)";
         if (t.IsEnum)

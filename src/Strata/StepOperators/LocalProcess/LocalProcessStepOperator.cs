@@ -17,12 +17,14 @@ internal sealed class LocalProcessStepOperator : StepOperator
     private const string CancelledFile = "cancelled";
     private const string StdoutFile = "stdout.log";
     private const string StderrFile = "stderr.log";
+    private static readonly TimeSpan LogPollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly string[] BaseVariables = ["PATH", "HOME", "USER", "TMPDIR", "LANG", "LC_ALL", "TZ"];
 
     private readonly LocalProcessStepOperatorConfig _config;
     private readonly string _root;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<string, bool> _holdingSlot = new();
+    private readonly ConcurrentDictionary<string, (Process Process, Task Exited)> _started = new();
 
     public LocalProcessStepOperator(LocalProcessStepOperatorConfig config, StrataHome home)
     {
@@ -58,7 +60,9 @@ internal sealed class LocalProcessStepOperator : StepOperator
             foreach (var (k, v) in settings.Environment ?? []) start.Environment[k] = v;
             foreach (var (k, v) in launch.Secrets) start.Environment[k] = v;
 
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
+            // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
+            var process = Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
+            _started[process.Id.ToString(CultureInfo.InvariantCulture)] = (process, process.WaitForExitAsync(CancellationToken.None));
             _holdingSlot[launch.StepRunId] = true;
             return new StepJob(Name, process.Id.ToString(CultureInfo.InvariantCulture), launch.StepRunId, new Dictionary<string, string>
             {
@@ -107,7 +111,24 @@ internal sealed class LocalProcessStepOperator : StepOperator
     public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         if (_holdingSlot.TryRemove(job.StepRunId, out _)) _slots.Release();
+        if (_started.TryRemove(job.JobId, out var started)) started.Process.Dispose();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Returns as soon as the job's process exits, if this operator started it, or after <paramref name="delay"/>. An exit
+    /// seen before is not news (a cancelled job's step may still be finishing), nor can a job from before a restart be
+    /// watched: both wait the whole delay.
+    /// </summary>
+    public override async Task WaitForChangeAsync(StepJob job, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        if (!_started.TryGetValue(job.JobId, out var started) || started.Exited.IsCompleted)
+        {
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await started.Exited.WaitAsync(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -121,7 +142,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
                 foreach (var line in reader.ReadNewLines(final: finished))
                     yield return line;
             if (finished) yield break;
-            try { await Task.Delay(100, cancellationToken).ConfigureAwait(false); }
+            try { await WaitForChangeAsync(job, LogPollInterval, TimeProvider.System, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { yield break; }
         }
     }

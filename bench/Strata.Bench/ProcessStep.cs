@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+
+namespace Strata.Bench;
+
+/// <summary>
+/// The <c>local-process</c> step operator with the moments of a job noted: when submit was called and returned, when
+/// its end was first seen. Registered as flavor <c>timed-local-process</c> for P2; the calls themselves pass through.
+/// </summary>
+internal sealed class TimedLocalProcessFlavor : StepOperatorFlavor
+{
+    private readonly StepOperatorFlavor _inner = (StepOperatorFlavor)FlavorRegistry.Default.Get(ComponentType.StepOperator, "local-process");
+
+    public override string Name => "timed-local-process";
+    public override string Description => "The local-process step operator, its job's moments noted (benchmarks only).";
+    public override Type ConfigType => _inner.ConfigType;
+    public override Type SettingsType => _inner.SettingsType;
+
+    public JobMoments Last { get; } = new();
+
+    public override StepOperator Create(object config, StepOperatorContext context) => new Timed(_inner.Create(config, context), Last);
+
+    private sealed class Timed(StepOperator inner, JobMoments moments) : StepOperator
+    {
+        public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
+        {
+            moments.Reset(launch.ManifestUri);
+            var job = await inner.SubmitAsync(launch, cancellationToken);
+            moments.Submitted = DateTimeOffset.UtcNow;
+            return job with { Operator = Name };
+        }
+
+        public override async Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
+        {
+            var status = await inner.GetStatusAsync(job, cancellationToken);
+            if (status.IsFinished) moments.EndSeen ??= DateTimeOffset.UtcNow;
+            return status;
+        }
+
+        public override Task CancelAsync(StepJob job, CancellationToken cancellationToken = default) => inner.CancelAsync(job, cancellationToken);
+        public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default) => inner.CleanupAsync(job, cancellationToken);
+
+        public override Task WaitForChangeAsync(StepJob job, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken = default) =>
+            inner.WaitForChangeAsync(job, delay, time, cancellationToken);
+
+        public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await foreach (var line in inner.StreamLogsAsync(job, cancellationToken))
+                yield return line;
+        }
+    }
+}
+
+internal sealed class JobMoments
+{
+    public string ManifestUri { get; private set; } = "";
+    public DateTimeOffset? Submitted { get; set; }
+    public DateTimeOffset? EndSeen { get; set; }
+
+    public void Reset(string manifestUri)
+    {
+        ManifestUri = manifestUri;
+        Submitted = null;
+        EndSeen = null;
+    }
+}
+
+/// <summary>Notes when the step starts (its step run is created, just before submit) and when its result is recorded.</summary>
+internal sealed class StepMoments : IRunObserver
+{
+    public DateTimeOffset? Started { get; private set; }
+    public DateTimeOffset? Recorded { get; private set; }
+
+    public void StepChanged(StepProgress progress)
+    {
+        if (progress.Status == ExecutionStatus.Running) Started ??= DateTimeOffset.UtcNow;
+        if (progress.Status == ExecutionStatus.Completed) Recorded = DateTimeOffset.UtcNow;
+    }
+
+    public void RunStarted(RunRecord run, IReadOnlyList<string> steps) { }
+    public void StepLogLine(string step, string line) { }
+    public void RunFinished(RunResult result) { }
+    public void Warning(string message) { }
+}
+
+/// <summary>
+/// P2: one trivial step on the local-process step operator, timed from submit to its recorded result, taking turns
+/// with <c>dotnet Hello.dll</c> (a plain hello world), so both see the same load.
+/// </summary>
+internal static class ProcessStep
+{
+    public const string Operator = "p2-process";
+
+    [Step(StepOperator = Operator)]
+    public static int IncElsewhere(int x) => x + 1;
+
+    public static void Pipeline(PipelineBuilder p) => p.Step(IncElsewhere, 41);
+
+    /// <summary>The parts of the round trip, in order; they add up to it.</summary>
+    public static readonly string[] Parts = ["submit", "start-up", "step", "exit", "record"];
+
+    public static async Task RunAsync(Dictionary<string, string> args)
+    {
+        var reps = int.Parse(args["reps"]);
+        var hello = args["hello"];
+        var flavor = new TimedLocalProcessFlavor();
+        await using var client = await StrataClient.OpenAsync(new StrataHome(args["home"]), new FlavorRegistry().Add(flavor));
+        await client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, Operator, flavor.Name, new Dictionary<string, string>());
+        await client.Stacks.RegisterStackAsync("p2", StackManager.DefaultStack, StackManager.DefaultStack, [Operator], setActive: true);
+        var store = await client.GetArtifactStoreAsync();
+
+        async Task<JsonObject> StepAsync(string runName)
+        {
+            var moments = new StepMoments();
+            var clock = Stopwatch.StartNew();
+            var result = await client.RunAsync(Pipeline, new RunOptions { NoCache = true, Observer = moments, RunName = runName });
+            var run = clock.Elapsed.TotalSeconds;
+            if (!result.Succeeded) throw new InvalidOperationException($"run {runName} {result.Run.Status}: {result.Run.Error}");
+            if (await result.LoadAsync<int>(result.Steps[0].Name) != 42) throw new InvalidOperationException("the step returned the wrong value");
+            // The entrypoint's own record of when it started and finished the step (same machine, same clock).
+            var resultPath = store.PathOf(flavor.Last.ManifestUri)[..^"manifest.json".Length] + "result.json";
+            var record = JsonNode.Parse(await store.ReadFileAsync(resultPath) ?? throw new InvalidOperationException("no result record"))!;
+            var entered = record["started_at"]!.GetValue<DateTimeOffset>();
+            var finished = record["finished_at"]!.GetValue<DateTimeOffset>();
+            var times = new[] { moments.Started!.Value, flavor.Last.Submitted!.Value, entered, finished, flavor.Last.EndSeen!.Value, moments.Recorded!.Value };
+            var o = new JsonObject { ["round_trip_s"] = (times[^1] - times[0]).TotalSeconds, ["run_s"] = run };
+            for (var i = 0; i < Parts.Length; i++) o[Parts[i] + "_s"] = (times[i + 1] - times[i]).TotalSeconds;
+            return o;
+        }
+
+        Task<double> HelloAsync() => Exec.TimeAsync(Environment.ProcessPath!, [hello]);
+
+        // Warm up both sides (disk cache, this process's JIT), then take turns, each side first every other time.
+        await StepAsync("warmup");
+        await HelloAsync();
+        var steps = new JsonArray();
+        var hellos = new List<double>();
+        for (var i = 0; i < reps; i++)
+        {
+            if (i % 2 == 1) hellos.Add(await HelloAsync());
+            var step = await StepAsync($"p2-{i}");
+            steps.Add(step);
+            if (i % 2 == 0) hellos.Add(await HelloAsync());
+            Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {step.D("round_trip_s") * 1000:0} ms ({string.Join(", ", Parts.Select(p => $"{p} {step.D(p + "_s") * 1000:0}"))}), hello {hellos[^1] * 1000:0} ms");
+        }
+        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["hello_s"] = Stats.Array(hellos) });
+    }
+}

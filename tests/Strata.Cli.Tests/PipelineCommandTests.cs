@@ -118,7 +118,9 @@ public sealed class PipelineCommandTests : IDisposable
         Assert.True(report.GetProperty("size").GetInt64() > 0);
         var uri = report.GetProperty("uri").GetString()!;
         Assert.StartsWith(Path.Combine(_cli.Home, "artifacts"), uri);
-        Assert.True(Directory.Exists(uri));
+        // A string is one small file, kept as that file alone beside the run's other artifacts.
+        Assert.EndsWith(".output~value.txt", uri);
+        Assert.StartsWith("sum=", File.ReadAllText(uri));
 
         var show = _cli.Run("artifact", "show", report.GetProperty("id").GetString()![^12..], "--output", "json");
         Assert.Equal(JsonValueKind.Object, show.Json.ValueKind);

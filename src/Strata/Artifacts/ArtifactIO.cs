@@ -39,16 +39,21 @@ internal static class ArtifactIO
         }
         if (buffer.Overflowed)
             return (await SaveAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false), Task.CompletedTask);
-        var record = Record(store, path, type, materializer, buffer.Hasher.Result(), producerStepRunId, outputName);
-        return (record, WriteBehindAsync(store, path, buffer));
+        var files = buffer.Files;
+        var single = files.Count == 1 && materializer.OpensFilesByName ? store.SingleFilePathOf(path, files[0].Name) : null;
+        var record = Record(store, single ?? path, type, materializer, buffer.Hasher.Result(), producerStepRunId, outputName);
+        return (record, WriteBehindAsync(store, single, path, buffer));
     }
 
-    private static async Task WriteBehindAsync(ArtifactStore store, string path, MemoryArtifactWriter buffer)
+    private static async Task WriteBehindAsync(ArtifactStore store, string? singleFilePath, string path, MemoryArtifactWriter buffer)
     {
         await WritesBehind.WaitAsync().ConfigureAwait(false);
         try
         {
-            await store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None).ConfigureAwait(false);
+            if (singleFilePath is not null)
+                await store.WriteFileAsync(singleFilePath, buffer.Files[0].Content, CancellationToken.None).ConfigureAwait(false);
+            else
+                await store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

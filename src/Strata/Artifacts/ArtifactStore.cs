@@ -36,6 +36,13 @@ public abstract class ArtifactStore
     /// <exception cref="ArtifactException">No artifact at that path.</exception>
     public abstract Task<IArtifactReader> OpenArtifactAsync(string path, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Where this store would keep an artifact at <paramref name="path"/> that holds one small file, as that file alone
+    /// (written with <see cref="WriteFileAsync"/> and opened with <see cref="OpenArtifactAsync"/>); null when it keeps
+    /// every artifact in its own place (the default).
+    /// </summary>
+    public virtual string? SingleFilePathOf(string path, string fileName) => null;
+
     /// <summary>Whether a published artifact (or plain file) exists at the path.</summary>
     public abstract Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default);
 

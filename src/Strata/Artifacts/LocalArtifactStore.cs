@@ -2,7 +2,9 @@ namespace Strata;
 
 /// <summary>
 /// The <c>local</c> artifact store: a directory on this machine. An artifact is written into a private temporary
-/// directory and renamed into place, so a crash never leaves a partial artifact that reads as whole.
+/// directory and renamed into place, so a crash never leaves a partial artifact that reads as whole. An artifact of
+/// one small file may be kept as that file alone, named <c>&lt;artifact&gt;~&lt;file&gt;</c> (see
+/// <see cref="SingleFilePathOf"/>): on most file systems a new directory costs several times what a new file does.
 /// </summary>
 public sealed class LocalArtifactStore : ArtifactStore
 {
@@ -84,10 +86,18 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task<IArtifactReader> OpenArtifactAsync(string path, CancellationToken cancellationToken = default)
     {
         var full = FullPathOf(path);
-        if (!Directory.Exists(full))
-            throw new ArtifactException($"No artifact at '{path}' in {_root}.");
-        return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
+        if (Directory.Exists(full))
+            return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
+        var name = Path.GetFileName(full);
+        if (name.IndexOf(SingleFileSeparator) is var at and > 0 && File.Exists(full))
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(full, name[(at + 1)..]));
+        throw new ArtifactException($"No artifact at '{path}' in {_root}.");
     }
+
+    private const char SingleFileSeparator = '~';
+
+    public override string? SingleFilePathOf(string path, string fileName) =>
+        fileName.Contains('/') || fileName.Contains(SingleFileSeparator) ? null : $"{ArtifactPath.Normalize(path)}{SingleFileSeparator}{fileName}";
 
     public override Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
@@ -103,14 +113,17 @@ public sealed class LocalArtifactStore : ArtifactStore
         return Task.CompletedTask;
     }
 
-    public override async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    public override Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var final = FullPathOf(path);
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
         var temp = Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():n}.tmp");
         try
         {
-            await File.WriteAllBytesAsync(temp, content.ToArray(), cancellationToken).ConfigureAwait(false);
+            // Written synchronously: these files are small, and an asynchronous write would hop through the thread pool.
+            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write))
+                RandomAccess.Write(file, content.Span, 0);
             File.Move(temp, final, overwrite: true);
         }
         catch
@@ -118,6 +131,7 @@ public sealed class LocalArtifactStore : ArtifactStore
             File.Delete(temp);
             throw;
         }
+        return Task.CompletedTask;
     }
 
     public override async Task<byte[]?> ReadFileAsync(string path, CancellationToken cancellationToken = default)
@@ -130,6 +144,20 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
         catch (IOException) { }
+    }
+
+    /// <summary>An artifact kept as its one file.</summary>
+    private sealed class SingleFileReader(string path, string name) : IArtifactReader
+    {
+        public IReadOnlyList<string> Files { get; } = [name];
+
+        public string LocalDirectory => Path.GetDirectoryName(path)!;
+
+        public Stream OpenFile(string file) => file == name
+            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan)
+            : throw new ArtifactException($"Artifact {path} has no file '{file}'.");
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private sealed class LocalArtifactReader(string directory) : IArtifactReader

@@ -22,6 +22,10 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
         return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher);
     }
 
+    /// <summary>The held files, by name.</summary>
+    public IReadOnlyList<(string Name, ReadOnlyMemory<byte> Content)> Files =>
+        _files.Select(f => (f.Name, new ReadOnlyMemory<byte>(f.Data.GetBuffer(), 0, (int)f.Data.Length))).ToArray();
+
     /// <summary>Writes the held files through another writer (a store's).</summary>
     public async Task CopyToAsync(IArtifactWriter writer, CancellationToken cancellationToken)
     {

@@ -7,6 +7,8 @@ internal sealed class BytesMaterializer : Materializer<byte[]>
 
     public override string Name => "strata.bytes";
 
+    internal override bool OpensFilesByName => true;
+
     // Exactly byte[]: the runtime also lets sbyte[] pass as byte[], and that must not load back as byte[].
     public override bool CanHandle(Type type) => type == typeof(byte[]);
 

@@ -8,6 +8,8 @@ internal sealed class JsonMaterializer : Materializer
 {
     public override string Name => "strata.json";
 
+    internal override bool OpensFilesByName => true;
+
     public override bool CanHandle(Type type)
     {
         if (type.IsPointer || type.IsByRef || type.IsByRefLike || type.ContainsGenericParameters) return false;

@@ -24,6 +24,12 @@ public abstract class Materializer
 
     /// <summary>Reads a value of <paramref name="type"/> back.</summary>
     public abstract Task<object> LoadAsync(Type type, IArtifactReader reader, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether loading only opens files by name (no paths from <see cref="IArtifactReader.LocalDirectory"/>), so a store
+    /// may keep an artifact of one such file as that file alone.
+    /// </summary>
+    internal virtual bool OpensFilesByName => false;
 }
 
 /// <summary>A materializer for exactly one type (and types assignable to it).</summary>

@@ -48,6 +48,8 @@ internal sealed class NumericArrayMaterializer : Materializer
 
     public override string Name => "strata.numeric_array";
 
+    internal override bool OpensFilesByName => true;
+
     public override bool CanHandle(Type type) => ShapeOf(type) is not null;
 
     /// <summary>The shape and element type of a supported array type, or null.</summary>

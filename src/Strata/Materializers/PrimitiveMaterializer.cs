@@ -42,6 +42,8 @@ internal sealed class PrimitiveMaterializer : Materializer
 
     public override string Name => "strata.primitive";
 
+    internal override bool OpensFilesByName => true;
+
     public override bool CanHandle(Type type)
     {
         var t = Nullable.GetUnderlyingType(type) ?? type;

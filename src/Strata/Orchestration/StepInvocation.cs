@@ -101,7 +101,7 @@ internal static class StepExecutor
         var writes = new List<Task>();
         foreach (var (output, value) in step.Split(returned))
         {
-            var path = ArtifactPath.Combine(prefix, output.Name);
+            var path = ArtifactPath.Normalize($"{prefix}.{output.Name}");
             if (writeBehind)
             {
                 var (record, written) = await ArtifactIO.SaveBehindAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken).ConfigureAwait(false);

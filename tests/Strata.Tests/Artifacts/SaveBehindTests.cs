@@ -5,14 +5,12 @@ namespace Strata.Tests.Artifacts;
 
 public static class SaveBehindSteps
 {
-    /// <summary>Puts a file where the step's own outputs are about to go, so writing them fails.</summary>
+    /// <summary>Puts a directory where the step's own output (an int, kept as one file) is about to go, so writing it fails.</summary>
     [Step]
     public static int Blocked(string artifactsRoot)
     {
         var context = StepContext.Current!;
-        var stepDirectory = Path.Combine(artifactsRoot, context.Pipeline, context.RunName, $"{context.StepName}.{context.StepRunId[^8..]}");
-        Directory.CreateDirectory(Path.GetDirectoryName(stepDirectory)!);
-        File.WriteAllText(stepDirectory, "in the way");
+        Directory.CreateDirectory(Path.Combine(artifactsRoot, context.Pipeline, context.RunName, $"{context.StepName}.{context.StepRunId[^8..]}.output~value.txt", "in-the-way"));
         return 1;
     }
 }
@@ -31,9 +29,28 @@ public class SaveBehindTests
 
         Assert.Equal(direct.ContentHash, behind.ContentHash);
         Assert.Equal(direct.Size, behind.Size);
-        Assert.Equal(harness.Store.UriOf("behind/metrics"), behind.Uri);
+        // One small file, read by name: kept as that file alone, beside where its directory would be.
+        Assert.Equal(harness.Store.UriOf("behind/metrics~value.json"), behind.Uri);
+        Assert.True(File.Exists(harness.Store.FullPathOf("behind/metrics~value.json")));
+        Assert.False(Directory.Exists(harness.Store.FullPathOf("behind/metrics")));
         var loaded = await ArtifactIO.LoadAsync(harness.Store, harness.Registry, behind, value.GetType(), default);
         Assert.Equal(value, Assert.IsType<Dictionary<string, double>>(loaded));
+    }
+
+    [Fact]
+    public async Task A_small_file_output_keeps_its_directory_and_its_name()
+    {
+        using var harness = new ArtifactHarness();
+        var report = new FileInfo(harness.Temp.Combine("report.md"));
+        await File.WriteAllTextAsync(report.FullName, "# accuracy 0.91");
+
+        var (record, written) = await ArtifactIO.SaveBehindAsync(harness.Store, harness.Registry, "behind/report", report, typeof(FileInfo), null, "report", default);
+        await written;
+
+        Assert.Equal(harness.Store.UriOf("behind/report"), record.Uri);
+        var loaded = Assert.IsType<FileInfo>(await ArtifactIO.LoadAsync(harness.Store, harness.Registry, record, typeof(FileInfo), default));
+        Assert.Equal("report.md", loaded.Name);
+        Assert.Equal("# accuracy 0.91", await File.ReadAllTextAsync(loaded.FullName));
     }
 
     [Fact]

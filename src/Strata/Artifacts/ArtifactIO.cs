@@ -47,6 +47,7 @@ internal static class ArtifactIO
 
     private static async Task WriteBehindAsync(ArtifactStore store, string? singleFilePath, string path, MemoryArtifactWriter buffer)
     {
+        await Task.Yield(); // off the step's thread: a local store writes synchronously
         await WritesBehind.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -117,8 +117,9 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         var final = FullPathOf(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-        var temp = Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():n}.tmp");
+        var directory = Path.GetDirectoryName(final)!;
+        if (!_plainDirectories.ContainsKey(directory)) Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(final)}.{Guid.NewGuid():n}.tmp");
         try
         {
             // Written synchronously: these files are small, and an asynchronous write would hop through the thread pool.

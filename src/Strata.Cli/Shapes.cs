@@ -1,7 +1,11 @@
+using System.Text.Json;
+
 namespace Strata.Cli;
 
 /// <summary>
 /// The JSON shapes of <c>--output json</c>. They are a contract for scripts (docs/cli.md): add fields, never rename or remove.
+/// Runs and steps are written field by field with <see cref="Utf8JsonWriter"/>: a run can have 10,000 steps, and writing
+/// them as they are read needs neither a copy in memory nor the serializer's reflection at start-up.
 /// </summary>
 internal static class Shapes
 {
@@ -40,20 +44,43 @@ internal static class Shapes
         created_at = s.CreatedAt, updated_at = s.UpdatedAt,
     };
 
-    public static object Run(RunRecord r) => new
+    public static void WriteRun(Utf8JsonWriter w, RunRecord r)
     {
-        id = r.Id, name = r.Name, pipeline = r.Pipeline, stack = r.Stack, status = r.Status,
-        started_at = r.StartedAt, finished_at = r.FinishedAt,
-        duration_seconds = r.FinishedAt is { } f ? Math.Round((f - r.StartedAt).TotalSeconds, 3) : (double?)null,
-        error = r.Error, step_count = r.StepCount,
-    };
+        w.WriteStartObject();
+        w.WriteString("id", r.Id);
+        w.WriteString("name", r.Name);
+        w.WriteString("pipeline", r.Pipeline);
+        w.WriteString("stack", r.Stack);
+        w.WriteString("status", Status(r.Status));
+        w.WriteString("started_at", r.StartedAt);
+        WriteTime(w, "finished_at", r.FinishedAt);
+        WriteSeconds(w, "duration_seconds", r.StartedAt, r.FinishedAt);
+        w.WriteString("error", r.Error);
+        w.WriteNumber("step_count", r.StepCount);
+        w.WriteEndObject();
+    }
 
     /// <summary>What `pipeline run` and `run resume` print with --output json.</summary>
-    public static object Result(RunResult result) => new
+    public static void WriteResult(Utf8JsonWriter w, RunResult result)
     {
-        run = Run(result.Run),
-        steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray(),
-    };
+        w.WriteStartObject();
+        w.WritePropertyName("run");
+        WriteRun(w, result.Run);
+        w.WriteStartArray("steps");
+        foreach (var s in result.Steps)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", s.Name);
+            w.WriteString("id", s.StepRunId);
+            w.WriteString("status", Status(s.Status));
+            w.WriteNumber("duration_seconds", Math.Round(s.Duration.TotalSeconds, 3));
+            w.WriteString("error", s.Error);
+            w.WriteEndObject();
+            CliContext.FlushSome(w);
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     public static object Artifact(ArtifactRecord a) => new
     {
@@ -61,15 +88,60 @@ internal static class Shapes
         content_hash = a.ContentHash, size = a.Size, producer_step_run_id = a.ProducerStepRunId, output_name = a.OutputName, created_at = a.CreatedAt,
     };
 
-    public static object Step(StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs) => new
+    public static void WriteStep(Utf8JsonWriter w, StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs)
     {
-        id = s.Id, name = s.Name, step = s.StepFullName, status = s.Status, attempt = s.Attempt,
-        started_at = s.StartedAt, finished_at = s.FinishedAt,
-        duration_seconds = s.StartedAt is { } st && s.FinishedAt is { } f ? Math.Round((f - st).TotalSeconds, 3) : (double?)null,
-        error = s.Error, cached_from = s.CachedFromStepRunId, code_version = s.CodeVersion, cache_key = s.CacheKey,
-        step_operator = s.StepOperator,
-        parameters = System.Text.Json.JsonDocument.Parse(s.ParametersJson).RootElement,
-        inputs = inputs.Select(i => new { name = i.Name, artifact_id = i.Artifact.Id, uri = i.Artifact.Uri }).ToArray(),
-        outputs = outputs.Select(o => new { name = o.Name, artifact_id = o.Artifact.Id, uri = o.Artifact.Uri, type = o.Artifact.TypeName, size = o.Artifact.Size }).ToArray(),
-    };
+        w.WriteStartObject();
+        w.WriteString("id", s.Id);
+        w.WriteString("name", s.Name);
+        w.WriteString("step", s.StepFullName);
+        w.WriteString("status", Status(s.Status));
+        w.WriteNumber("attempt", s.Attempt);
+        WriteTime(w, "started_at", s.StartedAt);
+        WriteTime(w, "finished_at", s.FinishedAt);
+        WriteSeconds(w, "duration_seconds", s.StartedAt, s.FinishedAt);
+        w.WriteString("error", s.Error);
+        w.WriteString("cached_from", s.CachedFromStepRunId);
+        w.WriteString("code_version", s.CodeVersion);
+        w.WriteString("cache_key", s.CacheKey);
+        w.WriteString("step_operator", s.StepOperator);
+        w.WritePropertyName("parameters");
+        using (var parameters = JsonDocument.Parse(s.ParametersJson)) parameters.RootElement.WriteTo(w);
+        w.WriteStartArray("inputs");
+        foreach (var i in inputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", i.Name);
+            w.WriteString("artifact_id", i.Artifact.Id);
+            w.WriteString("uri", i.Artifact.Uri);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("outputs");
+        foreach (var o in outputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", o.Name);
+            w.WriteString("artifact_id", o.Artifact.Id);
+            w.WriteString("uri", o.Artifact.Uri);
+            w.WriteString("type", o.Artifact.TypeName);
+            w.WriteNumber("size", o.Artifact.Size);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? t)
+    {
+        if (t is { } value) w.WriteString(name, value);
+        else w.WriteNull(name);
+    }
+
+    private static void WriteSeconds(Utf8JsonWriter w, string name, DateTimeOffset? start, DateTimeOffset? end)
+    {
+        if (start is { } s && end is { } e) w.WriteNumber(name, Math.Round((e - s).TotalSeconds, 3));
+        else w.WriteNull(name);
+    }
 }

@@ -19,7 +19,7 @@ internal static class RunCommands
             var runs = await client.Store.ListRunsAsync(c.Get(pipeline), Math.Max(1, c.Get(limit)), c.CancellationToken);
             if (c.Json)
             {
-                c.WriteJson(runs.Select(Shapes.Run).ToArray());
+                c.WriteJsonArray(runs, Shapes.WriteRun);
                 return Handler.Ok;
             }
             if (runs.Count == 0)
@@ -45,7 +45,20 @@ internal static class RunCommands
             var outputs = (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
             if (c.Json)
             {
-                c.WriteJson(new { run = Shapes.Run(run), steps = steps.Select(s => Shapes.Step(s, inputs[s.Id], outputs[s.Id])).ToArray() });
+                c.WriteJson(w =>
+                {
+                    w.WriteStartObject();
+                    w.WritePropertyName("run");
+                    Shapes.WriteRun(w, run);
+                    w.WriteStartArray("steps");
+                    foreach (var s in steps)
+                    {
+                        Shapes.WriteStep(w, s, inputs[s.Id], outputs[s.Id]);
+                        CliContext.FlushSome(w);
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                });
                 return Handler.Ok;
             }
             c.Out.WriteLine($"Run {run.Name} ({run.Id})");
@@ -102,7 +115,7 @@ internal static class RunCommands
             if (!Durations.TryParse(c.Get(wait)!, out var waitFor)) throw new CliUsageException($"--wait '{c.Get(wait)}' is not a duration (e.g. 30s).");
             var client = await c.ClientAsync();
             var run = await client.CancelRunAsync(c.Get(cancelRun)!, waitFor, c.CancellationToken);
-            if (c.Json) c.WriteJson(Shapes.Run(run));
+            if (c.Json) c.WriteJson(w => Shapes.WriteRun(w, run));
             else c.Success($"Run {run.Name} {run.Status.ToString().ToLowerInvariant()}.");
             return Handler.Ok;
         });
@@ -122,7 +135,7 @@ internal static class RunCommands
                 Steps = c.Get(resumeConfig) is { } configFile ? RunConfigFile.Read(configFile) : [],
             }, interrupts.Token);
             if (c.Json)
-                c.WriteJson(Shapes.Result(result));
+                c.WriteJson(w => Shapes.WriteResult(w, result));
             return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
         });
 

@@ -100,11 +100,34 @@ public sealed class PipelineCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_show_of_a_large_run_lists_a_capped_table_with_counts_failed_steps_first_and_a_hint()
+    {
+        Assert.Equal(1, RunPipeline("wide", "--run-name", "wide").ExitCode);
+
+        var shown = _cli.Run("run", "show", "wide");
+        Assert.Equal(0, shown.ExitCode);
+        Assert.Contains($"steps {SamplePipelines.Wide.Steps}: {SamplePipelines.Wide.Steps - 1} completed, 1 failed", shown.Out);
+        var rows = StepRows(shown.Out);
+        Assert.Equal(Commands.RunCommands.StepTableCap, rows.Length);
+        Assert.Contains(rows, r => r.Contains("failed", StringComparison.Ordinal) && r.Contains($"{SamplePipelines.Wide.Failing} is not allowed", StringComparison.Ordinal));
+        Assert.Contains($"{SamplePipelines.Wide.Steps - Commands.RunCommands.StepTableCap} more steps not listed: `strata run show wide --all`", shown.Out);
+
+        var all = _cli.Run("run", "show", "wide", "--all");
+        Assert.Equal(SamplePipelines.Wide.Steps, StepRows(all.Out).Length);
+        Assert.DoesNotContain("more steps not listed", all.Out);
+
+        var json = _cli.Run("run", "show", "wide", "--output", "json").Json;
+        Assert.Equal(SamplePipelines.Wide.Steps, json.GetProperty("steps").GetArrayLength());
+
+        static string[] StepRows(string table) => table.Split('\n').Where(l => l.TrimStart().StartsWith("square", StringComparison.Ordinal)).ToArray();
+    }
+
+    [Fact]
     public void Pipeline_list_names_every_pipeline_of_the_assembly()
     {
         var list = _cli.Run("pipeline", "list", "--assembly", StrataCli.SamplePipelinesDll, "--output", "json").Json;
         var names = list.EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["arithmetic", "failing", "miswired"], names.Order());
+        Assert.Equal(["arithmetic", "failing", "miswired", "wide"], names.Order());
     }
 
     [Fact]

@@ -41,11 +41,15 @@ internal static class RunCommands
         {
             var client = await c.ClientAsync();
             var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
-            var steps = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
-            var outputs = (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
-            if (c.Json)
+            // The reads are independent, and SQLite runs each synchronously on its own connection: on threads of their own they overlap.
+            var stepsRead = Task.Run(() => client.Store.ListStepRunsAsync(run.Id, c.CancellationToken));
+            var outputsRead = Task.Run(async () => (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
+            var inputsRead = c.Json ? Task.Run(async () => (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId)) : null;
+            var steps = await stepsRead;
+            var outputs = await outputsRead;
+            if (inputsRead is not null)
             {
-                var inputs = (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
+                var inputs = await inputsRead;
                 c.WriteJson(w =>
                 {
                     w.WriteStartObject();

@@ -47,16 +47,16 @@ internal static class Shapes
     public static void WriteRun(Utf8JsonWriter w, RunRecord r)
     {
         w.WriteStartObject();
-        w.WriteString("id", r.Id);
-        w.WriteString("name", r.Name);
-        w.WriteString("pipeline", r.Pipeline);
-        w.WriteString("stack", r.Stack);
-        w.WriteString("status", Status(r.Status));
-        w.WriteString("started_at", r.StartedAt);
-        WriteTime(w, "finished_at", r.FinishedAt);
-        WriteSeconds(w, "duration_seconds", r.StartedAt, r.FinishedAt);
-        w.WriteString("error", r.Error);
-        w.WriteNumber("step_count", r.StepCount);
+        w.WriteString(Field.Id, r.Id);
+        w.WriteString(Field.Name, r.Name);
+        w.WriteString(Field.Pipeline, r.Pipeline);
+        w.WriteString(Field.Stack, r.Stack);
+        w.WriteString(Field.Status, Status(r.Status));
+        w.WriteString(Field.StartedAt, r.StartedAt);
+        WriteTime(w, Field.FinishedAt, r.FinishedAt);
+        WriteSeconds(w, Field.DurationSeconds, r.StartedAt, r.FinishedAt);
+        w.WriteString(Field.Error, r.Error);
+        w.WriteNumber(Field.StepCount, r.StepCount);
         w.WriteEndObject();
     }
 
@@ -64,17 +64,17 @@ internal static class Shapes
     public static void WriteResult(Utf8JsonWriter w, RunResult result)
     {
         w.WriteStartObject();
-        w.WritePropertyName("run");
+        w.WritePropertyName(Field.Run);
         WriteRun(w, result.Run);
-        w.WriteStartArray("steps");
+        w.WriteStartArray(Field.Steps);
         foreach (var s in result.Steps)
         {
             w.WriteStartObject();
-            w.WriteString("name", s.Name);
-            w.WriteString("id", s.StepRunId);
-            w.WriteString("status", Status(s.Status));
-            w.WriteNumber("duration_seconds", Math.Round(s.Duration.TotalSeconds, 3));
-            w.WriteString("error", s.Error);
+            w.WriteString(Field.Name, s.Name);
+            w.WriteString(Field.Id, s.StepRunId);
+            w.WriteString(Field.Status, Status(s.Status));
+            w.WriteNumber(Field.DurationSeconds, Math.Round(s.Duration.TotalSeconds, 3));
+            w.WriteString(Field.Error, s.Error);
             w.WriteEndObject();
             CliContext.FlushSome(w);
         }
@@ -91,40 +91,40 @@ internal static class Shapes
     public static void WriteStep(Utf8JsonWriter w, StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs)
     {
         w.WriteStartObject();
-        w.WriteString("id", s.Id);
-        w.WriteString("name", s.Name);
-        w.WriteString("step", s.StepFullName);
-        w.WriteString("status", Status(s.Status));
-        w.WriteNumber("attempt", s.Attempt);
-        WriteTime(w, "started_at", s.StartedAt);
-        WriteTime(w, "finished_at", s.FinishedAt);
-        WriteSeconds(w, "duration_seconds", s.StartedAt, s.FinishedAt);
-        w.WriteString("error", s.Error);
-        w.WriteString("cached_from", s.CachedFromStepRunId);
-        w.WriteString("code_version", s.CodeVersion);
-        w.WriteString("cache_key", s.CacheKey);
-        w.WriteString("step_operator", s.StepOperator);
-        w.WritePropertyName("parameters");
-        using (var parameters = JsonDocument.Parse(s.ParametersJson)) parameters.RootElement.WriteTo(w);
-        w.WriteStartArray("inputs");
+        w.WriteString(Field.Id, s.Id);
+        w.WriteString(Field.Name, s.Name);
+        w.WriteString(Field.Step, s.StepFullName);
+        w.WriteString(Field.Status, Status(s.Status));
+        w.WriteNumber(Field.Attempt, s.Attempt);
+        WriteTime(w, Field.StartedAt, s.StartedAt);
+        WriteTime(w, Field.FinishedAt, s.FinishedAt);
+        WriteSeconds(w, Field.DurationSeconds, s.StartedAt, s.FinishedAt);
+        w.WriteString(Field.Error, s.Error);
+        w.WriteString(Field.CachedFrom, s.CachedFromStepRunId);
+        w.WriteString(Field.CodeVersion, s.CodeVersion);
+        w.WriteString(Field.CacheKey, s.CacheKey);
+        w.WriteString(Field.StepOperator, s.StepOperator);
+        w.WritePropertyName(Field.Parameters);
+        w.WriteRawValue(s.ParametersJson); // as stored (validated, not re-indented): parsing 10,000 documents to indent them costs more than it gives
+        w.WriteStartArray(Field.Inputs);
         foreach (var i in inputs)
         {
             w.WriteStartObject();
-            w.WriteString("name", i.Name);
-            w.WriteString("artifact_id", i.Artifact.Id);
-            w.WriteString("uri", i.Artifact.Uri);
+            w.WriteString(Field.Name, i.Name);
+            w.WriteString(Field.ArtifactId, i.Artifact.Id);
+            w.WriteString(Field.Uri, i.Artifact.Uri);
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteStartArray("outputs");
+        w.WriteStartArray(Field.Outputs);
         foreach (var o in outputs)
         {
             w.WriteStartObject();
-            w.WriteString("name", o.Name);
-            w.WriteString("artifact_id", o.Artifact.Id);
-            w.WriteString("uri", o.Artifact.Uri);
-            w.WriteString("type", o.Artifact.TypeName);
-            w.WriteNumber("size", o.Artifact.Size);
+            w.WriteString(Field.Name, o.Name);
+            w.WriteString(Field.ArtifactId, o.Artifact.Id);
+            w.WriteString(Field.Uri, o.Artifact.Uri);
+            w.WriteString(Field.Type, o.Artifact.TypeName);
+            w.WriteNumber(Field.Size, o.Artifact.Size);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -133,15 +133,45 @@ internal static class Shapes
 
     private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
 
-    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? t)
+    private static void WriteTime(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? t)
     {
         if (t is { } value) w.WriteString(name, value);
         else w.WriteNull(name);
     }
 
-    private static void WriteSeconds(Utf8JsonWriter w, string name, DateTimeOffset? start, DateTimeOffset? end)
+    private static void WriteSeconds(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? start, DateTimeOffset? end)
     {
         if (start is { } s && end is { } e) w.WriteNumber(name, Math.Round((e - s).TotalSeconds, 3));
         else w.WriteNull(name);
+    }
+
+    /// <summary>Field names encoded once: a large run writes each of them thousands of times.</summary>
+    private static class Field
+    {
+        public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+        public static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
+        public static readonly JsonEncodedText Pipeline = JsonEncodedText.Encode("pipeline");
+        public static readonly JsonEncodedText Stack = JsonEncodedText.Encode("stack");
+        public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
+        public static readonly JsonEncodedText StartedAt = JsonEncodedText.Encode("started_at");
+        public static readonly JsonEncodedText FinishedAt = JsonEncodedText.Encode("finished_at");
+        public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
+        public static readonly JsonEncodedText StepCount = JsonEncodedText.Encode("step_count");
+        public static readonly JsonEncodedText Run = JsonEncodedText.Encode("run");
+        public static readonly JsonEncodedText Steps = JsonEncodedText.Encode("steps");
+        public static readonly JsonEncodedText DurationSeconds = JsonEncodedText.Encode("duration_seconds");
+        public static readonly JsonEncodedText Step = JsonEncodedText.Encode("step");
+        public static readonly JsonEncodedText Attempt = JsonEncodedText.Encode("attempt");
+        public static readonly JsonEncodedText CachedFrom = JsonEncodedText.Encode("cached_from");
+        public static readonly JsonEncodedText CodeVersion = JsonEncodedText.Encode("code_version");
+        public static readonly JsonEncodedText CacheKey = JsonEncodedText.Encode("cache_key");
+        public static readonly JsonEncodedText StepOperator = JsonEncodedText.Encode("step_operator");
+        public static readonly JsonEncodedText Parameters = JsonEncodedText.Encode("parameters");
+        public static readonly JsonEncodedText Inputs = JsonEncodedText.Encode("inputs");
+        public static readonly JsonEncodedText ArtifactId = JsonEncodedText.Encode("artifact_id");
+        public static readonly JsonEncodedText Uri = JsonEncodedText.Encode("uri");
+        public static readonly JsonEncodedText Outputs = JsonEncodedText.Encode("outputs");
+        public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+        public static readonly JsonEncodedText Size = JsonEncodedText.Encode("size");
     }
 }

@@ -100,6 +100,30 @@ public sealed class PipelineCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_list_and_show_JSON_have_the_documented_fields_in_order()
+    {
+        Assert.Equal(0, RunPipeline("arithmetic", "--run-name", "shape").ExitCode);
+        string[] runFields = ["id", "name", "pipeline", "stack", "status", "started_at", "finished_at", "duration_seconds", "error", "step_count"];
+
+        var listed = _cli.Run("run", "list", "--output", "json").Json.EnumerateArray().Single();
+        Assert.Equal(runFields, Names(listed));
+
+        var show = _cli.Run("run", "show", "shape", "--output", "json").Json;
+        Assert.Equal(["run", "steps"], Names(show));
+        Assert.Equal(runFields, Names(show.GetProperty("run")));
+        Assert.Equal(4, show.GetProperty("run").GetProperty("step_count").GetInt32());
+        var sum = show.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "sum");
+        Assert.Equal(["id", "name", "step", "status", "attempt", "started_at", "finished_at", "duration_seconds", "error", "cached_from",
+            "code_version", "cache_key", "step_operator", "parameters", "inputs", "outputs"], Names(sum));
+        Assert.Equal(JsonValueKind.Null, sum.GetProperty("error").ValueKind);
+        Assert.Equal(JsonValueKind.Number, sum.GetProperty("duration_seconds").ValueKind);
+        Assert.Equal(["name", "artifact_id", "uri"], Names(sum.GetProperty("inputs")[0]));
+        Assert.Equal(["name", "artifact_id", "uri", "type", "size"], Names(sum.GetProperty("outputs")[0]));
+
+        static string[] Names(JsonElement e) => e.EnumerateObject().Select(p => p.Name).ToArray();
+    }
+
+    [Fact]
     public void Run_show_of_a_large_run_lists_a_capped_table_with_counts_failed_steps_first_and_a_hint()
     {
         Assert.Equal(1, RunPipeline("wide", "--run-name", "wide").ExitCode);

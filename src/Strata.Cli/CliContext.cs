@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Spectre.Console;
 
 namespace Strata.Cli;
@@ -7,10 +8,13 @@ namespace Strata.Cli;
 internal sealed class CliContext(ParseResult parse, CancellationToken cancellationToken) : IAsyncDisposable
 {
     private StrataClient? _client;
+    private IAnsiConsole? _out;
 
     public ParseResult Parse { get; } = parse;
     public CancellationToken CancellationToken { get; } = cancellationToken;
-    public IAnsiConsole Out { get; } = CreateConsole();
+
+    /// <summary>The console for people (tables, markup); made on first use, so JSON output does not load it.</summary>
+    public IAnsiConsole Out => _out ??= CreateConsole();
     public TextWriter Error { get; } = Console.Error;
 
     public bool Json => Parse.GetValue(GlobalOptions.Output) == "json";
@@ -25,7 +29,37 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
     }
 
     /// <summary>Writes a JSON document to standard output.</summary>
-    public void WriteJson(object value) => Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, CliJson.Options));
+    public void WriteJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, CliJson.Options));
+
+    /// <summary>Writes a JSON document to standard output as <paramref name="write"/> produces it (see <see cref="FlushSome"/>).</summary>
+    public void WriteJson(Action<Utf8JsonWriter> write)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            write(writer);
+            writer.Flush();
+        }
+        stdout.Write("\n"u8);
+    }
+
+    /// <summary>Writes a JSON array of <paramref name="items"/> to standard output, each as it comes.</summary>
+    public void WriteJsonArray<T>(IEnumerable<T> items, Action<Utf8JsonWriter, T> write) => WriteJson(w =>
+    {
+        w.WriteStartArray();
+        foreach (var item in items)
+        {
+            write(w, item);
+            FlushSome(w);
+        }
+        w.WriteEndArray();
+    });
+
+    /// <summary>Hands what a writer holds to its stream once it is large: call between the items of a long array.</summary>
+    public static void FlushSome(Utf8JsonWriter writer)
+    {
+        if (writer.BytesPending >= 64 * 1024) writer.Flush();
+    }
 
     public void Success(string message) => Out.MarkupLine($"[green]{Markup.Escape(message)}[/]");
 
@@ -44,11 +78,11 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
 
 internal static class CliJson
 {
-    public static readonly System.Text.Json.JsonSerializerOptions Options = new()
+    public static readonly JsonSerializerOptions Options = new()
     {
-        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 }
 

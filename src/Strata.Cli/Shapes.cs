@@ -1,7 +1,11 @@
+using System.Text.Json;
+
 namespace Strata.Cli;
 
 /// <summary>
 /// The JSON shapes of <c>--output json</c>. They are a contract for scripts (docs/cli.md): add fields, never rename or remove.
+/// Runs and steps are written field by field with <see cref="Utf8JsonWriter"/>: a run can have 10,000 steps, and writing
+/// them as they are read needs neither a copy in memory nor the serializer's reflection at start-up.
 /// </summary>
 internal static class Shapes
 {
@@ -40,20 +44,43 @@ internal static class Shapes
         created_at = s.CreatedAt, updated_at = s.UpdatedAt,
     };
 
-    public static object Run(RunRecord r) => new
+    public static void WriteRun(Utf8JsonWriter w, RunRecord r)
     {
-        id = r.Id, name = r.Name, pipeline = r.Pipeline, stack = r.Stack, status = r.Status,
-        started_at = r.StartedAt, finished_at = r.FinishedAt,
-        duration_seconds = r.FinishedAt is { } f ? Math.Round((f - r.StartedAt).TotalSeconds, 3) : (double?)null,
-        error = r.Error, step_count = r.StepCount,
-    };
+        w.WriteStartObject();
+        w.WriteString(Field.Id, r.Id);
+        w.WriteString(Field.Name, r.Name);
+        w.WriteString(Field.Pipeline, r.Pipeline);
+        w.WriteString(Field.Stack, r.Stack);
+        w.WriteString(Field.Status, Status(r.Status));
+        w.WriteString(Field.StartedAt, r.StartedAt);
+        WriteTime(w, Field.FinishedAt, r.FinishedAt);
+        WriteSeconds(w, Field.DurationSeconds, r.StartedAt, r.FinishedAt);
+        w.WriteString(Field.Error, r.Error);
+        w.WriteNumber(Field.StepCount, r.StepCount);
+        w.WriteEndObject();
+    }
 
     /// <summary>What `pipeline run` and `run resume` print with --output json.</summary>
-    public static object Result(RunResult result) => new
+    public static void WriteResult(Utf8JsonWriter w, RunResult result)
     {
-        run = Run(result.Run),
-        steps = result.Steps.Select(s => new { name = s.Name, id = s.StepRunId, status = s.Status, duration_seconds = Math.Round(s.Duration.TotalSeconds, 3), error = s.Error }).ToArray(),
-    };
+        w.WriteStartObject();
+        w.WritePropertyName(Field.Run);
+        WriteRun(w, result.Run);
+        w.WriteStartArray(Field.Steps);
+        foreach (var s in result.Steps)
+        {
+            w.WriteStartObject();
+            w.WriteString(Field.Name, s.Name);
+            w.WriteString(Field.Id, s.StepRunId);
+            w.WriteString(Field.Status, Status(s.Status));
+            w.WriteNumber(Field.DurationSeconds, Math.Round(s.Duration.TotalSeconds, 3));
+            w.WriteString(Field.Error, s.Error);
+            w.WriteEndObject();
+            CliContext.FlushSome(w);
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     public static object Artifact(ArtifactRecord a) => new
     {
@@ -61,15 +88,90 @@ internal static class Shapes
         content_hash = a.ContentHash, size = a.Size, producer_step_run_id = a.ProducerStepRunId, output_name = a.OutputName, created_at = a.CreatedAt,
     };
 
-    public static object Step(StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs) => new
+    public static void WriteStep(Utf8JsonWriter w, StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs)
     {
-        id = s.Id, name = s.Name, step = s.StepFullName, status = s.Status, attempt = s.Attempt,
-        started_at = s.StartedAt, finished_at = s.FinishedAt,
-        duration_seconds = s.StartedAt is { } st && s.FinishedAt is { } f ? Math.Round((f - st).TotalSeconds, 3) : (double?)null,
-        error = s.Error, cached_from = s.CachedFromStepRunId, code_version = s.CodeVersion, cache_key = s.CacheKey,
-        step_operator = s.StepOperator,
-        parameters = System.Text.Json.JsonDocument.Parse(s.ParametersJson).RootElement,
-        inputs = inputs.Select(i => new { name = i.Name, artifact_id = i.Artifact.Id, uri = i.Artifact.Uri }).ToArray(),
-        outputs = outputs.Select(o => new { name = o.Name, artifact_id = o.Artifact.Id, uri = o.Artifact.Uri, type = o.Artifact.TypeName, size = o.Artifact.Size }).ToArray(),
-    };
+        w.WriteStartObject();
+        w.WriteString(Field.Id, s.Id);
+        w.WriteString(Field.Name, s.Name);
+        w.WriteString(Field.Step, s.StepFullName);
+        w.WriteString(Field.Status, Status(s.Status));
+        w.WriteNumber(Field.Attempt, s.Attempt);
+        WriteTime(w, Field.StartedAt, s.StartedAt);
+        WriteTime(w, Field.FinishedAt, s.FinishedAt);
+        WriteSeconds(w, Field.DurationSeconds, s.StartedAt, s.FinishedAt);
+        w.WriteString(Field.Error, s.Error);
+        w.WriteString(Field.CachedFrom, s.CachedFromStepRunId);
+        w.WriteString(Field.CodeVersion, s.CodeVersion);
+        w.WriteString(Field.CacheKey, s.CacheKey);
+        w.WriteString(Field.StepOperator, s.StepOperator);
+        w.WritePropertyName(Field.Parameters);
+        w.WriteRawValue(s.ParametersJson); // as stored (validated, not re-indented): parsing 10,000 documents to indent them costs more than it gives
+        w.WriteStartArray(Field.Inputs);
+        foreach (var i in inputs)
+        {
+            w.WriteStartObject();
+            w.WriteString(Field.Name, i.Name);
+            w.WriteString(Field.ArtifactId, i.Artifact.Id);
+            w.WriteString(Field.Uri, i.Artifact.Uri);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray(Field.Outputs);
+        foreach (var o in outputs)
+        {
+            w.WriteStartObject();
+            w.WriteString(Field.Name, o.Name);
+            w.WriteString(Field.ArtifactId, o.Artifact.Id);
+            w.WriteString(Field.Uri, o.Artifact.Uri);
+            w.WriteString(Field.Type, o.Artifact.TypeName);
+            w.WriteNumber(Field.Size, o.Artifact.Size);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
+
+    private static void WriteTime(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? t)
+    {
+        if (t is { } value) w.WriteString(name, value);
+        else w.WriteNull(name);
+    }
+
+    private static void WriteSeconds(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? start, DateTimeOffset? end)
+    {
+        if (start is { } s && end is { } e) w.WriteNumber(name, Math.Round((e - s).TotalSeconds, 3));
+        else w.WriteNull(name);
+    }
+
+    /// <summary>Field names encoded once: a large run writes each of them thousands of times.</summary>
+    private static class Field
+    {
+        public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+        public static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
+        public static readonly JsonEncodedText Pipeline = JsonEncodedText.Encode("pipeline");
+        public static readonly JsonEncodedText Stack = JsonEncodedText.Encode("stack");
+        public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
+        public static readonly JsonEncodedText StartedAt = JsonEncodedText.Encode("started_at");
+        public static readonly JsonEncodedText FinishedAt = JsonEncodedText.Encode("finished_at");
+        public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
+        public static readonly JsonEncodedText StepCount = JsonEncodedText.Encode("step_count");
+        public static readonly JsonEncodedText Run = JsonEncodedText.Encode("run");
+        public static readonly JsonEncodedText Steps = JsonEncodedText.Encode("steps");
+        public static readonly JsonEncodedText DurationSeconds = JsonEncodedText.Encode("duration_seconds");
+        public static readonly JsonEncodedText Step = JsonEncodedText.Encode("step");
+        public static readonly JsonEncodedText Attempt = JsonEncodedText.Encode("attempt");
+        public static readonly JsonEncodedText CachedFrom = JsonEncodedText.Encode("cached_from");
+        public static readonly JsonEncodedText CodeVersion = JsonEncodedText.Encode("code_version");
+        public static readonly JsonEncodedText CacheKey = JsonEncodedText.Encode("cache_key");
+        public static readonly JsonEncodedText StepOperator = JsonEncodedText.Encode("step_operator");
+        public static readonly JsonEncodedText Parameters = JsonEncodedText.Encode("parameters");
+        public static readonly JsonEncodedText Inputs = JsonEncodedText.Encode("inputs");
+        public static readonly JsonEncodedText ArtifactId = JsonEncodedText.Encode("artifact_id");
+        public static readonly JsonEncodedText Uri = JsonEncodedText.Encode("uri");
+        public static readonly JsonEncodedText Outputs = JsonEncodedText.Encode("outputs");
+        public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+        public static readonly JsonEncodedText Size = JsonEncodedText.Encode("size");
+    }
 }

@@ -100,11 +100,58 @@ public sealed class PipelineCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_list_and_show_JSON_have_the_documented_fields_in_order()
+    {
+        Assert.Equal(0, RunPipeline("arithmetic", "--run-name", "shape").ExitCode);
+        string[] runFields = ["id", "name", "pipeline", "stack", "status", "started_at", "finished_at", "duration_seconds", "error", "step_count"];
+
+        var listed = _cli.Run("run", "list", "--output", "json").Json.EnumerateArray().Single();
+        Assert.Equal(runFields, Names(listed));
+
+        var show = _cli.Run("run", "show", "shape", "--output", "json").Json;
+        Assert.Equal(["run", "steps"], Names(show));
+        Assert.Equal(runFields, Names(show.GetProperty("run")));
+        Assert.Equal(4, show.GetProperty("run").GetProperty("step_count").GetInt32());
+        var sum = show.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "sum");
+        Assert.Equal(["id", "name", "step", "status", "attempt", "started_at", "finished_at", "duration_seconds", "error", "cached_from",
+            "code_version", "cache_key", "step_operator", "parameters", "inputs", "outputs"], Names(sum));
+        Assert.Equal(JsonValueKind.Null, sum.GetProperty("error").ValueKind);
+        Assert.Equal(JsonValueKind.Number, sum.GetProperty("duration_seconds").ValueKind);
+        Assert.Equal(["name", "artifact_id", "uri"], Names(sum.GetProperty("inputs")[0]));
+        Assert.Equal(["name", "artifact_id", "uri", "type", "size"], Names(sum.GetProperty("outputs")[0]));
+
+        static string[] Names(JsonElement e) => e.EnumerateObject().Select(p => p.Name).ToArray();
+    }
+
+    [Fact]
+    public void Run_show_of_a_large_run_lists_a_capped_table_with_counts_failed_steps_first_and_a_hint()
+    {
+        Assert.Equal(1, RunPipeline("wide", "--run-name", "wide").ExitCode);
+
+        var shown = _cli.Run("run", "show", "wide");
+        Assert.Equal(0, shown.ExitCode);
+        Assert.Contains($"steps {SamplePipelines.Wide.Steps}: {SamplePipelines.Wide.Steps - 1} completed, 1 failed", shown.Out);
+        var rows = StepRows(shown.Out);
+        Assert.Equal(Commands.RunCommands.StepTableCap, rows.Length);
+        Assert.Contains(rows, r => r.Contains("failed", StringComparison.Ordinal) && r.Contains($"{SamplePipelines.Wide.Failing} is not allowed", StringComparison.Ordinal));
+        Assert.Contains($"{SamplePipelines.Wide.Steps - Commands.RunCommands.StepTableCap} more steps not listed: `strata run show wide --all`", shown.Out);
+
+        var all = _cli.Run("run", "show", "wide", "--all");
+        Assert.Equal(SamplePipelines.Wide.Steps, StepRows(all.Out).Length);
+        Assert.DoesNotContain("more steps not listed", all.Out);
+
+        var json = _cli.Run("run", "show", "wide", "--output", "json").Json;
+        Assert.Equal(SamplePipelines.Wide.Steps, json.GetProperty("steps").GetArrayLength());
+
+        static string[] StepRows(string table) => table.Split('\n').Where(l => l.TrimStart().StartsWith("square", StringComparison.Ordinal)).ToArray();
+    }
+
+    [Fact]
     public void Pipeline_list_names_every_pipeline_of_the_assembly()
     {
         var list = _cli.Run("pipeline", "list", "--assembly", StrataCli.SamplePipelinesDll, "--output", "json").Json;
         var names = list.EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["arithmetic", "failing", "miswired"], names.Order());
+        Assert.Equal(["arithmetic", "failing", "miswired", "wide"], names.Order());
     }
 
     [Fact]

@@ -39,7 +39,7 @@ internal static class PipelineCommands
             using var interrupts = new Interrupts(c.CancellationToken);
             var result = await client.RunAsync(pipeline, options, interrupts.Token);
             if (c.Json)
-                c.WriteJson(Shapes.Result(result));
+                c.WriteJson(w => Shapes.WriteResult(w, result));
             return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
         });
 

@@ -19,7 +19,7 @@ internal static class RunCommands
             var runs = await client.Store.ListRunsAsync(c.Get(pipeline), Math.Max(1, c.Get(limit)), c.CancellationToken);
             if (c.Json)
             {
-                c.WriteJson(runs.Select(Shapes.Run).ToArray());
+                c.WriteJsonArray(runs, Shapes.WriteRun);
                 return Handler.Ok;
             }
             if (runs.Count == 0)
@@ -35,28 +35,50 @@ internal static class RunCommands
         });
 
         var runArg = new Argument<string>("run") { Description = "Run name, id or id prefix." };
-        var show = new Command("show", "Show a run's steps, their states, durations, errors and artifacts.") { runArg };
+        var all = new Option<bool>("--all") { Description = $"List every step in the table (by default a run of more than {StepTableCap} steps lists {StepTableCap}, those that did not complete first)." };
+        var show = new Command("show", "Show a run's steps, their states, durations, errors and artifacts.") { runArg, all };
         Handler.Set(show, async c =>
         {
             var client = await c.ClientAsync();
             var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
-            var steps = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
-            var inputs = (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
-            var outputs = (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId);
-            if (c.Json)
+            // The reads are independent, and SQLite runs each synchronously on its own connection: on threads of their own they overlap.
+            var stepsRead = Task.Run(() => client.Store.ListStepRunsAsync(run.Id, c.CancellationToken));
+            var outputsRead = Task.Run(async () => (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
+            var inputsRead = c.Json ? Task.Run(async () => (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId)) : null;
+            var steps = await stepsRead;
+            var outputs = await outputsRead;
+            if (inputsRead is not null)
             {
-                c.WriteJson(new { run = Shapes.Run(run), steps = steps.Select(s => Shapes.Step(s, inputs[s.Id], outputs[s.Id])).ToArray() });
+                var inputs = await inputsRead;
+                c.WriteJson(w =>
+                {
+                    w.WriteStartObject();
+                    w.WritePropertyName("run");
+                    Shapes.WriteRun(w, run);
+                    w.WriteStartArray("steps");
+                    foreach (var s in steps)
+                    {
+                        Shapes.WriteStep(w, s, inputs[s.Id], outputs[s.Id]);
+                        CliContext.FlushSome(w);
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                });
                 return Handler.Ok;
             }
             c.Out.WriteLine($"Run {run.Name} ({run.Id})");
             c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration {Tables.Duration(run.StartedAt, run.FinishedAt)}");
             if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
+            c.Out.WriteLine($"  steps {steps.Count}: {string.Join(", ", steps.CountBy(s => s.Status).OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))}");
+            var listed = c.Get(all) ? steps : StepsToList(steps);
             var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
-            foreach (var s in steps)
+            foreach (var s in listed)
                 Tables.Row(table, s.Name, Status(s.Status), Tables.Duration(s.StartedAt, s.FinishedAt),
                     string.Join(", ", outputs[s.Id].Select(o => $"{o.Name}={o.Artifact.Id[^12..]}")),
                     s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
             c.Out.Write(table);
+            if (listed.Count < steps.Count)
+                c.Out.WriteLine($"{steps.Count - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every field.");
             return Handler.Ok;
         });
 
@@ -102,7 +124,7 @@ internal static class RunCommands
             if (!Durations.TryParse(c.Get(wait)!, out var waitFor)) throw new CliUsageException($"--wait '{c.Get(wait)}' is not a duration (e.g. 30s).");
             var client = await c.ClientAsync();
             var run = await client.CancelRunAsync(c.Get(cancelRun)!, waitFor, c.CancellationToken);
-            if (c.Json) c.WriteJson(Shapes.Run(run));
+            if (c.Json) c.WriteJson(w => Shapes.WriteRun(w, run));
             else c.Success($"Run {run.Name} {run.Status.ToString().ToLowerInvariant()}.");
             return Handler.Ok;
         });
@@ -122,7 +144,7 @@ internal static class RunCommands
                 Steps = c.Get(resumeConfig) is { } configFile ? RunConfigFile.Read(configFile) : [],
             }, interrupts.Token);
             if (c.Json)
-                c.WriteJson(Shapes.Result(result));
+                c.WriteJson(w => Shapes.WriteResult(w, result));
             return result.Succeeded ? Handler.Ok : result.Run.Status == ExecutionStatus.Cancelled ? 130 : Handler.Failed;
         });
 
@@ -137,6 +159,20 @@ internal static class RunCommands
     internal static async Task<RunRecord> FindAsync(StrataClient client, string idOrName, CancellationToken cancellationToken) =>
         await client.Store.FindRunAsync(idOrName, cancellationToken)
         ?? throw new CliUsageException($"No run '{idOrName}'; see `strata run list`.");
+
+    /// <summary>How many steps `run show` lists without <c>--all</c>: a table of thousands of rows helps no one.</summary>
+    internal const int StepTableCap = 50;
+
+    /// <summary>
+    /// The steps a capped table lists: those that did not complete (failed, skipped, still running, ...) before the others,
+    /// at most <see cref="StepTableCap"/>, kept in run order.
+    /// </summary>
+    internal static IReadOnlyList<StepRunRecord> StepsToList(IReadOnlyList<StepRunRecord> steps)
+    {
+        if (steps.Count <= StepTableCap) return steps;
+        var chosen = steps.Where(s => !s.Status.IsSuccess()).Concat(steps.Where(s => s.Status.IsSuccess())).Take(StepTableCap).ToHashSet();
+        return steps.Where(chosen.Contains).ToArray();
+    }
 
     private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
 }

@@ -72,3 +72,19 @@ public static class Miswired
         p.Step(One).Named("one");
     }
 }
+
+/// <summary>More steps than `strata run show` lists by default, one of them failing late in the run.</summary>
+public static class Wide
+{
+    public const int Steps = 60;
+    public const int Failing = 57;
+
+    [Step]
+    public static int Square(int x) => x == Failing ? throw new InvalidOperationException($"{x} is not allowed") : x * x;
+
+    [Pipeline(Name = "wide")]
+    public static void Build(PipelineBuilder p)
+    {
+        for (var i = 0; i < Steps; i++) p.Step(Square, i);
+    }
+}

@@ -228,7 +228,7 @@ internal static class Benchmarks
             if (details[key] is not JsonObject run) continue;
             var steps = run.D("steps");
             var total = run.D("total_s");
-            var how = key == "fanout" ? "two steps at a time: parts overlap, read them per call" : "one step at a time: the parts add up";
+            const string how = "records and small outputs are written behind the steps, so the parts overlap: read them per call";
             text.Add($"Breakdown, {run.S("label")}: {total:0.000} s in all, {total / steps * 1e6:0} µs per step (timed stack; {how})");
             // Top-level parts by time, each followed by the parts nested in it.
             var parts = run["parts"]!.AsArray().Select(p => p!.AsObject()).ToList();
@@ -238,7 +238,6 @@ internal static class Benchmarks
                     .Where(p => p.S("name").StartsWith(top.S("name").Replace(" (all)", "", StringComparison.Ordinal) + " > ", StringComparison.Ordinal))
                     .OrderBy(p => p.S("name"), StringComparer.Ordinal)))
                 .ToList();
-            if (key == "fanout") ordered = ordered.Where(p => !p.S("name").StartsWith("orchestrator rest", StringComparison.Ordinal)).ToList();
             text.Add(Format.Table(["part", "calls", "total", "per call", "per step", "share"],
                 ordered.Select(p => (IReadOnlyList<string>)
                 [

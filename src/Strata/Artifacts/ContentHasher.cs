@@ -10,18 +10,19 @@ namespace Strata;
 internal sealed class ContentHasher
 {
     private readonly SortedDictionary<string, (byte[] Hash, long Size)> _files = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
 
     public const string Prefix = "xxh128:";
 
     public void Add(string name, byte[] hash, long size)
     {
-        lock (_files) _files[name] = (hash, size);
+        lock (_lock) _files[name] = (hash, size);
     }
 
     /// <summary>The file hashes added so far, by name (object stores keep each file's hash beside it).</summary>
     public IReadOnlyDictionary<string, (byte[] Hash, long Size)> Files()
     {
-        lock (_files) return new SortedDictionary<string, (byte[] Hash, long Size)>(_files, StringComparer.Ordinal);
+        lock (_lock) return new SortedDictionary<string, (byte[] Hash, long Size)>(_files, StringComparer.Ordinal);
     }
 
     /// <summary>The text form of one file's hash, as <see cref="HashBytes"/> writes it.</summary>
@@ -31,7 +32,7 @@ internal sealed class ContentHasher
     {
         var total = new XxHash128();
         long size = 0;
-        lock (_files)
+        lock (_lock)
         {
             foreach (var (name, (hash, length)) in _files)
             {

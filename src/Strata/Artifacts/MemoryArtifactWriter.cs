@@ -7,6 +7,7 @@ namespace Strata;
 internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
 {
     private readonly List<(string Name, MemoryStream Data)> _files = [];
+    private readonly Lock _lock = new();
     private long _size;
 
     public ContentHasher Hasher { get; } = new();
@@ -18,7 +19,7 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
     {
         var relative = ArtifactPath.Normalize(name);
         var data = new MemoryStream();
-        lock (_files) _files.Add((relative, data));
+        lock (_lock) _files.Add((relative, data));
         return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher);
     }
 

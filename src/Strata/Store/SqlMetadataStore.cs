@@ -482,7 +482,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
         if (Prepared.TryGetValue(connection, out var kept) && kept.TryGetValue(sql, out var command))
         {
             command.Transaction = tx;
-            foreach (var (name, value) in args) command.Parameters[name].Value = value ?? DBNull.Value;
+            foreach (var (name, value) in args) command.Parameters["@" + name].Value = value ?? DBNull.Value;
             return (command, true);
         }
         command = connection.CreateCommand();
@@ -491,7 +491,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
         foreach (var (name, value) in args)
         {
             var p = command.CreateParameter();
-            p.ParameterName = name;
+            p.ParameterName = "@" + name; // as the SQL writes it: SQLite finds it at once instead of first trying the bare name
             p.Value = value ?? DBNull.Value;
             command.Parameters.Add(p);
         }

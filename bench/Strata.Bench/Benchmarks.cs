@@ -97,7 +97,7 @@ internal static class Benchmarks
 
     private static async Task<(List<Row>, JsonObject)> P4Async(BenchContext context)
     {
-        var reps = context.RepsOr(5);
+        var reps = context.RepsOr(7);
         var work = context.WorkDir("p4");
         var root = Path.Combine(work, "store");
         var rawDir = Path.Combine(work, "raw");

@@ -49,8 +49,11 @@ internal sealed class ContentHasher
 }
 
 /// <summary>A write-only stream that hashes and counts what passes through it, and reports when disposed.</summary>
+/// <remarks>A large write is hashed on another thread while it is written, so hashing adds nothing to the time of large artifacts.</remarks>
 internal sealed class HashingWriteStream(Stream inner, string name, ContentHasher hasher) : Stream
 {
+    private const int HashAlongside = 1 << 20;
+
     private readonly XxHash128 _hash = new();
     private long _length;
     private bool _disposed;
@@ -65,16 +68,52 @@ internal sealed class HashingWriteStream(Stream inner, string name, ContentHashe
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _hash.Append(buffer);
+        if (buffer.Length >= HashAlongside) WriteHashingAlongside(buffer);
+        else
+        {
+            _hash.Append(buffer);
+            inner.Write(buffer);
+        }
         _length += buffer.Length;
-        inner.Write(buffer);
+    }
+
+    private unsafe void WriteHashingAlongside(ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* start = buffer)
+        {
+            var (address, length) = ((nint)start, buffer.Length);
+            var hashing = Task.Run(() => _hash.Append(new ReadOnlySpan<byte>((void*)address, length)));
+            try
+            {
+                inner.Write(buffer);
+            }
+            finally
+            {
+                hashing.GetAwaiter().GetResult(); // the buffer stays pinned until the hash is done with it
+            }
+        }
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        _hash.Append(buffer.Span);
+        if (buffer.Length >= HashAlongside)
+        {
+            var hashing = Task.Run(() => _hash.Append(buffer.Span), CancellationToken.None);
+            try
+            {
+                await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await hashing.ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            _hash.Append(buffer.Span);
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
         _length += buffer.Length;
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

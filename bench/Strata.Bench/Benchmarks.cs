@@ -156,13 +156,14 @@ internal static class Benchmarks
 
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var env = new Dictionary<string, string> { ["STRATA_HOME"] = home, ["STRATA_STORE_URL"] = "", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
-        // The four commands take turns, so each repetition of each sees the same load; the first round is reported apart (cold).
+        // The commands take turns, so each repetition of each sees the same load; the first round is reported apart (cold).
         var commands = new (string Label, string[] Arguments)[]
         {
             ("dotnet start (noop app)", [typeof(Program).Assembly.Location, "noop"]),
             ("strata --version", [cli, "--version"]),
             ("strata run list --output json", [cli, "run", "list", "--output", "json"]),
             ($"strata run show {runName} --output json", [cli, "run", "show", runName, "--output", "json"]),
+            ($"strata run show {runName}", [cli, "run", "show", runName]),
         };
         var times = commands.Select(_ => new List<double>()).ToArray();
         for (var i = 0; i < reps + 1; i++)
@@ -171,7 +172,7 @@ internal static class Benchmarks
         for (var c = 0; c < commands.Length; c++)
             Console.Error.WriteLine($"    {commands[c].Label}: first {times[c][0] * 1000:0} ms, median {Stats.Median(times[c][1..]) * 1000:0} ms");
         (double First, double Median) Of(int c) => (times[c][0], Stats.Median(times[c][1..]));
-        var (noop, version, list, show) = (Of(0), Of(1), Of(2), Of(3));
+        var (noop, version, list, showJson, show) = (Of(0), Of(1), Of(2), Of(3), Of(4));
         var query = await Child.RunAsync("query", ("home", home), ("run", runName), ("reps", reps));
 
         var peakMiB = scale.L("peak_after_run_bytes") / MiB;
@@ -183,6 +184,7 @@ internal static class Benchmarks
             Row.Absolute("P5", $"{P5Steps}-step fan-out/fan-in, peak working set", peakMiB, "MiB", null, "", 1024, "≤ 1 GiB"),
             Row.Absolute("P5", "`strata run list` (process wall time, 101 runs)", list.Median, "s", noop.Median, "dotnet start, noop app", 0.2, "≤ 200 ms"),
             Row.Absolute("P5", $"`strata run show` of the {P5Steps}-step run (process wall time)", show.Median, "s", noop.Median, "dotnet start, noop app", 0.2, "≤ 200 ms"),
+            Row.Info("P5", $"`strata run show --output json` of the {P5Steps}-step run (every step, 12 MB)", showJson.Median, "s", noop.Median, "dotnet start, noop app"),
             Row.Info("P5", "`strata --version` (CLI start-up alone)", version.Median, "s", noop.Median, "dotnet start, noop app"),
             Row.Info("P5", "run list: store query in process", query.D("list_median_s"), "s"),
             Row.Info("P5", "run show: store queries in process", query.D("show_median_s"), "s",
@@ -196,6 +198,7 @@ internal static class Benchmarks
             {
                 ["noop_first"] = noop.First, ["noop_median"] = noop.Median, ["version_first"] = version.First, ["version_median"] = version.Median,
                 ["list_first"] = list.First, ["list_median"] = list.Median, ["show_first"] = show.First, ["show_median"] = show.Median,
+                ["show_json_first"] = showJson.First, ["show_json_median"] = showJson.Median,
             },
         };
         return (rows, details);

@@ -41,6 +41,18 @@ internal static class RunCommands
         {
             var client = await c.ClientAsync();
             var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
+            if (!c.Json && !c.Get(all) && run.StepCount > StepTableCap)
+            {
+                // A large run: counts from the store, and only the steps the table lists are read.
+                var counts = await client.Store.CountStepRunsAsync(run.Id, c.CancellationToken);
+                if (counts.Values.Sum() > StepTableCap)
+                {
+                    var firstSteps = await client.Store.ListStepRunsAsync(run.Id, StepTableCap, c.CancellationToken);
+                    var theirOutputs = (await client.Store.GetStepOutputsAsync(firstSteps.Select(s => s.Id).ToArray(), c.CancellationToken)).ToLookup(l => l.StepRunId);
+                    WriteStepTable(c, run, counts, firstSteps, theirOutputs);
+                    return Handler.Ok;
+                }
+            }
             // The reads are independent, and SQLite runs each synchronously on its own connection: on threads of their own they overlap.
             var stepsRead = Task.Run(() => client.Store.ListStepRunsAsync(run.Id, c.CancellationToken));
             var outputsRead = Task.Run(async () => (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
@@ -66,19 +78,7 @@ internal static class RunCommands
                 });
                 return Handler.Ok;
             }
-            c.Out.WriteLine($"Run {run.Name} ({run.Id})");
-            c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration {Tables.Duration(run.StartedAt, run.FinishedAt)}");
-            if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
-            c.Out.WriteLine($"  steps {steps.Count}: {string.Join(", ", steps.CountBy(s => s.Status).OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))}");
-            var listed = c.Get(all) ? steps : StepsToList(steps);
-            var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
-            foreach (var s in listed)
-                Tables.Row(table, s.Name, Status(s.Status), Tables.Duration(s.StartedAt, s.FinishedAt),
-                    string.Join(", ", outputs[s.Id].Select(o => $"{o.Name}={o.Artifact.Id[^12..]}")),
-                    s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
-            c.Out.Write(table);
-            if (listed.Count < steps.Count)
-                c.Out.WriteLine($"{steps.Count - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every field.");
+            WriteStepTable(c, run, steps.CountBy(s => s.Status).ToDictionary(), c.Get(all) ? steps : StepsToList(steps), outputs);
             return Handler.Ok;
         });
 
@@ -167,6 +167,24 @@ internal static class RunCommands
     /// The steps a capped table lists: those that did not complete (failed, skipped, still running, ...) before the others,
     /// at most <see cref="StepTableCap"/>, kept in run order.
     /// </summary>
+    private static void WriteStepTable(CliContext c, RunRecord run, IReadOnlyDictionary<ExecutionStatus, int> counts, IReadOnlyList<StepRunRecord> listed,
+        ILookup<string, StepArtifactLink> outputs)
+    {
+        var total = counts.Values.Sum();
+        c.Out.WriteLine($"Run {run.Name} ({run.Id})");
+        c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration {Tables.Duration(run.StartedAt, run.FinishedAt)}");
+        if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
+        c.Out.WriteLine($"  steps {total}: {string.Join(", ", counts.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))}");
+        var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
+        foreach (var s in listed)
+            Tables.Row(table, s.Name, Status(s.Status), Tables.Duration(s.StartedAt, s.FinishedAt),
+                string.Join(", ", outputs[s.Id].Select(o => $"{o.Name}={o.Artifact.Id[^12..]}")),
+                s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
+        c.Out.Write(table);
+        if (listed.Count < total)
+            c.Out.WriteLine($"{total - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every field.");
+    }
+
     internal static IReadOnlyList<StepRunRecord> StepsToList(IReadOnlyList<StepRunRecord> steps)
     {
         if (steps.Count <= StepTableCap) return steps;

@@ -59,6 +59,15 @@ public interface IMetadataStore : IAsyncDisposable
 
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>How many step runs a run has in each state (states it has none in are left out).</summary>
+    Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// At most <paramref name="limit"/> of a run's step runs, those that did not succeed (failed, skipped, running...)
+    /// chosen first, in the order <see cref="ListStepRunsAsync(string, CancellationToken)"/> gives: a large run's problems at a glance.
+    /// </summary>
+    Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Records the step operator and job handle (JSON) of a submitted step run.</summary>
     Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default);
 
@@ -66,6 +75,9 @@ public interface IMetadataStore : IAsyncDisposable
     Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>The outputs of these step runs.</summary>
+    Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(IReadOnlyCollection<string> stepRunIds, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default);
 
     // Artifacts

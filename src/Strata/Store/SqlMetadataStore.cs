@@ -354,6 +354,17 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId));
 
+    public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT status, COUNT(*) FROM step_runs WHERE run_id = @r GROUP BY status",
+            r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken, ("r", runId)).ConfigureAwait(false))
+        .ToDictionary(c => c.Status, c => c.Count);
+
+    public async Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
+        (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
+            "ORDER BY CASE WHEN status IN ('completed', 'cached') THEN 1 ELSE 0 END, started_at, id LIMIT @n",
+            ReadStepRun, cancellationToken, ("r", runId), ("n", limit)).ConfigureAwait(false))
+        .OrderBy(s => s.StartedAt).ThenBy(s => s.Id, StringComparer.Ordinal).ToArray();
+
     private static StepRunRecord ReadStepRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
         ParseStatus(r.GetString(6)), r.IsDBNull(7) ? null : ParseTime(r.GetString(7)), r.IsDBNull(8) ? null : ParseTime(r.GetString(8)),
@@ -371,6 +382,12 @@ internal abstract class SqlMetadataStore : IMetadataStore
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default) =>
         LinksAsync("step_outputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
+
+    public Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(IReadOnlyCollection<string> stepRunIds, CancellationToken cancellationToken = default) =>
+        stepRunIds.Count == 0
+            ? Task.FromResult<IReadOnlyList<StepArtifactLink>>([])
+            : LinksAsync("step_outputs", $"l.step_run_id IN ({string.Join(", ", stepRunIds.Select((_, i) => $"@s{i}"))})", cancellationToken,
+                stepRunIds.Select((id, i) => ($"s{i}", (object?)id)).ToArray());
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default) =>
         LinksAsync("step_inputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));

@@ -334,6 +334,33 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_large_run_is_summarised_by_counts_a_few_steps_problems_first_and_their_outputs()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        var writes = new List<StepRunWrite>();
+        for (var i = 0; i < 6; i++)
+        {
+            var step = StepRun($"step-{i}", "run-1", $"s{i}", startedAt: i);
+            var status = i == 4 ? ExecutionStatus.Failed : i == 5 ? ExecutionStatus.Skipped : ExecutionStatus.Completed;
+            writes.Add(new StepRunRecorded(step with { Status = status, FinishedAt = At(i + 1) }, [],
+                status == ExecutionStatus.Completed ? [Artifact($"art-{i}", $"step-{i}", "output")] : [],
+                status == ExecutionStatus.Completed ? [("output", $"art-{i}")] : []));
+        }
+        await Store.WriteStepRunsAsync(writes);
+
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 4, [ExecutionStatus.Failed] = 1, [ExecutionStatus.Skipped] = 1 },
+            await Store.CountStepRunsAsync("run-1"));
+        Assert.Empty(await Store.CountStepRunsAsync("run-2"));
+        // Three of six: the failed and the skipped one first, then the earliest that completed; listed in run order.
+        Assert.Equal(["step-0", "step-4", "step-5"], (await Store.ListStepRunsAsync("run-1", 3)).Select(s => s.Id));
+        Assert.Equal(["step-0", "step-1", "step-2", "step-3", "step-4", "step-5"], (await Store.ListStepRunsAsync("run-1", 10)).Select(s => s.Id));
+
+        var outputs = await Store.GetStepOutputsAsync(["step-0", "step-4", "step-3"]);
+        Assert.Equal([("step-0", "art-0"), ("step-3", "art-3")], outputs.Select(o => (o.StepRunId, o.Artifact.Id)));
+        Assert.Empty(await Store.GetStepOutputsAsync(Array.Empty<string>()));
+    }
+
+    [Fact]
     public async Task A_failed_step_run_keeps_its_error()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

@@ -8,7 +8,7 @@ namespace Strata.Slurm;
 /// </summary>
 internal sealed record SlurmJobSpec
 {
-    /// <summary>The job name (<c>--job-name</c>); see <see cref="SlurmJobName.ForStepRun"/>.</summary>
+    /// <summary>The job name (<c>--job-name</c>); see <see cref="StepJobNames.For"/>.</summary>
     public required string Name { get; init; }
 
     /// <summary>The batch script. A script without a <c>#!</c> line runs with <c>/bin/bash</c>.</summary>

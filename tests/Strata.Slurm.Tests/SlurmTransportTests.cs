@@ -12,7 +12,7 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
     public static TheoryData<string> Transports => new() { "cli", "rest" };
     public static TheoryData<string> AllTransports => new() { "cli", "rest", "rest-socket" };
 
-    private static string NewName() => SlurmJobName.ForStepRun(Guid.CreateVersion7().ToString());
+    private static string NewName() => StepJobNames.For(Guid.CreateVersion7().ToString(), "transport", "test");
 
     private SlurmJobSpec Spec(string name, string script) => new()
     {

@@ -136,30 +136,12 @@ public sealed class SlurmStateTests
 public sealed class SlurmJobNameTests
 {
     [Fact]
-    public void A_uuid_step_run_id_gives_a_short_shell_safe_name_from_its_head_and_tail()
+    public void Step_job_names_are_names_slurm_jobs_accept_and_are_distinct()
     {
-        var name = SlurmJobName.ForStepRun("0193ABCD-1234-7abc-8def-0123456789ab");
-        Assert.Equal("strata-0193abcd-0123456789ab", name);
-        Assert.True(SlurmJobName.IsValid(name));
-    }
-
-    [Fact]
-    public void Distinct_step_runs_of_one_moment_get_distinct_names()
-    {
-        var names = Enumerable.Range(0, 1000).Select(_ => SlurmJobName.ForStepRun(Guid.CreateVersion7().ToString())).ToHashSet();
+        var names = Enumerable.Range(0, 1000).Select(_ => StepJobNames.For(Guid.CreateVersion7().ToString(), "training", "fit model")).ToHashSet();
         Assert.Equal(1000, names.Count);
-        Assert.All(names, n => Assert.Matches("^strata-[0-9a-f]{8}-[0-9a-f]{12}$", n));
+        Assert.All(names, n => Assert.True(SlurmJobName.IsValid(n), n));
     }
-
-    [Theory]
-    [InlineData("run-7", "strata-run7")]
-    [InlineData("a b;c$(x)", "strata-abcx")]
-    public void Short_ids_are_kept_whole_without_unsafe_characters(string id, string expected) =>
-        Assert.Equal(expected, SlurmJobName.ForStepRun(id));
-
-    [Fact]
-    public void An_id_without_letters_or_digits_is_refused() =>
-        Assert.Equal(SlurmErrorKind.InvalidSpec, Assert.Throws<SlurmException>(() => SlurmJobName.ForStepRun("--;")).Kind);
 }
 
 public sealed class SlurmJobSpecTests

@@ -110,13 +110,30 @@ public static class StrataEntrypoint
             if (a.IsLiteral)
             {
                 var json = a.Literal?.GetRawText() ?? "null";
-                return new StepArgument(parameter, true, System.Text.Json.JsonSerializer.Deserialize(json, parameter.Type, StrataJson.Options), json, null, [], false);
+                var value = a.Literal is { } literal && Primitive(literal, parameter.Type) is { } primitive
+                    ? primitive
+                    : System.Text.Json.JsonSerializer.Deserialize(json, parameter.Type, StrataJson.Options);
+                return new StepArgument(parameter, true, value, json, null, [], false);
             }
             var source = a.Source is null ? null : StepDefinition.For(a.Source.Resolve(), MaterializerRegistry.Default);
             return new StepArgument(parameter, false, null, null, source,
                 a.Inputs.Select(input => (input.Output, new OutputSlot(input.Artifact, false, null))).ToArray(), a.Assemble);
         }).ToArray();
     }
+
+    /// <summary>
+    /// A number, string or bool literal read straight from its JSON, or null for anything else (which then goes through
+    /// the serializer): in a step process that starts cold, setting up reflection-based deserialization costs more than the step.
+    /// </summary>
+    internal static object? Primitive(System.Text.Json.JsonElement literal, Type type) => type.IsEnum ? null : (literal.ValueKind, Type.GetTypeCode(type)) switch
+    {
+        (System.Text.Json.JsonValueKind.Number, TypeCode.Int32) when literal.TryGetInt32(out var v) => v,
+        (System.Text.Json.JsonValueKind.Number, TypeCode.Int64) when literal.TryGetInt64(out var v) => v,
+        (System.Text.Json.JsonValueKind.Number, TypeCode.Double) when literal.TryGetDouble(out var v) => v,
+        (System.Text.Json.JsonValueKind.String, TypeCode.String) => literal.GetString(),
+        (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False, TypeCode.Boolean) => literal.GetBoolean(),
+        _ => null,
+    };
 
     /// <summary>The command that runs a step entrypoint for a manifest, as this process would start it.</summary>
     internal static IReadOnlyList<string>? DefaultCommand(string manifestUri)

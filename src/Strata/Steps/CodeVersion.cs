@@ -1,14 +1,15 @@
+using System.IO.Hashing;
 using System.Reflection;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 
 namespace Strata;
 
 /// <summary>
 /// A step's code version: a hash of its method body's IL and, transitively, of the IL of every method
 /// it calls or creates in the same assembly. Changing a helper the step uses changes the version; changing
-/// an unrelated method does not.
+/// an unrelated method does not. XxHash128, as for artifact content: it identifies, it does not have to resist forgery,
+/// and a step process that checks its step's version does not have to load a cryptography library for it.
 /// </summary>
 internal static class CodeVersion
 {
@@ -19,7 +20,7 @@ internal static class CodeVersion
 
     public static string Of(MethodInfo method)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = new XxHash128();
         var seen = new HashSet<MethodBase>();
         var queue = new Queue<MethodBase>();
         queue.Enqueue(method);
@@ -27,7 +28,7 @@ internal static class CodeVersion
         while (queue.Count > 0)
         {
             var m = queue.Dequeue();
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{m.DeclaringType?.FullName}::{m}\n"));
+            hash.Append(System.Text.Encoding.UTF8.GetBytes($"{m.DeclaringType?.FullName}::{m}\n"));
             // An async method or iterator only starts a compiler-generated state machine (through a builder in the
             // core library); the code its author wrote is the state machine's MoveNext.
             if (m.GetCustomAttribute<StateMachineAttribute>() is { StateMachineType: { } machine }
@@ -36,7 +37,7 @@ internal static class CodeVersion
                 queue.Enqueue(moveNext);
             var il = m.GetMethodBody()?.GetILAsByteArray();
             if (il is null) continue;
-            hash.AppendData(il);
+            hash.Append(il);
             foreach (var token in MemberTokens(il))
             {
                 MemberInfo? member;
@@ -49,7 +50,7 @@ internal static class CodeVersion
                 catch (BadImageFormatException) { continue; }
                 // Names of what the code uses are part of it (a call to Max instead of Min has the same token shape).
                 if (member is not null)
-                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes(member.DeclaringType?.FullName + "::" + member + "\n"));
+                    hash.Append(System.Text.Encoding.UTF8.GetBytes(member.DeclaringType?.FullName + "::" + member + "\n"));
                 if (member is MethodBase callee && callee.Module.Assembly == method.Module.Assembly)
                 {
                     var definition = callee is MethodInfo { IsGenericMethod: true } g ? g.GetGenericMethodDefinition() : callee;
@@ -58,7 +59,7 @@ internal static class CodeVersion
                 }
             }
         }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        return Convert.ToHexStringLower(hash.GetCurrentHash())[..16];
     }
 
     /// <summary>Tokens of methods, fields and types referenced by the IL (call, callvirt, newobj, ldftn, ldfld, ...).</summary>

@@ -41,44 +41,47 @@ internal static class RunCommands
         {
             var client = await c.ClientAsync();
             var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
-            if (!c.Json && !c.Get(all) && run.StepCount > StepTableCap)
+            if (!c.Json)
             {
-                // A large run: counts from the store, and only the steps the table lists are read.
+                // The table reads what it prints: counts by status, and the listed steps with their outputs.
                 var counts = await client.Store.CountStepRunsAsync(run.Id, c.CancellationToken);
-                if (counts.Values.Sum() > StepTableCap)
+                IReadOnlyList<StepRunRecord> listed;
+                IReadOnlyList<StepArtifactLink> listedOutputs;
+                if (c.Get(all))
                 {
-                    var firstSteps = await client.Store.ListStepRunsAsync(run.Id, StepTableCap, c.CancellationToken);
-                    var theirOutputs = (await client.Store.GetStepOutputsAsync(firstSteps.Select(s => s.Id).ToArray(), c.CancellationToken)).ToLookup(l => l.StepRunId);
-                    WriteStepTable(c, run, counts, firstSteps, theirOutputs);
-                    return Handler.Ok;
+                    listed = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
+                    listedOutputs = await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken);
                 }
-            }
-            // The reads are independent, and SQLite runs each synchronously on its own connection: on threads of their own they overlap.
-            var stepsRead = Task.Run(() => client.Store.ListStepRunsAsync(run.Id, c.CancellationToken));
-            var outputsRead = Task.Run(async () => (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
-            var inputsRead = c.Json ? Task.Run(async () => (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId)) : null;
-            var steps = await stepsRead;
-            var outputs = await outputsRead;
-            if (inputsRead is not null)
-            {
-                var inputs = await inputsRead;
-                c.WriteJson(w =>
+                else
                 {
-                    w.WriteStartObject();
-                    w.WritePropertyName("run");
-                    Shapes.WriteRun(w, run);
-                    w.WriteStartArray("steps");
-                    foreach (var s in steps)
-                    {
-                        Shapes.WriteStep(w, s, inputs[s.Id], outputs[s.Id]);
-                        CliContext.FlushSome(w);
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                });
+                    listed = await client.Store.ListStepRunsAsync(run.Id, StepTableCap, c.CancellationToken);
+                    listedOutputs = await client.Store.GetStepOutputsAsync(listed.Select(s => s.Id).ToArray(), c.CancellationToken);
+                }
+                WriteStepTable(c, run, counts, listed, listedOutputs.ToLookup(l => l.StepRunId));
                 return Handler.Ok;
             }
-            WriteStepTable(c, run, steps.CountBy(s => s.Status).ToDictionary(), c.Get(all) ? steps : StepsToList(steps), outputs);
+            // Every step, with its inputs and outputs. The reads are independent, and SQLite runs each synchronously on
+            // its own connection: on threads of their own they overlap.
+            var stepsRead = Task.Run(() => client.Store.ListStepRunsAsync(run.Id, c.CancellationToken));
+            var outputsRead = Task.Run(async () => (await client.Store.GetStepOutputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
+            var inputsRead = Task.Run(async () => (await client.Store.GetStepInputsAsync(run.Id, c.CancellationToken)).ToLookup(l => l.StepRunId));
+            var steps = await stepsRead;
+            var outputs = await outputsRead;
+            var inputs = await inputsRead;
+            c.WriteJson(w =>
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("run");
+                Shapes.WriteRun(w, run);
+                w.WriteStartArray("steps");
+                foreach (var s in steps)
+                {
+                    Shapes.WriteStep(w, s, inputs[s.Id], outputs[s.Id]);
+                    CliContext.FlushSome(w);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
             return Handler.Ok;
         });
 
@@ -163,10 +166,7 @@ internal static class RunCommands
     /// <summary>How many steps `run show` lists without <c>--all</c>: a table of thousands of rows helps no one.</summary>
     internal const int StepTableCap = 50;
 
-    /// <summary>
-    /// The steps a capped table lists: those that did not complete (failed, skipped, still running, ...) before the others,
-    /// at most <see cref="StepTableCap"/>, kept in run order.
-    /// </summary>
+    /// <summary>The run, its step counts by status, and a table of the listed steps with a line on any not listed.</summary>
     private static void WriteStepTable(CliContext c, RunRecord run, IReadOnlyDictionary<ExecutionStatus, int> counts, IReadOnlyList<StepRunRecord> listed,
         ILookup<string, StepArtifactLink> outputs)
     {
@@ -183,13 +183,6 @@ internal static class RunCommands
         c.Out.Write(table);
         if (listed.Count < total)
             c.Out.WriteLine($"{total - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every field.");
-    }
-
-    internal static IReadOnlyList<StepRunRecord> StepsToList(IReadOnlyList<StepRunRecord> steps)
-    {
-        if (steps.Count <= StepTableCap) return steps;
-        var chosen = steps.Where(s => !s.Status.IsSuccess()).Concat(steps.Where(s => s.Status.IsSuccess())).Take(StepTableCap).ToHashSet();
-        return steps.Where(chosen.Contains).ToArray();
     }
 
     private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();

@@ -359,11 +359,10 @@ internal abstract class SqlMetadataStore : IMetadataStore
             r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken, ("r", runId)).ConfigureAwait(false))
         .ToDictionary(c => c.Status, c => c.Count);
 
-    public async Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
-        (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
-            "ORDER BY CASE WHEN status IN ('completed', 'cached') THEN 1 ELSE 0 END, started_at, id LIMIT @n",
-            ReadStepRun, cancellationToken, ("r", runId), ("n", limit)).ConfigureAwait(false))
-        .OrderBy(s => s.StartedAt).ThenBy(s => s.Id, StringComparer.Ordinal).ToArray();
+    public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {StepColumns} FROM (SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
+            $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, id LIMIT @n) chosen " +
+            "ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId), ("n", limit));
 
     private static StepRunRecord ReadStepRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),

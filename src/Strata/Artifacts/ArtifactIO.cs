@@ -42,19 +42,18 @@ internal static class ArtifactIO
         var files = buffer.Files;
         var single = files.Count == 1 && materializer.OpensFilesByName ? store.SingleFilePathOf(path, files[0].Name) : null;
         var record = Record(store, single ?? path, type, materializer, buffer.Hasher.Result(), producerStepRunId, outputName);
-        return (record, WriteBehindAsync(store, single, path, buffer));
+        return (record, WriteBehindAsync(single is null
+            ? () => store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None)
+            : () => store.WriteFileAsync(single, files[0].Content, CancellationToken.None)));
     }
 
-    private static async Task WriteBehindAsync(ArtifactStore store, string? singleFilePath, string path, MemoryArtifactWriter buffer)
+    private static async Task WriteBehindAsync(Func<Task> write)
     {
         await Task.Yield(); // off the step's thread: a local store writes synchronously
         await WritesBehind.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (singleFilePath is not null)
-                await store.WriteFileAsync(singleFilePath, buffer.Files[0].Content, CancellationToken.None).ConfigureAwait(false);
-            else
-                await store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None).ConfigureAwait(false);
+            await write().ConfigureAwait(false);
         }
         finally
         {

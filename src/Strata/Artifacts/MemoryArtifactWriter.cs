@@ -30,10 +30,10 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
     /// <summary>Writes the held files through another writer (a store's).</summary>
     public async Task CopyToAsync(IArtifactWriter writer, CancellationToken cancellationToken)
     {
-        foreach (var (name, data) in _files)
+        foreach (var (name, content) in Files)
         {
             await using var file = writer.CreateFile(name);
-            await file.WriteAsync(data.GetBuffer().AsMemory(0, (int)data.Length), cancellationToken).ConfigureAwait(false);
+            await file.WriteAsync(content, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -168,8 +168,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     public StepOutcome RecordNotRun(StepNode node, ExecutionStatus status, string reason)
     {
         var stepRunId = Guid.CreateVersion7().ToString();
-        recorder.Post(new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
-            status, null, DateTimeOffset.UtcNow, reason, null, ParametersJson(node)), []));
+        recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
+            status, null, DateTimeOffset.UtcNow, reason, null, ParametersJson(node)), [], [], []));
         observer.StepChanged(new StepProgress(node.Name, status, null, reason));
         return Record(new StepOutcome(node, stepRunId, status, TimeSpan.Zero, reason, new Dictionary<string, OutputSlot>()));
     }

@@ -49,7 +49,7 @@ internal sealed class ContentHasher
 }
 
 /// <summary>A write-only stream that hashes and counts what passes through it, and reports when disposed.</summary>
-/// <remarks>A large write is hashed on another thread while it is written, so hashing adds nothing to the time of large artifacts.</remarks>
+/// <remarks>A large write is hashed on another thread while it is written, so the hash's computing time is hidden behind the write.</remarks>
 internal sealed class HashingWriteStream(Stream inner, string name, ContentHasher hasher) : Stream
 {
     private const int HashAlongside = 1 << 20;

@@ -89,7 +89,8 @@ public sealed class LocalArtifactStore : ArtifactStore
         if (Directory.Exists(full))
             return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
         var name = Path.GetFileName(full);
-        if (name.IndexOf(SingleFileSeparator) is var at and > 0 && File.Exists(full))
+        // The file's own name has no separator (SingleFilePathOf refuses one); the artifact's name may.
+        if (name.LastIndexOf(SingleFileSeparator) is var at and > 0 && File.Exists(full))
             return Task.FromResult<IArtifactReader>(new SingleFileReader(full, name[(at + 1)..]));
         throw new ArtifactException($"No artifact at '{path}' in {_root}.");
     }

@@ -38,6 +38,17 @@ public class SaveBehindTests
     }
 
     [Fact]
+    public async Task An_artifact_whose_name_holds_the_separator_is_read_back_as_its_one_file()
+    {
+        using var harness = new ArtifactHarness();
+        var (record, written) = await ArtifactIO.SaveBehindAsync(harness.Store, harness.Registry, "behind/odd~name", 42, typeof(int), null, "output", default);
+        await written;
+
+        Assert.Equal(harness.Store.UriOf("behind/odd~name~value.txt"), record.Uri);
+        Assert.Equal(42, await ArtifactIO.LoadAsync(harness.Store, harness.Registry, record, typeof(int), default));
+    }
+
+    [Fact]
     public async Task A_small_file_output_keeps_its_directory_and_its_name()
     {
         using var harness = new ArtifactHarness();

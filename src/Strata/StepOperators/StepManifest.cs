@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Strata;
 
@@ -59,11 +58,11 @@ internal sealed record StepManifest(
             ArtifactPath.Combine(invocation.OutputPrefix, "result.json"), ArtifactPath.Combine(invocation.OutputPrefix, "step.log"));
     }
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, StepDocumentsJson.Default.StepManifest);
+    public byte[] ToJson() => StepDocumentsJson.Write(this);
 
     public static StepManifest FromJson(byte[] json)
     {
-        var manifest = JsonSerializer.Deserialize(json, StepDocumentsJson.Default.StepManifest) ?? throw new StrataConfigException("The step manifest is empty.");
+        var manifest = StepDocumentsJson.ReadManifest(json);
         if (manifest.Format > CurrentFormat)
             throw new StrataConfigException($"The step manifest has format {manifest.Format}, newer than this Strata understands ({CurrentFormat}); run the same Strata version in the job as in the orchestrator.");
         return manifest;
@@ -78,10 +77,9 @@ internal sealed record StepResultRecord(
     public const string Completed = "completed";
     public const string Failed = "failed";
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, StepDocumentsJson.Default.StepResultRecord);
+    public byte[] ToJson() => StepDocumentsJson.Write(this);
 
-    public static StepResultRecord FromJson(byte[] json) =>
-        JsonSerializer.Deserialize(json, StepDocumentsJson.Default.StepResultRecord) ?? throw new StrataConfigException("The step result record is empty.");
+    public static StepResultRecord FromJson(byte[] json) => StepDocumentsJson.ReadResult(json);
 }
 
 /// <summary>How a job reaches the artifact store: the flavor and the non-secret config, passed in <c>STRATA_ARTIFACT_STORE</c>.</summary>
@@ -89,28 +87,13 @@ internal sealed record ArtifactStoreLocator(string Flavor, IReadOnlyDictionary<s
 {
     public const string EnvironmentVariable = "STRATA_ARTIFACT_STORE";
 
-    public string ToJson() => JsonSerializer.Serialize(this, StepDocumentsJson.Compact.ArtifactStoreLocator);
+    public string ToJson() => StepDocumentsJson.Write(this);
 
-    public static ArtifactStoreLocator FromJson(string json) =>
-        JsonSerializer.Deserialize(json, StepDocumentsJson.Compact.ArtifactStoreLocator) ?? throw new StrataConfigException($"{EnvironmentVariable} is empty.");
+    public static ArtifactStoreLocator FromJson(string json) => StepDocumentsJson.ReadLocator(json);
 
     public ArtifactStore Open(FlavorRegistry flavors, StrataHome home)
     {
         var flavor = (ArtifactStoreFlavor)flavors.Get(ComponentType.ArtifactStore, Flavor);
         return flavor.Create(flavor.Schema.Bind(Config), home);
     }
-}
-
-/// <summary>
-/// The documents a step entrypoint reads and writes, serialized by generated code: a job starts cold, and reflection-based
-/// serialization would cost it tens of milliseconds. Same shape as <see cref="StrataJson.Documents"/>.
-/// </summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.General, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
-[JsonSerializable(typeof(StepManifest))]
-[JsonSerializable(typeof(StepResultRecord))]
-[JsonSerializable(typeof(ArtifactStoreLocator))]
-internal sealed partial class StepDocumentsJson : JsonSerializerContext
-{
-    /// <summary>On one line, for environment variables.</summary>
-    public static StepDocumentsJson Compact { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.General) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
 }

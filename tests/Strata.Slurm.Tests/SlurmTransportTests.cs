@@ -144,6 +144,9 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
         var running = await WaitAsync(transport, id, s => s.Phase != SlurmJobPhase.Pending);
         Assert.Equal(SlurmJobPhase.Running, running.Phase);
         Assert.Equal("RUNNING", running.SlurmState);
+        // RUNNING is reported once the job is placed, a moment before its script starts: cancel a script that runs.
+        for (var waited = 0; !File.Exists(marker) && waited < 300; waited++) await Task.Delay(100);
+        Assert.True(File.Exists(marker), "the job's script never started");
 
         await transport.CancelAsync(id);
 
@@ -155,7 +158,6 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
         Assert.Contains(state.Signal, new int?[] { 15, 9 });
         Assert.Null(state.ExitCode);
         Assert.Equal("", await ActiveInSqueueAsync(name));
-        Assert.True(File.Exists(marker));
     }
 
     [Theory]

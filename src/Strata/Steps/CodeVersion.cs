@@ -1,6 +1,6 @@
 using System.IO.Hashing;
 using System.Reflection;
-using System.Reflection.Emit;
+using System.Reflection.Emit; // cref only
 using System.Runtime.CompilerServices;
 
 namespace Strata;
@@ -13,10 +13,20 @@ namespace Strata;
 /// </summary>
 internal static class CodeVersion
 {
-    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
-        .GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Select(f => (OpCode)f.GetValue(null)!)
-        .ToDictionary(o => o.Value);
+    /// <summary>
+    /// The operand of each IL opcode, by its byte (one-byte opcodes, then the 0xFE-prefixed ones): <c>0</c> none,
+    /// <c>1</c>/<c>2</c>/<c>4</c>/<c>8</c> that many bytes, <c>T</c> a 4-byte member token, <c>S</c> a switch table,
+    /// <c>-</c> no such opcode. Written out rather than read from <see cref="OpCodes"/> by reflection, which cost a
+    /// step process several milliseconds; a test checks it against <see cref="OpCodes"/>.
+    /// </summary>
+    internal const string OneByteOperands =
+        "000000000000001111110000000000014848-00TT40111111111111144444444" +
+        "44444S00000000000000000000000000000000000000000TTT4TTT0--T0TTTTT" +
+        "TT0000000000TT0T0000000000000000000TTT-------------00000000-----" +
+        "--T0--T---------T0000000000004100-----------------------00000000";
+
+    /// <inheritdoc cref="OneByteOperands"/>
+    internal const string TwoByteOperands = "000000TT-2222220-0100TT00-0-T00-";
 
     public static string Of(MethodInfo method)
     {
@@ -68,35 +78,29 @@ internal static class CodeVersion
         var i = 0;
         while (i < il.Length)
         {
-            short value = il[i];
-            if (value == 0xFE && i + 1 < il.Length)
+            char operand;
+            if (il[i] == 0xFE && i + 1 < il.Length)
             {
-                value = (short)(0xFE00 | il[i + 1]);
+                operand = il[i + 1] < TwoByteOperands.Length ? TwoByteOperands[il[i + 1]] : '-';
                 i += 2;
             }
-            else i += 1;
-            if (!OpCodesByValue.TryGetValue(value, out var op)) yield break;
-            switch (op.OperandType)
+            else
             {
-                case OperandType.InlineMethod:
-                case OperandType.InlineField:
-                case OperandType.InlineTok:
-                case OperandType.InlineType:
+                operand = OneByteOperands[il[i]];
+                i += 1;
+            }
+            switch (operand)
+            {
+                case 'T':
                     yield return BitConverter.ToInt32(il, i);
                     i += 4;
                     break;
-                case OperandType.InlineNone: break;
-                case OperandType.ShortInlineBrTarget:
-                case OperandType.ShortInlineI:
-                case OperandType.ShortInlineVar: i += 1; break;
-                case OperandType.InlineVar: i += 2; break;
-                case OperandType.InlineI8:
-                case OperandType.InlineR: i += 8; break;
-                case OperandType.InlineSwitch:
+                case 'S':
                     var count = BitConverter.ToInt32(il, i);
                     i += 4 + 4 * count;
                     break;
-                default: i += 4; break;
+                case '-': yield break;
+                default: i += operand - '0'; break;
             }
         }
     }

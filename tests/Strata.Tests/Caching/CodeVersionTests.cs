@@ -12,6 +12,37 @@ public static class VersionedSteps
 public class CodeVersionTests
 {
     [Fact]
+    public void The_operand_table_matches_every_opcode_the_runtime_defines()
+    {
+        var opcodes = typeof(System.Reflection.Emit.OpCodes).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Select(f => (System.Reflection.Emit.OpCode)f.GetValue(null)!)
+            .ToArray();
+        Assert.True(opcodes.Length > 200);
+        foreach (var op in opcodes)
+        {
+            var entry = op.Size == 1 ? CodeVersion.OneByteOperands[op.Value & 0xFF] : CodeVersion.TwoByteOperands[op.Value & 0xFF];
+            var expected = op.OperandType switch
+            {
+                System.Reflection.Emit.OperandType.InlineMethod or System.Reflection.Emit.OperandType.InlineField
+                    or System.Reflection.Emit.OperandType.InlineTok or System.Reflection.Emit.OperandType.InlineType => 'T',
+                System.Reflection.Emit.OperandType.InlineNone => '0',
+                System.Reflection.Emit.OperandType.ShortInlineBrTarget or System.Reflection.Emit.OperandType.ShortInlineI
+                    or System.Reflection.Emit.OperandType.ShortInlineVar => '1',
+                System.Reflection.Emit.OperandType.InlineVar => '2',
+                System.Reflection.Emit.OperandType.InlineI8 or System.Reflection.Emit.OperandType.InlineR => '8',
+                System.Reflection.Emit.OperandType.InlineSwitch => 'S',
+                _ => '4',
+            };
+            Assert.True(expected == entry, $"{op.Name} (0x{op.Value:X4}): table has '{entry}', expected '{expected}'");
+        }
+        var defined = opcodes.Select(o => o.Value).ToHashSet();
+        for (var b = 0; b < 256; b++)
+            Assert.True(defined.Contains((short)b) == (CodeVersion.OneByteOperands[b] != '-'), $"one-byte 0x{b:X2}");
+        for (var b = 0; b < CodeVersion.TwoByteOperands.Length; b++)
+            Assert.True(defined.Contains(unchecked((short)(0xFE00 | b))) == (CodeVersion.TwoByteOperands[b] != '-'), $"two-byte 0xFE{b:X2}");
+    }
+
+    [Fact]
     public void The_same_code_has_the_same_version()
     {
         Assert.Equal(CodeVersion.Of(GeneratedSteps.Compute(helperAddend: 1)), CodeVersion.Of(GeneratedSteps.Compute(helperAddend: 1)));

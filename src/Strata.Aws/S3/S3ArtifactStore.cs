@@ -106,9 +106,9 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                 {
                     try
                     {
-                        await UploadFileAsync(Path.Combine(staging, f.Key.Replace('/', Path.DirectorySeparatorChar)), dataPrefix + f.Key,
-                            ContentHasher.Format(f.Value.Hash), f.Value.Size, gate, failFast.Token).ConfigureAwait(false);
-                        uploaded.Add(dataPrefix + f.Key);
+                        await UploadFileAsync(Path.Combine(staging, f.Name.Replace('/', Path.DirectorySeparatorChar)), dataPrefix + f.Name,
+                            ContentHasher.Format(f.Hash), f.Size, gate, failFast.Token).ConfigureAwait(false);
+                        uploaded.Add(dataPrefix + f.Name);
                     }
                     catch
                     {
@@ -139,7 +139,7 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
             if (BeforeCommit is { } hook) await hook(cancellationToken).ConfigureAwait(false);
 
             var marker = new CommitMarker(1, generation, content.Hash, content.Size,
-                files.Select(f => new CommitFile(f.Key, f.Value.Size, ContentHasher.Format(f.Value.Hash))).ToArray());
+                files.Select(f => new CommitFile(f.Name, f.Size, ContentHasher.Format(f.Hash))).ToArray());
             await PutBytesAsync(MarkerKey(key), JsonSerializer.SerializeToUtf8Bytes(marker, MarkerJson), "application/json", cancellationToken).ConfigureAwait(false);
             committed = true;
 

@@ -9,20 +9,25 @@ namespace Strata;
 /// </summary>
 internal sealed class ContentHasher
 {
-    private readonly SortedDictionary<string, (byte[] Hash, long Size)> _files = new(StringComparer.Ordinal);
+    // A dictionary of reference types and a sort at the end: the framework's precompiled code covers them, where a
+    // sorted dictionary of value tuples would be compiled in every step process that saves an artifact.
+    private readonly Dictionary<string, HashedFile> _files = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     public const string Prefix = "xxh128:";
 
     public void Add(string name, byte[] hash, long size)
     {
-        lock (_lock) _files[name] = (hash, size);
+        lock (_lock) _files[name] = new HashedFile(name, hash, size);
     }
 
-    /// <summary>The file hashes added so far, by name (object stores keep each file's hash beside it).</summary>
-    public IReadOnlyDictionary<string, (byte[] Hash, long Size)> Files()
+    /// <summary>The file hashes added so far, sorted by name (object stores keep each file's hash beside it).</summary>
+    public IReadOnlyList<HashedFile> Files()
     {
-        lock (_lock) return new SortedDictionary<string, (byte[] Hash, long Size)>(_files, StringComparer.Ordinal);
+        HashedFile[] files;
+        lock (_lock) files = [.. _files.Values];
+        Array.Sort(files, (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return files;
     }
 
     /// <summary>The text form of one file's hash, as <see cref="HashBytes"/> writes it.</summary>
@@ -32,15 +37,12 @@ internal sealed class ContentHasher
     {
         var total = new XxHash128();
         long size = 0;
-        lock (_lock)
+        foreach (var file in Files())
         {
-            foreach (var (name, (hash, length)) in _files)
-            {
-                total.Append(Encoding.UTF8.GetBytes(name));
-                total.Append([0]);
-                total.Append(hash);
-                size += length;
-            }
+            total.Append(Encoding.UTF8.GetBytes(file.Name));
+            total.Append([0]);
+            total.Append(file.Hash);
+            size += file.Size;
         }
         return new ArtifactContent(Prefix + Convert.ToHexStringLower(total.GetCurrentHash()), size);
     }
@@ -48,9 +50,16 @@ internal sealed class ContentHasher
     public static string HashBytes(ReadOnlySpan<byte> data) => Prefix + Convert.ToHexStringLower(XxHash128.Hash(data));
 }
 
+/// <summary>One file of an artifact: its name, XxHash128 and size.</summary>
+internal sealed record HashedFile(string Name, byte[] Hash, long Size);
+
 /// <summary>A write-only stream that hashes and counts what passes through it, and reports when disposed.</summary>
-/// <remarks>A large write is hashed on another thread while it is written, so the hash's computing time is hidden behind the write.</remarks>
-internal sealed class HashingWriteStream(Stream inner, string name, ContentHasher hasher) : Stream
+/// <remarks>
+/// A large write is hashed on another thread while it is written, so the hash's computing time is hidden behind the write.
+/// With <paramref name="writeAsyncInline"/>, asynchronous calls write synchronously: for a local file, the asynchronous
+/// form would only move the same blocking write to the thread pool and back.
+/// </remarks>
+internal sealed class HashingWriteStream(Stream inner, string name, ContentHasher hasher, bool writeAsyncInline = false) : Stream
 {
     private const int HashAlongside = 1 << 20;
 
@@ -94,7 +103,15 @@ internal sealed class HashingWriteStream(Stream inner, string name, ContentHashe
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!writeAsyncInline) return WriteAsyncCore(buffer, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask WriteAsyncCore(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         if (buffer.Length >= HashAlongside)
         {
@@ -121,7 +138,12 @@ internal sealed class HashingWriteStream(Stream inner, string name, ContentHashe
 
     public override void WriteByte(byte value) => Write([value]);
     public override void Flush() => inner.Flush();
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (!writeAsyncInline) return inner.FlushAsync(cancellationToken);
+        inner.Flush();
+        return Task.CompletedTask;
+    }
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
@@ -137,7 +159,14 @@ internal sealed class HashingWriteStream(Stream inner, string name, ContentHashe
         base.Dispose(disposing);
     }
 
-    public override async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
+    {
+        if (!writeAsyncInline) return DisposeAsyncCore();
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask DisposeAsyncCore()
     {
         if (!_disposed)
         {

@@ -14,7 +14,7 @@ internal sealed class DirectoryArtifactWriter(string directory) : IArtifactWrite
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         // A small buffer: most artifacts are small, and large ones are written in large chunks that bypass it.
         var file = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 12, FileOptions.None);
-        var stream = new HashingWriteStream(file, relative, Hasher);
+        var stream = new HashingWriteStream(file, relative, Hasher, writeAsyncInline: true);
         lock (_open) _open.Add(stream);
         return stream;
     }

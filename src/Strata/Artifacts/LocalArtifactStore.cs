@@ -136,10 +136,12 @@ public sealed class LocalArtifactStore : ArtifactStore
         return Task.CompletedTask;
     }
 
-    public override async Task<byte[]?> ReadFileAsync(string path, CancellationToken cancellationToken = default)
+    public override Task<byte[]?> ReadFileAsync(string path, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var full = FullPathOf(path);
-        return File.Exists(full) ? await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false) : null;
+        // Read synchronously, as files are written: they are small, and an asynchronous read would hop through the thread pool.
+        return Task.FromResult(File.Exists(full) ? File.ReadAllBytes(full) : null);
     }
 
     private static void TryDelete(string dir)

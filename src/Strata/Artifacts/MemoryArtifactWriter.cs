@@ -20,7 +20,7 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
         var relative = ArtifactPath.Normalize(name);
         var data = new MemoryStream();
         lock (_lock) _files.Add((relative, data));
-        return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher);
+        return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher, writeAsyncInline: true);
     }
 
     /// <summary>The held files, by name.</summary>

@@ -5,9 +5,10 @@ namespace Strata.Tests.Artifacts;
 public class ContentHasherTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_file_hashes_the_same_in_small_and_large_writes_sync_or_async(bool async)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task A_file_hashes_the_same_in_small_and_large_writes_sync_or_async(bool async, bool writeAsyncInline)
     {
         var data = new byte[5 * 1024 * 1024 + 123];
         new Random(42).NextBytes(data);
@@ -17,7 +18,7 @@ public class ContentHasherTests
         {
             var hasher = new ContentHasher();
             using var sink = new MemoryStream();
-            await using (var stream = new HashingWriteStream(sink, "data.bin", hasher))
+            await using (var stream = new HashingWriteStream(sink, "data.bin", hasher, writeAsyncInline))
                 for (var offset = 0; offset < data.Length; offset += piece)
                 {
                     var part = data.AsMemory(offset, Math.Min(piece, data.Length - offset));
@@ -25,10 +26,23 @@ public class ContentHasherTests
                     else stream.Write(part.Span);
                 }
 
-            var (hash, size) = hasher.Files()["data.bin"];
-            Assert.Equal(expected, Convert.ToHexStringLower(hash));
-            Assert.Equal(data.Length, size);
+            var file = Assert.Single(hasher.Files());
+            Assert.Equal("data.bin", file.Name);
+            Assert.Equal(expected, Convert.ToHexStringLower(file.Hash));
+            Assert.Equal(data.Length, file.Size);
             Assert.Equal(data, sink.ToArray());
         }
+    }
+
+    [Fact]
+    public void Files_come_sorted_by_name_and_a_file_written_again_counts_once()
+    {
+        var hasher = new ContentHasher();
+        hasher.Add("b.txt", [1], 1);
+        hasher.Add("a/z.txt", [2], 2);
+        hasher.Add("b.txt", [3], 3);
+
+        Assert.Equal(["a/z.txt", "b.txt"], hasher.Files().Select(f => f.Name));
+        Assert.Equal(5, hasher.Result().Size);
     }
 }

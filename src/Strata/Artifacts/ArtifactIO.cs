@@ -6,18 +6,22 @@ internal static class ArtifactIO
     /// <summary>The file that marks an artifact holding null.</summary>
     private const string NullMarker = ".null";
 
-    /// <summary>Values whose files come to at most this many bytes can be saved behind (see <see cref="SaveBehindAsync"/>).</summary>
-    public const int MaxBytesSavedBehind = 256 * 1024;
+    /// <summary>Values whose files come to at most this many bytes are turned into bytes in memory before they are written.</summary>
+    public const int MaxBytesInMemory = 256 * 1024;
 
     /// <summary>Limits the artifact writes running behind steps to one per processor.</summary>
     private static readonly SemaphoreSlim WritesBehind = new(Environment.ProcessorCount);
 
+    /// <summary>
+    /// Saves a value as an artifact. A value whose files are small is turned into bytes in memory first, so a
+    /// one-file artifact is written as that file alone (see <see cref="ArtifactStore.SingleFilePathOf"/>).
+    /// </summary>
     public static async Task<ArtifactRecord> SaveAsync(ArtifactStore store, MaterializerRegistry materializers, string path, object? value, Type type,
         string? producerStepRunId, string outputName, CancellationToken cancellationToken)
     {
-        var materializer = materializers.Get(type);
-        var content = await store.WriteArtifactAsync(path, (writer, ct) => WriteValueAsync(materializer, value, type, writer, ct), cancellationToken).ConfigureAwait(false);
-        return Record(store, path, type, materializer, content, producerStepRunId, outputName);
+        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false);
+        if (write is not null) await write().ConfigureAwait(false);
+        return record;
     }
 
     /// <summary>
@@ -28,8 +32,19 @@ internal static class ArtifactIO
     public static async Task<(ArtifactRecord Record, Task Written)> SaveBehindAsync(ArtifactStore store, MaterializerRegistry materializers, string path,
         object? value, Type type, string? producerStepRunId, string outputName, CancellationToken cancellationToken)
     {
+        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false);
+        return (record, write is null ? Task.CompletedTask : WriteBehindAsync(write));
+    }
+
+    /// <summary>
+    /// The record of a value's artifact and, for a small value, the write still to do (its bytes are in memory and
+    /// hashed). A larger value is streamed to the store here, and no write is left.
+    /// </summary>
+    private static async Task<(ArtifactRecord Record, Func<Task>? Write)> PrepareAsync(ArtifactStore store, MaterializerRegistry materializers, string path,
+        object? value, Type type, string? producerStepRunId, string outputName, CancellationToken cancellationToken)
+    {
         var materializer = materializers.Get(type);
-        var buffer = new MemoryArtifactWriter(MaxBytesSavedBehind);
+        var buffer = new MemoryArtifactWriter(MaxBytesInMemory);
         try
         {
             await WriteValueAsync(materializer, value, type, buffer, cancellationToken).ConfigureAwait(false);
@@ -38,13 +53,16 @@ internal static class ArtifactIO
         {
         }
         if (buffer.Overflowed)
-            return (await SaveAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false), Task.CompletedTask);
+        {
+            var content = await store.WriteArtifactAsync(path, (writer, ct) => WriteValueAsync(materializer, value, type, writer, ct), cancellationToken).ConfigureAwait(false);
+            return (Record(store, path, type, materializer, content, producerStepRunId, outputName), null);
+        }
         var files = buffer.Files;
         var single = files.Count == 1 && materializer.OpensFilesByName ? store.SingleFilePathOf(path, files[0].Name) : null;
         var record = Record(store, single ?? path, type, materializer, buffer.Hasher.Result(), producerStepRunId, outputName);
-        return (record, WriteBehindAsync(single is null
+        return (record, single is null
             ? () => store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None)
-            : () => store.WriteFileAsync(single, files[0].Content, CancellationToken.None)));
+            : () => store.WriteFileAsync(single, files[0].Content, CancellationToken.None));
     }
 
     private static async Task WriteBehindAsync(Func<Task> write)

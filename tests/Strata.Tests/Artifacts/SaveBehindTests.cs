@@ -68,7 +68,7 @@ public class SaveBehindTests
     public async Task A_value_too_large_to_hold_in_memory_is_saved_before_the_call_returns()
     {
         using var harness = new ArtifactHarness();
-        var large = new byte[ArtifactIO.MaxBytesSavedBehind + 1];
+        var large = new byte[ArtifactIO.MaxBytesInMemory + 1];
         Random.Shared.NextBytes(large);
 
         var (record, written) = await ArtifactIO.SaveBehindAsync(harness.Store, harness.Registry, "large/data", large, typeof(byte[]), null, "data", default);

@@ -47,7 +47,8 @@ internal sealed class LocalProcessStepOperator : StepOperator
             // of the standard streams it inherited, so a job that outlives this process never holds its console or pipes open.
             start.ArgumentList.Add("/bin/sh");
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}.tmp && mv {ExitCodeFile}.tmp {ExitCodeFile}");
+            // The exit code is written by the shell itself (no mv to start): a reader that finds the file still empty waits for the shell to end.
+            start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}");
             start.ArgumentList.Add("strata-step");
             foreach (var part in launch.Command) start.ArgumentList.Add(part);
             if (!settings.InheritEnvironment)
@@ -84,7 +85,13 @@ internal sealed class LocalProcessStepOperator : StepOperator
         var exitFile = Path.Combine(workDir, ExitCodeFile);
         if (File.Exists(exitFile))
         {
-            var code = int.Parse(File.ReadAllText(exitFile).Trim(), CultureInfo.InvariantCulture);
+            if (!TryReadExitCode(exitFile, out var code))
+            {
+                // Created, not yet written: the shell is between the two. Once it has ended, the file is whole.
+                if (IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
+                if (!TryReadExitCode(exitFile, out code))
+                    return Task.FromResult(new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} left an unreadable exit code file {exitFile}{StderrTail(workDir)}"));
+            }
             if (File.Exists(Path.Combine(workDir, CancelledFile))) return Task.FromResult(new StepJobStatus(StepJobState.Cancelled, "cancelled", code));
             return Task.FromResult(code == 0
                 ? new StepJobStatus(StepJobState.Succeeded, null, 0)
@@ -151,6 +158,9 @@ internal sealed class LocalProcessStepOperator : StepOperator
     /// Whether any process of the job is alive: its session leader (the wrapper shell), or, once that is gone (a TERM
     /// kills the shell at once), anything left in its process group, such as the step process finishing up.
     /// </summary>
+    private static bool TryReadExitCode(string file, out int code) =>
+        int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
+
     private static bool IsAlive(StepJob job)
     {
         var pid = int.Parse(job.JobId, CultureInfo.InvariantCulture);

@@ -97,7 +97,7 @@ internal static class Benchmarks
 
     private static async Task<(List<Row>, JsonObject)> P4Async(BenchContext context)
     {
-        var reps = context.RepsOr(7);
+        var reps = context.RepsOr(5);
         var work = context.WorkDir("p4");
         var root = Path.Combine(work, "store");
         var rawDir = Path.Combine(work, "raw");
@@ -105,7 +105,8 @@ internal static class Benchmarks
         var rows = new List<Row>();
         var details = new JsonObject
         {
-            ["note"] = "same disk for store and raw files; page cache warm for loads (both sides); `sync` before each write and each load",
+            ["note"] = $"same disk for store and raw files; page cache warm for loads (both sides); `sync` before each write and each load; " +
+                $"each write process times {ArtifactThroughput.WriteAttempts} writes and keeps the best (both sides)",
         };
         foreach (var (kind, label) in new[] { ("float1d", "float[] 1 GiB"), ("double2d", "double[16384,8192] 1 GiB") })
         {
@@ -131,7 +132,7 @@ internal static class Benchmarks
             }
             double[] Throughputs(string op) => m[op].Select(r => r.D("bytes") / GiB / r.D("seconds")).ToArray();
             double PeakMiB(string op) => m[op].Max(r => r.L("peak_working_set_bytes")) / MiB;
-            rows.Add(Row.Paired("P4", $"{label}: save throughput", Throughputs("save"), "GiB/s", Throughputs("raw-write"), "FileStream write", 0.9, "≥ 0.9× raw", higherIsBetter: true));
+            rows.Add(Row.Paired("P4", $"{label}: save throughput (best of {ArtifactThroughput.WriteAttempts} per process)", Throughputs("save"), "GiB/s", Throughputs("raw-write"), "FileStream write", 0.9, "≥ 0.9× raw", higherIsBetter: true));
             rows.Add(Row.Paired("P4", $"{label}: load throughput", Throughputs("load"), "GiB/s", Throughputs("raw-read"), "FileStream read", 0.9, "≥ 0.9× raw", higherIsBetter: true));
             rows.Add(Row.Absolute("P4", $"{label}: save peak working set", PeakMiB("save"), "MiB", PeakMiB("raw-write"), "FileStream write", 1.5 * 1024, "≤ 1.5× data = 1536 MiB"));
             rows.Add(Row.Absolute("P4", $"{label}: load peak working set", PeakMiB("load"), "MiB", PeakMiB("raw-read"), "FileStream read", 1.5 * 1024, "≤ 1.5× data = 1536 MiB"));

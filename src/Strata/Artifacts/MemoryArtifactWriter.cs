@@ -24,8 +24,17 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
     }
 
     /// <summary>The held files, by name.</summary>
-    public IReadOnlyList<(string Name, ReadOnlyMemory<byte> Content)> Files =>
-        _files.Select(f => (f.Name, new ReadOnlyMemory<byte>(f.Data.GetBuffer(), 0, (int)f.Data.Length))).ToArray();
+    public IReadOnlyList<(string Name, ReadOnlyMemory<byte> Content)> Files
+    {
+        get
+        {
+            // A loop, not LINQ: LINQ over this value tuple is compiled at run time, in every step process that saves.
+            var files = new (string Name, ReadOnlyMemory<byte> Content)[_files.Count];
+            for (var i = 0; i < files.Length; i++)
+                files[i] = (_files[i].Name, new ReadOnlyMemory<byte>(_files[i].Data.GetBuffer(), 0, (int)_files[i].Data.Length));
+            return files;
+        }
+    }
 
     /// <summary>Writes the held files through another writer (a store's).</summary>
     public async Task CopyToAsync(IArtifactWriter writer, CancellationToken cancellationToken)

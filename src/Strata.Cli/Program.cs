@@ -9,6 +9,9 @@ Integrations.Register();
 if (await StrataEntrypoint.TryRunAsync(args) is { } stepExitCode)
     return stepExitCode;
 
+// One JIT profile per command (`run show`, `stack list`, ...): each compiles its own code.
+JitProfile.Start("cli-" + CommandWords(args));
+
 try
 {
     Integrations.LoadPlugins();
@@ -48,4 +51,24 @@ static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult 
     for (var r = result; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
         names.Push(r.Command.Name);
     return names;
+}
+
+// The leading words of the command line that name a command (lowercase letters and dashes), at most two.
+static string CommandWords(string[] args)
+{
+    var words = new List<string>();
+    foreach (var arg in args)
+    {
+        if (words.Count == 2 || arg.Length == 0 || !IsCommandWord(arg)) break;
+        words.Add(arg);
+    }
+    return words.Count == 0 ? "root" : string.Join('-', words);
+}
+
+static bool IsCommandWord(string arg)
+{
+    if (arg[0] == '-') return false;
+    foreach (var c in arg)
+        if (c is not (>= 'a' and <= 'z' or '-')) return false;
+    return true;
 }

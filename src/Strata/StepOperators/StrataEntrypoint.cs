@@ -44,7 +44,7 @@ public static class StrataEntrypoint
     public static async Task<int> RunAsync(string manifestUri, CancellationToken cancellationToken = default)
     {
         var started = DateTimeOffset.UtcNow;
-        StepJitProfile.Start();
+        JitProfile.Start("step");
         ArtifactStore store;
         StepManifest manifest;
         try

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime;
+
+namespace Strata;
+
+/// <summary>
+/// A short process (a step process, a CLI command) spends much of its life compiling code that precompiled images
+/// cannot cover: the framework's generic code over our types, vector code the machine rejects. The runtime's multi-core
+/// JIT records which methods a process compiled, and the next process of the same build doing the same thing compiles
+/// them ahead, on another core, while the main thread goes on. Profiles are kept per user, per build and per kind of
+/// work in <c>$TMPDIR/strata-$USER/jit</c>: a machine that runs many steps compiles them ahead, an ephemeral container
+/// simply records one and drops it. <c>STRATA_JIT_PROFILE=off</c> turns it off.
+/// </summary>
+internal static class JitProfile
+{
+    public const string Variable = "STRATA_JIT_PROFILE";
+
+    /// <param name="kind">What this process does, in a file-name-safe word (a profile fits one kind of work).</param>
+    public static void Start(string kind)
+    {
+        if (Environment.GetEnvironmentVariable(Variable) is "off" or "0" or "false" || Environment.ProcessorCount < 2) return;
+        if (Assembly.GetEntryAssembly() is not { } entry) return;
+        try
+        {
+            // USER rather than Environment.UserName, which looks the user up and costs a short process milliseconds.
+            var directory = Path.Combine(Path.GetTempPath(), "strata-" + (Environment.GetEnvironmentVariable("USER") ?? "user"), "jit");
+            Directory.CreateDirectory(directory);
+            ProfileOptimization.SetProfileRoot(directory);
+            // Per build: a profile names methods by token, which mean other methods in another build.
+            var build = entry.ManifestModule.ModuleVersionId.GetHashCode().ToString("x8", CultureInfo.InvariantCulture);
+            ProfileOptimization.StartProfile($"{entry.GetName().Name}-{build}-{kind}.jitprofile");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No profile: the process runs as it would without one.
+        }
+    }
+}

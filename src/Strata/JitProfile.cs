@@ -25,11 +25,12 @@ internal static class JitProfile
         {
             // USER rather than Environment.UserName, which looks the user up and costs a short process milliseconds.
             var directory = Path.Combine(Path.GetTempPath(), "strata-" + (Environment.GetEnvironmentVariable("USER") ?? "user"), "jit");
-            Directory.CreateDirectory(directory);
-            ProfileOptimization.SetProfileRoot(directory);
             // Per build: a profile names methods by token, which mean other methods in another build.
             var build = entry.ManifestModule.ModuleVersionId.GetHashCode().ToString("x8", CultureInfo.InvariantCulture);
-            ProfileOptimization.StartProfile($"{entry.GetName().Name}-{build}-{kind}.jitprofile");
+            ProfileOptimization.SetProfileRoot(directory);
+            ProfileOptimization.StartProfile(string.Concat(entry.GetName().Name, "-", build, "-", kind, ".jitprofile"));
+            // Replay has begun (if there was a profile); the directory is needed only when this one is written, at exit.
+            Directory.CreateDirectory(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,57 @@
+using Strata.Tests.Support;
+
+namespace Strata.Cli.Tests;
+
+/// <summary>
+/// Each `strata` command leaves a multi-core JIT profile for the next run of the same command (see JitProfile),
+/// kept per user in the temporary directory; STRATA_JIT_PROFILE=off leaves none.
+/// </summary>
+public sealed class JitProfileTests : IDisposable
+{
+    private readonly StrataCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private Dictionary<string, string?> Environment(string tmp, string? setting) => new()
+    {
+        ["STRATA_HOME"] = _cli.Home,
+        ["TMPDIR"] = tmp,
+        ["USER"] = "tester",
+        ["STRATA_JIT_PROFILE"] = setting,
+    };
+
+    [Fact]
+    public void A_command_leaves_a_profile_named_for_it_and_replays_it_next_time()
+    {
+        var tmp = _cli.Combine("tmp");
+        Directory.CreateDirectory(tmp);
+
+        for (var run = 0; run < 2; run++)
+        {
+            var result = _cli.RunIn(_cli.WorkingDirectory, Environment(tmp, null), "stack", "list", "--output", "json");
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+
+        var jit = Path.Combine(tmp, "strata-tester", "jit");
+        if (System.Environment.ProcessorCount < 2)
+        {
+            Assert.False(Directory.Exists(jit)); // one core: nothing to compile ahead on
+            return;
+        }
+        var profile = Assert.Single(Directory.GetFiles(jit));
+        Assert.Matches(@"^strata-[0-9a-f]{8}-cli-stack-list\.jitprofile$", Path.GetFileName(profile));
+        Assert.True(new FileInfo(profile).Length > 0);
+    }
+
+    [Fact]
+    public void Turned_off_a_command_leaves_no_profile()
+    {
+        var tmp = _cli.Combine("tmp");
+        Directory.CreateDirectory(tmp);
+
+        var result = _cli.RunIn(_cli.WorkingDirectory, Environment(tmp, "off"), "stack", "list");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.False(Directory.Exists(Path.Combine(tmp, "strata-tester")));
+    }
+}

@@ -33,6 +33,22 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests, ID
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    [Theory]
+    [InlineData("a;b=c")]
+    [InlineData("say \"hi\" 'there'")]
+    [InlineData(" spaced ")]
+    public async Task A_store_opens_in_a_directory_whose_name_connection_strings_would_misread(string name)
+    {
+        var path = _dir.Combine(name, "strata.db");
+        await using (var store = await SqliteMetadataStore.OpenAsync(path))
+            await store.SetSettingAsync("active_stack", "dev");
+
+        Assert.True(File.Exists(path));
+        await using var reopened = await SqliteMetadataStore.OpenAsync(path);
+        Assert.Equal("dev", await reopened.GetSettingAsync("active_stack"));
+        Assert.Equal(path, reopened.Location);
+    }
+
     [Fact]
     public async Task A_file_that_is_not_a_database_is_a_store_error_naming_the_path()
     {

@@ -9,8 +9,9 @@ Integrations.Register();
 if (await StrataEntrypoint.TryRunAsync(args) is { } stepExitCode)
     return stepExitCode;
 
-// One JIT profile per command (`run show`, `stack list`, ...): each compiles its own code.
-JitProfile.Start("cli-" + CommandWords(args));
+// One JIT profile per command (`run show`, `stack list`, ...) and output form: each compiles its own code, and a
+// profile replayed for other work only takes the second core from it.
+JitProfile.Start("cli-" + CommandWords(args) + (WritesJson(args) ? "-json" : ""));
 
 try
 {
@@ -63,6 +64,13 @@ static string CommandWords(string[] args)
         words.Add(arg);
     }
     return words.Count == 0 ? "root" : string.Join('-', words);
+}
+
+static bool WritesJson(string[] args)
+{
+    for (var i = 0; i < args.Length; i++)
+        if (args[i] == "--output=json" || (args[i] is "--output" or "-o" && i + 1 < args.Length && args[i + 1] == "json")) return true;
+    return false;
 }
 
 static bool IsCommandWord(string arg)

@@ -27,14 +27,35 @@ internal static class JitProfile
             var directory = Path.Combine(Path.GetTempPath(), "strata-" + (Environment.GetEnvironmentVariable("USER") ?? "user"), "jit");
             // Per build: a profile names methods by token, which mean other methods in another build.
             var build = entry.ManifestModule.ModuleVersionId.GetHashCode().ToString("x8", CultureInfo.InvariantCulture);
+            var app = entry.GetName().Name ?? "app";
+            var name = string.Concat(app, "-", build, "-", kind, ".jitprofile");
             ProfileOptimization.SetProfileRoot(directory);
-            ProfileOptimization.StartProfile(string.Concat(entry.GetName().Name, "-", build, "-", kind, ".jitprofile"));
+            ProfileOptimization.StartProfile(name);
             // Replay has begun (if there was a profile); the directory is needed only when this one is written, at exit.
             Directory.CreateDirectory(directory);
+            // The first run of a build is the moment to drop what earlier builds left.
+            if (!File.Exists(Path.Combine(directory, name))) PruneOtherBuilds(directory, app, build, DateTime.UtcNow);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // No profile: the process runs as it would without one.
+        }
+    }
+
+    /// <summary>Deletes the profiles of <paramref name="app"/>'s other builds not written for an hour (a build still in use rewrites its own).</summary>
+    internal static void PruneOtherBuilds(string directory, string app, string build, DateTime now)
+    {
+        foreach (var file in Directory.EnumerateFiles(directory, app + "-*.jitprofile"))
+        {
+            var rest = Path.GetFileName(file).AsSpan(app.Length + 1);
+            if (rest.StartsWith(build + "-", StringComparison.Ordinal) || rest.IndexOf('-') != 8) continue; // this build, or another app's name
+            try
+            {
+                if (now - File.GetLastWriteTimeUtc(file) > TimeSpan.FromHours(1)) File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
         }
     }
 }

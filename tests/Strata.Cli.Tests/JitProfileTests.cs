@@ -21,7 +21,7 @@ public sealed class JitProfileTests : IDisposable
     };
 
     [Fact]
-    public void A_command_leaves_a_profile_named_for_it_and_replays_it_next_time()
+    public void A_command_leaves_a_profile_named_for_it_and_its_output_form()
     {
         var tmp = _cli.Combine("tmp");
         Directory.CreateDirectory(tmp);
@@ -39,7 +39,7 @@ public sealed class JitProfileTests : IDisposable
             return;
         }
         var profile = Assert.Single(Directory.GetFiles(jit));
-        Assert.Matches(@"^strata-[0-9a-f]{8}-cli-stack-list\.jitprofile$", Path.GetFileName(profile));
+        Assert.Matches(@"^strata-[0-9a-f]{8}-cli-stack-list-json\.jitprofile$", Path.GetFileName(profile));
         Assert.True(new FileInfo(profile).Length > 0);
     }
 

@@ -29,10 +29,14 @@ public class SaveBehindTests
 
         Assert.Equal(direct.ContentHash, behind.ContentHash);
         Assert.Equal(direct.Size, behind.Size);
-        // One small file, read by name: kept as that file alone, beside where its directory would be.
-        Assert.Equal(harness.Store.UriOf("behind/metrics~value.json"), behind.Uri);
-        Assert.True(File.Exists(harness.Store.FullPathOf("behind/metrics~value.json")));
-        Assert.False(Directory.Exists(harness.Store.FullPathOf("behind/metrics")));
+        // One small file, read by name: kept as that file alone, beside where its directory would be, whether it is
+        // saved behind a step or at once (as a step process saves its outputs).
+        foreach (var (record, path) in new[] { (behind, "behind/metrics"), (direct, "direct/metrics") })
+        {
+            Assert.Equal(harness.Store.UriOf(path + "~value.json"), record.Uri);
+            Assert.True(File.Exists(harness.Store.FullPathOf(path + "~value.json")));
+            Assert.False(Directory.Exists(harness.Store.FullPathOf(path)));
+        }
         var loaded = await ArtifactIO.LoadAsync(harness.Store, harness.Registry, behind, value.GetType(), default);
         Assert.Equal(value, Assert.IsType<Dictionary<string, double>>(loaded));
     }

@@ -13,54 +13,49 @@ internal static class StepDocumentsJson
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
     private static readonly JsonDocumentOptions Reading = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
 
-    public static byte[] Write(StepManifest m)
+    public static byte[] Write(StepManifest m) => Document(Indented, w =>
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, Indented))
+        w.WriteStartObject();
+        w.WriteNumber("format", m.Format);
+        w.WriteString("pipeline", m.Pipeline);
+        w.WriteString("run_id", m.RunId);
+        w.WriteString("run_name", m.RunName);
+        w.WriteString("step_name", m.StepName);
+        w.WriteString("step_run_id", m.StepRunId);
+        w.WriteNumber("attempt", m.Attempt);
+        w.WritePropertyName("step");
+        Write(w, m.Step);
+        w.WriteStartArray("arguments");
+        foreach (var a in m.Arguments)
         {
             w.WriteStartObject();
-            w.WriteNumber("format", m.Format);
-            w.WriteString("pipeline", m.Pipeline);
-            w.WriteString("run_id", m.RunId);
-            w.WriteString("run_name", m.RunName);
-            w.WriteString("step_name", m.StepName);
-            w.WriteString("step_run_id", m.StepRunId);
-            w.WriteNumber("attempt", m.Attempt);
-            w.WritePropertyName("step");
-            Write(w, m.Step);
-            w.WriteStartArray("arguments");
-            foreach (var a in m.Arguments)
+            w.WriteString("name", a.Name);
+            w.WriteBoolean("is_literal", a.IsLiteral);
+            w.WritePropertyName("literal");
+            if (a.Literal is { } literal) literal.WriteTo(w);
+            else w.WriteNullValue();
+            w.WriteStartArray("inputs");
+            foreach (var input in a.Inputs)
             {
                 w.WriteStartObject();
-                w.WriteString("name", a.Name);
-                w.WriteBoolean("is_literal", a.IsLiteral);
-                w.WritePropertyName("literal");
-                if (a.Literal is { } literal) literal.WriteTo(w);
-                else w.WriteNullValue();
-                w.WriteStartArray("inputs");
-                foreach (var input in a.Inputs)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("output", input.Output);
-                    w.WritePropertyName("artifact");
-                    Write(w, input.Artifact);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteBoolean("assemble", a.Assemble);
-                w.WritePropertyName("source");
-                if (a.Source is { } source) Write(w, source);
-                else w.WriteNullValue();
+                w.WriteString("output", input.Output);
+                w.WritePropertyName("artifact");
+                Write(w, input.Artifact);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteString("output_prefix", m.OutputPrefix);
-            w.WriteString("result_path", m.ResultPath);
-            w.WriteString("log_path", m.LogPath);
+            w.WriteBoolean("assemble", a.Assemble);
+            w.WritePropertyName("source");
+            if (a.Source is { } source) Write(w, source);
+            else w.WriteNullValue();
             w.WriteEndObject();
         }
-        return stream.ToArray();
-    }
+        w.WriteEndArray();
+        w.WriteString("output_prefix", m.OutputPrefix);
+        w.WriteString("result_path", m.ResultPath);
+        w.WriteString("log_path", m.LogPath);
+        w.WriteEndObject();
+    });
 
     public static StepManifest ReadManifest(byte[] json)
     {
@@ -79,28 +74,23 @@ internal static class StepDocumentsJson
             Text(m, "output_prefix"), Text(m, "result_path"), Text(m, "log_path"));
     }
 
-    public static byte[] Write(StepResultRecord r)
+    public static byte[] Write(StepResultRecord r) => Document(Indented, w =>
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, Indented))
-        {
-            w.WriteStartObject();
-            w.WriteString("status", r.Status);
-            w.WriteString("error_type", r.ErrorType);
-            w.WriteString("error_message", r.ErrorMessage);
-            w.WriteString("stack_trace", r.StackTrace);
-            w.WriteString("started_at", r.StartedAt);
-            w.WriteString("finished_at", r.FinishedAt);
-            w.WriteStartArray("outputs");
-            foreach (var output in r.Outputs) Write(w, output);
-            w.WriteEndArray();
-            w.WriteString("log_path", r.LogPath);
-            w.WriteString("host", r.Host);
-            w.WriteNumber("process_id", r.ProcessId);
-            w.WriteEndObject();
-        }
-        return stream.ToArray();
-    }
+        w.WriteStartObject();
+        w.WriteString("status", r.Status);
+        w.WriteString("error_type", r.ErrorType);
+        w.WriteString("error_message", r.ErrorMessage);
+        w.WriteString("stack_trace", r.StackTrace);
+        w.WriteString("started_at", r.StartedAt);
+        w.WriteString("finished_at", r.FinishedAt);
+        w.WriteStartArray("outputs");
+        foreach (var output in r.Outputs) Write(w, output);
+        w.WriteEndArray();
+        w.WriteString("log_path", r.LogPath);
+        w.WriteString("host", r.Host);
+        w.WriteNumber("process_id", r.ProcessId);
+        w.WriteEndObject();
+    });
 
     public static StepResultRecord ReadResult(byte[] json)
     {
@@ -111,20 +101,15 @@ internal static class StepDocumentsJson
             Time(r, "started_at"), Time(r, "finished_at"), Array(r, "outputs", Artifact), Text(r, "log_path"), Text(r, "host"), Int(r, "process_id"));
     }
 
-    public static string Write(ArtifactStoreLocator locator)
+    public static string Write(ArtifactStoreLocator locator) => System.Text.Encoding.UTF8.GetString(Document(default, w =>
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
-        {
-            w.WriteStartObject();
-            w.WriteString("flavor", locator.Flavor);
-            w.WriteStartObject("config");
-            foreach (var (key, value) in locator.Config) w.WriteString(key, value);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
-    }
+        w.WriteStartObject();
+        w.WriteString("flavor", locator.Flavor);
+        w.WriteStartObject("config");
+        foreach (var (key, value) in locator.Config) w.WriteString(key, value);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }));
 
     public static ArtifactStoreLocator ReadLocator(string json)
     {
@@ -171,6 +156,14 @@ internal static class StepDocumentsJson
     private static ArtifactRecord Artifact(JsonElement e) => new(
         Text(e, "id"), Text(e, "uri"), Text(e, "type_name"), Text(e, "materializer"), Int(e, "materializer_version"),
         Text(e, "content_hash"), Property(e, "size")?.GetInt64() ?? 0, NullableText(e, "producer_step_run_id"), Text(e, "output_name"), Time(e, "created_at"));
+
+    private static byte[] Document(JsonWriterOptions options, Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, options))
+            write(writer);
+        return stream.ToArray();
+    }
 
     private static JsonDocument Parse(byte[] json, string what)
     {

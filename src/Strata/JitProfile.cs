@@ -32,7 +32,14 @@ internal static class JitProfile
             ProfileOptimization.SetProfileRoot(directory);
             ProfileOptimization.StartProfile(name);
             // Replay has begun (if there was a profile); the directory is needed only when this one is written, at exit.
-            Directory.CreateDirectory(directory);
+            // Readable and writable by this user only, like the rest of a user's caches.
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
+            else
+            {
+                const UnixFileMode userOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+                Directory.CreateDirectory(Path.GetDirectoryName(directory)!, userOnly);
+                Directory.CreateDirectory(directory, userOnly);
+            }
             // The first run of a build is the moment to drop what earlier builds left.
             if (!File.Exists(Path.Combine(directory, name))) PruneOtherBuilds(directory, app, build, DateTime.UtcNow);
         }

@@ -38,6 +38,8 @@ public sealed class JitProfileTests : IDisposable
             Assert.False(Directory.Exists(jit)); // one core: nothing to compile ahead on
             return;
         }
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(jit));
         var profile = Assert.Single(Directory.GetFiles(jit));
         Assert.Matches(@"^strata-[0-9a-f]{8}-cli-stack-list-json\.jitprofile$", Path.GetFileName(profile));
         Assert.True(new FileInfo(profile).Length > 0);

@@ -113,7 +113,7 @@ public static class StrataEntrypoint
                 var json = a.Literal?.GetRawText() ?? "null";
                 var value = a.Literal is { } literal && Primitive(literal, parameter.Type) is { } primitive
                     ? primitive
-                    : System.Text.Json.JsonSerializer.Deserialize(json, parameter.Type, StrataJson.Options);
+                    : Deserialize(json, parameter.Type);
                 return new StepArgument(parameter, true, value, json, null, [], false);
             }
             var source = a.Source is null ? null : StepDefinition.For(a.Source.Resolve(), MaterializerRegistry.Default);
@@ -121,6 +121,13 @@ public static class StrataEntrypoint
                 a.Inputs.Select(input => (input.Output, new OutputSlot(input.Artifact, false, null))).ToArray(), a.Assemble);
         }).ToArray();
     }
+
+    /// <summary>
+    /// A literal that is not a plain number, string or bool, through the serializer. A method of its own: code that merely
+    /// mentions <see cref="StrataJson.Options"/> may set up the serializer's options on entry, which costs milliseconds.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static object? Deserialize(string json, Type type) => System.Text.Json.JsonSerializer.Deserialize(json, type, StrataJson.Options);
 
     /// <summary>
     /// A number, string or bool literal read straight from its JSON, or null for anything else (which then goes through

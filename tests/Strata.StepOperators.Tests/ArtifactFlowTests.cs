@@ -25,6 +25,13 @@ public static class ArtifactFlowSteps
         var (sum, _, _) = p.Step(Summarize, p.Step(Numbers, 100));
         p.Step(Report, sum);
     }
+
+    public enum Rounding { Down, Up }
+
+    /// <summary>Takes literals of both kinds a step process reads: a plain number, and an enum and an array (through the serializer).</summary>
+    [Step(StepOperator = "local")]
+    public static string Describe(double scale, Rounding rounding, int[] weights) =>
+        $"{scale.ToString(System.Globalization.CultureInfo.InvariantCulture)} {rounding} {string.Join(',', weights)} in {Environment.ProcessId}";
 }
 
 public sealed class ArtifactFlowTests
@@ -62,5 +69,18 @@ public sealed class ArtifactFlowTests
         Assert.Contains($"summing 100 numbers in process {pid}", log);
         Assert.Contains("naïve ✓ 日本語", log);
         Assert.Contains("naïve ✓ 日本語", observer.LinesOf("summarize"));
+    }
+
+    [Fact]
+    public async Task A_step_process_reads_plain_and_structured_literals_as_the_orchestrator_gave_them()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+
+        var result = await home.RunAsync(p => p.Step(ArtifactFlowSteps.Describe, 0.25, ArtifactFlowSteps.Rounding.Up, new[] { 3, 1, 2 }));
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Steps.Select(s => $"{s.Name}: {s.Status} {s.Error}")));
+        var described = await result.LoadAsync<string>("describe");
+        Assert.StartsWith("0.25 Up 3,1,2 in ", described);
+        Assert.NotEqual($"in {Environment.ProcessId}", described[described.LastIndexOf("in ", StringComparison.Ordinal)..]);
     }
 }

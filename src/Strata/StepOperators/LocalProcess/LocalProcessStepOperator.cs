@@ -154,13 +154,14 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
     }
 
+    /// <summary>The exit code the job's shell wrote, or false while the file is still empty (created, not yet written).</summary>
+    private static bool TryReadExitCode(string file, out int code) =>
+        int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
+
     /// <summary>
     /// Whether any process of the job is alive: its session leader (the wrapper shell), or, once that is gone (a TERM
     /// kills the shell at once), anything left in its process group, such as the step process finishing up.
     /// </summary>
-    private static bool TryReadExitCode(string file, out int code) =>
-        int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
-
     private static bool IsAlive(StepJob job)
     {
         var pid = int.Parse(job.JobId, CultureInfo.InvariantCulture);

@@ -37,6 +37,7 @@ internal static class JitProfile
             else
             {
                 const UnixFileMode userOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+                // Both by name: a mode given for a path applies to its last directory only, not to parents it creates.
                 Directory.CreateDirectory(Path.GetDirectoryName(directory)!, userOnly);
                 Directory.CreateDirectory(directory, userOnly);
             }

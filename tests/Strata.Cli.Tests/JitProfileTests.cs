@@ -39,7 +39,8 @@ public sealed class JitProfileTests : IDisposable
             return;
         }
         if (!OperatingSystem.IsWindows())
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(jit));
+            foreach (var dir in new[] { jit, Path.GetDirectoryName(jit)! })
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
         var profile = Assert.Single(Directory.GetFiles(jit));
         Assert.Matches(@"^strata-[0-9a-f]{8}-cli-stack-list-json\.jitprofile$", Path.GetFileName(profile));
         Assert.True(new FileInfo(profile).Length > 0);

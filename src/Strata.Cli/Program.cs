@@ -69,7 +69,7 @@ static string CommandWords(string[] args)
 static bool WritesJson(string[] args)
 {
     for (var i = 0; i < args.Length; i++)
-        if (args[i] == "--output=json" || (args[i] is "--output" or "-o" && i + 1 < args.Length && args[i + 1] == "json")) return true;
+        if (args[i] == "--output=json" || (args[i] == "--output" && i + 1 < args.Length && args[i + 1] == "json")) return true;
     return false;
 }
 

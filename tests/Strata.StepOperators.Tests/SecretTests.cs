@@ -55,7 +55,7 @@ public sealed class SecretTests
         // Not on the command line of the step process or of the process that started it.
         var cmdline = await result.LoadAsync<string>("use_token", "cmdline");
         var parentCmdline = await result.LoadAsync<string>("use_token", "parent_cmdline");
-        Assert.Contains("strata-step --manifest", cmdline);
+        Assert.Contains("strata-step", cmdline); // --manifest URI, or --standby for a step handed to a standby process
         Assert.Contains("strata-step", parentCmdline);
         Assert.DoesNotContain(token, cmdline);
         Assert.DoesNotContain(token, parentCmdline);

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Strata;
 
 /// <summary>
-/// Reads and writes the documents a step entrypoint uses (manifest, result record, artifact store locator) with
+/// Reads and writes the documents a step entrypoint uses (manifest, result record, artifact store locator, hand-off) with
 /// <see cref="JsonDocument"/> and <see cref="Utf8JsonWriter"/>, both precompiled in the framework. A step process
 /// starts cold; setting up the serializer, even its generated form, cost it more than the step itself.
 /// Property names are snake_case; an absent property reads as null or zero.
@@ -115,11 +115,26 @@ internal static class StepDocumentsJson
     {
         using var document = Parse(System.Text.Encoding.UTF8.GetBytes(json), ArtifactStoreLocator.EnvironmentVariable);
         var l = document.RootElement;
-        var config = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (Property(l, "config") is { ValueKind: JsonValueKind.Object } entries)
-            foreach (var entry in entries.EnumerateObject())
-                config[entry.Name] = entry.Value.GetString() ?? "";
-        return new ArtifactStoreLocator(Text(l, "flavor"), config);
+        return new ArtifactStoreLocator(Text(l, "flavor"), Strings(l, "config"));
+    }
+
+    public static byte[] Write(StepHandoff h) => Document(default, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("manifest_uri", h.ManifestUri);
+        w.WriteStartObject("environment");
+        foreach (var (name, value) in h.Environment) w.WriteString(name, value);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
+
+    public static StepHandoff ReadHandoff(byte[] json)
+    {
+        using var document = Parse(json, "step hand-off");
+        var h = document.RootElement;
+        var manifest = Text(h, "manifest_uri");
+        if (manifest.Length == 0) throw Missing("step hand-off", "manifest_uri");
+        return new StepHandoff(manifest, Strings(h, "environment"));
     }
 
     private static void Write(Utf8JsonWriter w, StepMethodRef step)
@@ -187,6 +202,16 @@ internal static class StepDocumentsJson
     private static bool Bool(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.True };
 
     private static DateTimeOffset Time(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetDateTimeOffset() : default;
+
+    /// <summary>An object of string values, as a dictionary (empty when absent).</summary>
+    private static Dictionary<string, string> Strings(JsonElement e, string name)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Property(e, name) is { ValueKind: JsonValueKind.Object } entries)
+            foreach (var entry in entries.EnumerateObject())
+                values[entry.Name] = entry.Value.GetString() ?? "";
+        return values;
+    }
 
     private static T[] Array<T>(JsonElement e, string name, Func<JsonElement, T> read)
     {

@@ -97,3 +97,14 @@ internal sealed record ArtifactStoreLocator(string Flavor, IReadOnlyDictionary<s
         return flavor.Create(flavor.Schema.Bind(Config), home);
     }
 }
+
+/// <summary>
+/// What a standby step process is handed when its step comes (on its stdin): the manifest to run and the step's own
+/// environment variables, set before anything of the step runs.
+/// </summary>
+internal sealed record StepHandoff(string ManifestUri, IReadOnlyDictionary<string, string> Environment)
+{
+    public byte[] ToJson() => StepDocumentsJson.Write(this);
+
+    public static StepHandoff FromJson(byte[] json) => StepDocumentsJson.ReadHandoff(json);
+}

@@ -7,9 +7,21 @@ namespace Strata;
 /// Then <c>dotnet App.dll strata-step --manifest URI</c> runs a step, and steps of this app sent to a step operator
 /// run in the app itself. Without that line, operators use the <c>strata</c> command as the entrypoint.
 /// </summary>
-public static class StrataEntrypoint
+public static partial class StrataEntrypoint
 {
     public const string Verb = "strata-step";
+
+    /// <summary>
+    /// <c>strata-step --standby</c>: a step process started ahead of its step. It gets ready, then reads its hand-off
+    /// (a <see cref="StepHandoff"/>) from stdin and runs that step; stdin closing with nothing sent lets it go.
+    /// </summary>
+    internal const string StandbyOption = "--standby";
+
+    /// <summary>Names a standby's own directory until a step is handed to it (the directory then becomes the step's).</summary>
+    internal const string StandbyDirectoryPrefix = "standby-";
+
+    /// <summary>Created in its directory by a standby once it is ready and waiting for its hand-off.</summary>
+    internal const string StandbyReadyFile = "standby_ready";
 
     /// <summary>Exit code when the step itself failed (its result record says why).</summary>
     public const int StepFailed = 1;
@@ -32,6 +44,7 @@ public static class StrataEntrypoint
         ArgumentNullException.ThrowIfNull(args);
         HostedByApp = true;
         if (args.Length == 0 || args[0] != Verb) return null;
+        if (args is [_, StandbyOption]) return await StandbyAsync(cancellationToken).ConfigureAwait(false);
         if (args.Length != 3 || args[1] != "--manifest")
         {
             await Console.Error.WriteLineAsync($"usage: {Verb} --manifest URI").ConfigureAwait(false);
@@ -41,10 +54,78 @@ public static class StrataEntrypoint
     }
 
     /// <summary>Runs the step of a manifest: loads inputs, calls the method, writes outputs, the result record and the log.</summary>
-    public static async Task<int> RunAsync(string manifestUri, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string manifestUri, CancellationToken cancellationToken = default)
+    {
+        JitProfile.Start("step");
+        return RunStepAsync(manifestUri, cancellationToken);
+    }
+
+    /// <summary>
+    /// A standby: pays the start-up costs every step process pays (the runtime, the JIT profile, first uses of JSON,
+    /// hashing and the console) while nothing waits, then waits for its hand-off on stdin and runs that step.
+    /// </summary>
+    private static async Task<int> StandbyAsync(CancellationToken cancellationToken)
+    {
+        JitProfile.Start("step");
+        Prepare();
+        File.WriteAllBytes(StandbyReadyFile, []);
+        byte[] handoff;
+        // Read on this thread, blocking: the step then runs here too, as it does in a process started for it.
+        using (var input = Console.OpenStandardInput())
+        using (var buffer = new MemoryStream())
+        {
+            input.CopyTo(buffer);
+            handoff = buffer.ToArray();
+        }
+        if (handoff.Length == 0)
+        {
+            // Let go before any step came: the directory is still the standby's own; nothing else will remove it.
+            var own = Environment.CurrentDirectory;
+            if (Path.GetFileName(own).StartsWith(StandbyDirectoryPrefix, StringComparison.Ordinal))
+                try { Directory.Delete(own, recursive: true); } catch (IOException) { }
+            return 0;
+        }
+        StepHandoff step;
+        try
+        {
+            step = StepHandoff.FromJson(handoff);
+        }
+        catch (Exception e) when (e is StrataException or System.Text.Json.JsonException)
+        {
+            await Console.Error.WriteLineAsync($"strata-step: {e.Message}").ConfigureAwait(false);
+            return CannotRun;
+        }
+        foreach (var (name, value) in step.Environment) SetEnvironmentVariable(name, value);
+        return await RunStepAsync(step.ManifestUri, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// First uses that cost a cold process milliseconds each and depend on nothing of a step: the console writers, the
+    /// registries, JSON writing (a result record) and hashing (a code version).
+    /// </summary>
+    private static void Prepare()
+    {
+        ConsoleCapture.Install();
+        _ = MaterializerRegistry.Default;
+        _ = FlavorRegistry.Default;
+        var now = DateTimeOffset.UtcNow;
+        _ = new StepResultRecord(StepResultRecord.Completed, null, null, null, now, now, [], "", "", 0).ToJson();
+        _ = CodeVersion.Of(typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
+    }
+
+    /// <summary>Sets a variable for managed code and for native code alike (the runtime keeps its own copy; native libraries read libc's).</summary>
+    private static void SetEnvironmentVariable(string name, string value)
+    {
+        Environment.SetEnvironmentVariable(name, value);
+        if (!OperatingSystem.IsWindows()) _ = SetNativeEnvironmentVariable(name, value, 1);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int SetNativeEnvironmentVariable(string name, string value, int overwrite);
+
+    private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
-        JitProfile.Start("step");
         ArtifactStore store;
         StepManifest manifest;
         try
@@ -161,6 +242,12 @@ public static class StrataEntrypoint
             return [DotnetPath(), cli, Verb, "--manifest", manifestUri];
         return null;
     }
+
+    /// <summary>The standby form of a step command (<c>... strata-step --standby</c>), or null for a command of another shape.</summary>
+    internal static IReadOnlyList<string>? StandbyCommand(IReadOnlyList<string> command, string manifestUri) =>
+        command.Count >= 3 && command[^3] == Verb && command[^2] == "--manifest" && command[^1] == manifestUri
+            ? [.. command.Take(command.Count - 2), StandbyOption]
+            : null;
 
     private static string DotnetPath()
     {

@@ -20,6 +20,20 @@ public static class Processes
         }
     }
 
+    /// <summary>The processes whose working directory is <paramref name="directory"/>.</summary>
+    public static int[] InDirectory(string directory) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Where(name => name!.All(char.IsAsciiDigit))
+            .Select(name => int.Parse(name!, CultureInfo.InvariantCulture))
+            .Where(pid =>
+            {
+                try { return new DirectoryInfo($"/proc/{pid}/cwd").LinkTarget == directory; }
+                catch (IOException) { return false; }
+                catch (UnauthorizedAccessException) { return false; }
+            })
+            .ToArray();
+
     /// <summary>A process's scheduling niceness (field 19 of /proc/PID/stat).</summary>
     public static int Niceness(string pid)
     {

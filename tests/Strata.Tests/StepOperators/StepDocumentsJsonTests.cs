@@ -119,4 +119,27 @@ public class StepDocumentsJsonTests
         Assert.Equal("s3", read.Flavor);
         Assert.Equal(locator.Config.OrderBy(e => e.Key), read.Config.OrderBy(e => e.Key));
     }
+
+    [Fact]
+    public void A_hand_off_reads_back_as_written_and_one_without_a_manifest_is_refused()
+    {
+        var handoff = new StepHandoff("file:///s/p/r/manifest.json", new Dictionary<string, string> { ["TOKEN"] = "a \"quoted\" é=value", ["EMPTY"] = "" });
+
+        var read = StepHandoff.FromJson(handoff.ToJson());
+
+        Assert.Equal(handoff.ManifestUri, read.ManifestUri);
+        Assert.Equal(handoff.Environment.OrderBy(e => e.Key), read.Environment.OrderBy(e => e.Key));
+        var e = Assert.Throws<StrataConfigException>(() => StepHandoff.FromJson("{\"environment\":{}}"u8.ToArray()));
+        Assert.Contains("manifest_uri", e.Message);
+    }
+
+    [Fact]
+    public void Only_a_step_command_of_the_entrypoint_shape_has_a_standby_form()
+    {
+        const string uri = "file:///s/manifest.json";
+
+        Assert.Equal(["dotnet", "App.dll", "strata-step", "--standby"], StrataEntrypoint.StandbyCommand(["dotnet", "App.dll", "strata-step", "--manifest", uri], uri));
+        Assert.Null(StrataEntrypoint.StandbyCommand(["dotnet", "App.dll", "strata-step", "--manifest", "file:///other.json"], uri));
+        Assert.Null(StrataEntrypoint.StandbyCommand(["python", "run.py", uri], uri));
+    }
 }

@@ -20,6 +20,9 @@ public sealed class LocalProcessStepOperatorConfig : LocalProcessSettings
 
     [Description("Where each step gets its working directory; default: 'steps' in the Strata home.")]
     public string? WorkingDirectory { get; set; }
+
+    [Description("Keep a step process started ahead and waiting, so a step does not wait for the runtime to start (default: true). A step given DOTNET_*, LD_*, LANG, LC_* or TZ variables always gets a fresh process.")]
+    public bool Standby { get; set; } = true;
 }
 
 internal sealed class LocalProcessFlavor : StepOperatorFlavor

@@ -9,7 +9,8 @@ namespace Strata;
 /// <summary>
 /// Runs the step entrypoint as a separate OS process in its own session, so cancelling kills the whole process tree.
 /// The process writes its output and, when it ends, its exit code into its working directory, so status, logs and
-/// cancel work from another process after a restart.
+/// cancel work from another process after a restart. A step is handed to a standby process when one of its kind is
+/// ready (<see cref="StandbyProcesses"/>), so it does not wait for the runtime to start.
 /// </summary>
 internal sealed class LocalProcessStepOperator : StepOperator
 {
@@ -41,36 +42,44 @@ internal sealed class LocalProcessStepOperator : StepOperator
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            Directory.CreateDirectory(workDir);
-            var start = new ProcessStartInfo("setsid") { WorkingDirectory = workDir, UseShellExecute = false };
-            // sh records the exit code after the command ends; "$@" passes the command without any quoting. It first lets go
-            // of the standard streams it inherited, so a job that outlives this process never holds its console or pipes open.
-            start.ArgumentList.Add("/bin/sh");
-            start.ArgumentList.Add("-c");
-            // The exit code is written by the shell itself (no mv to start): a reader that finds the file still empty waits for the shell to end.
-            start.ArgumentList.Add($"exec </dev/null >/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}");
-            start.ArgumentList.Add("strata-step");
-            foreach (var part in launch.Command) start.ArgumentList.Add(part);
-            if (!settings.InheritEnvironment)
+            var baseEnvironment = BaseEnvironment(settings.InheritEnvironment);
+            var stepEnvironment = StepEnvironment(launch, settings);
+            var standbyCommand = _config.Standby ? StrataEntrypoint.StandbyCommand(launch.Command, launch.ManifestUri) : null;
+            var kind = standbyCommand is null ? null : Kind(standbyCommand, baseEnvironment);
+
+            Process process;
+            var handedOff = false;
+            if (kind is not null && !stepEnvironment.Keys.Any(ReadAtStart) && !Directory.Exists(workDir)
+                && StandbyProcesses.Take(kind) is { } standby && HandOff(standby, workDir, launch.ManifestUri, stepEnvironment))
             {
-                var keep = start.Environment.Where(kv => BaseVariables.Contains(kv.Key) || kv.Key.StartsWith("DOTNET_", StringComparison.Ordinal)).ToArray();
-                start.Environment.Clear();
-                foreach (var (k, v) in keep) start.Environment[k] = v;
+                process = standby.Process;
+                handedOff = true;
             }
-            foreach (var (k, v) in launch.Environment) start.Environment[k] = v;
-            foreach (var (k, v) in settings.Environment ?? []) start.Environment[k] = v;
-            foreach (var (k, v) in launch.Secrets) start.Environment[k] = v;
+            else
+            {
+                Directory.CreateDirectory(workDir);
+                process = Start(workDir, launch.Command, baseEnvironment.Concat(stepEnvironment), standby: false);
+            }
+            if (kind is not null)
+            {
+                void StartNext() => StandbyProcesses.StartAhead(kind, _root, directory => Start(directory, standbyCommand!, baseEnvironment, standby: true));
+                // A standby still starting up is not raced by the next one (on a machine of few cores that slows both).
+                if (handedOff) StandbyProcesses.WhenReady(workDir, process, StartNext);
+                else StartNext();
+            }
 
             // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
-            var process = Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
-            _started[process.Id.ToString(CultureInfo.InvariantCulture)] = (process, process.WaitForExitAsync(CancellationToken.None));
+            var pid = process.Id.ToString(CultureInfo.InvariantCulture);
+            _started[pid] = (process, process.WaitForExitAsync(CancellationToken.None));
             _holdingSlot[launch.StepRunId] = true;
-            return new StepJob(Name, process.Id.ToString(CultureInfo.InvariantCulture), launch.StepRunId, new Dictionary<string, string>
+            var data = new Dictionary<string, string>
             {
-                ["pid"] = process.Id.ToString(CultureInfo.InvariantCulture),
+                ["pid"] = pid,
                 ["start_time"] = StartTime(process.Id) ?? "",
                 ["work_dir"] = workDir,
-            });
+            };
+            if (handedOff) data["standby"] = "true";
+            return new StepJob(Name, pid, launch.StepRunId, data);
         }
         catch
         {
@@ -78,6 +87,93 @@ internal sealed class LocalProcessStepOperator : StepOperator
             throw;
         }
     }
+
+    /// <summary>
+    /// Starts <paramref name="command"/> in its own session in <paramref name="workDir"/> with exactly <paramref name="environment"/>.
+    /// A standby keeps stdin, a pipe from this process, for its hand-off; a step started here gets none.
+    /// </summary>
+    private static Process Start(string workDir, IReadOnlyList<string> command, IEnumerable<KeyValuePair<string, string>> environment, bool standby)
+    {
+        var start = new ProcessStartInfo("setsid") { WorkingDirectory = workDir, UseShellExecute = false, RedirectStandardInput = standby };
+        // sh records the exit code after the command ends; "$@" passes the command without any quoting. It first lets go
+        // of the standard streams it inherited, so a job that outlives this process never holds its console or pipes open.
+        // The exit code is written by the shell itself (no mv to start): a reader that finds the file still empty waits for the shell to end.
+        start.ArgumentList.Add("/bin/sh");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"exec {(standby ? "" : "</dev/null ")}>/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}");
+        start.ArgumentList.Add("strata-step");
+        foreach (var part in command) start.ArgumentList.Add(part);
+        start.Environment.Clear();
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        return Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
+    }
+
+    /// <summary>
+    /// Gives a standby its step: its directory becomes the step's working directory (its output files move with it), and
+    /// the manifest and the step's environment go down its stdin. False when it cannot take it; the step then starts afresh.
+    /// </summary>
+    private static bool HandOff(StandbyProcess standby, string workDir, string manifestUri, IReadOnlyDictionary<string, string> environment)
+    {
+        try
+        {
+            Directory.Move(standby.Directory, workDir);
+        }
+        catch (IOException)
+        {
+            standby.LetGo();
+            return false;
+        }
+        try
+        {
+            standby.Process.StandardInput.BaseStream.Write(new StepHandoff(manifestUri, environment).ToJson());
+            standby.Process.StandardInput.Close();
+            return true;
+        }
+        catch (IOException)
+        {
+            // It ended just now, before reading a thing.
+            standby.Process.Dispose();
+            try { Directory.Delete(workDir, recursive: true); } catch (IOException) { }
+            return false;
+        }
+    }
+
+    /// <summary>The environment every step process of these settings starts with: this process's whole, or the base variables and DOTNET_*.</summary>
+    private static Dictionary<string, string> BaseEnvironment(bool inherit)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)e.Key;
+            if (inherit || BaseVariables.Contains(name) || name.StartsWith("DOTNET_", StringComparison.Ordinal))
+                environment[name] = (string?)e.Value ?? "";
+        }
+        return environment;
+    }
+
+    /// <summary>What this step is given on top: the launch's variables, the settings' and the secrets, later ones winning.</summary>
+    private static Dictionary<string, string> StepEnvironment(StepLaunch launch, LocalProcessSettings settings)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in launch.Environment) environment[k] = v;
+        foreach (var (k, v) in settings.Environment ?? []) environment[k] = v;
+        foreach (var (k, v) in launch.Secrets) environment[k] = v;
+        return environment;
+    }
+
+    /// <summary>Standbys are interchangeable when they share the root, the command and the start environment.</summary>
+    private string Kind(IReadOnlyList<string> command, Dictionary<string, string> baseEnvironment) =>
+        string.Join('\0', new[] { _root }.Concat(command).Concat(baseEnvironment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}")));
+
+    /// <summary>
+    /// Variables read as a process starts (by the runtime, the dynamic loader, libc, the culture and time zone set-up):
+    /// a step given one of these needs a process started with it, not a standby.
+    /// </summary>
+    private static bool ReadAtStart(string name) =>
+        name.StartsWith("DOTNET_", StringComparison.Ordinal) || name.StartsWith("COMPlus_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("CORECLR_", StringComparison.Ordinal) || name.StartsWith("LD_", StringComparison.Ordinal)
+        || name.StartsWith("MALLOC_", StringComparison.Ordinal) || name.StartsWith("GLIBC_", StringComparison.Ordinal)
+        || name.StartsWith("LC_", StringComparison.Ordinal) || name is "LANG" or "LANGUAGE" or "TZ" or JitProfile.Variable;
 
     public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using Strata.StepOperatorTests.Support;
+
+namespace Strata.StepOperatorTests;
+
+public static partial class StandbySteps
+{
+    /// <summary>Where the step ran and what it was given, as managed code and as native code see it.</summary>
+    [Step(StepOperator = "sb", EnableCache = false)]
+    public static (string Directory, string Managed, string Native, int Pid) WhereAmI(int copy)
+    {
+        Console.WriteLine($"copy {copy} running");
+        var native = NativeGetenv("STEP_VAR");
+        return (Environment.CurrentDirectory, Environment.GetEnvironmentVariable("STEP_VAR") ?? "<unset>",
+            native == IntPtr.Zero ? "<unset>" : Marshal.PtrToStringUTF8(native)!, Environment.ProcessId);
+    }
+
+    [LibraryImport("libc", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr NativeGetenv(string name);
+}
+
+public sealed class StandbyTests
+{
+    [Fact]
+    public async Task A_step_handed_to_a_standby_runs_in_its_own_directory_with_its_own_environment()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("sb", ("sb", new() { ["environment"] = "STEP_VAR=from-config" }));
+        var steps = Path.Combine(home.HomePath, "steps");
+
+        var first = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
+        Assert.True(first.Succeeded, first["where_am_i"].Error);
+        Assert.False(OperatorHome.Job(await home.StepRunAsync(first, "where_am_i")).Data.ContainsKey("standby"));
+        var standbyDirectory = await ReadyStandbyAsync(steps);
+
+        var second = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
+            .WithSettings(new LocalProcessSettings { Environment = new() { ["STEP_VAR"] = "from-step" } }), stack: stack);
+
+        Assert.True(second.Succeeded, second["where_am_i"].Error);
+        var stepRun = await home.StepRunAsync(second, "where_am_i");
+        var job = OperatorHome.Job(stepRun);
+        Assert.Equal("true", job.Data["standby"]);
+        Assert.False(Directory.Exists(standbyDirectory)); // it became the step's
+        var workDir = Path.Combine(steps, stepRun.Id);
+        Assert.Equal(workDir, await second.LoadAsync<string>("where_am_i", "directory"));
+        Assert.Equal("from-step", await second.LoadAsync<string>("where_am_i", "managed"));
+        Assert.Equal("from-step", await second.LoadAsync<string>("where_am_i", "native"));
+        Assert.NotEqual(await first.LoadAsync<int>("where_am_i", "pid"), await second.LoadAsync<int>("where_am_i", "pid"));
+        Assert.Contains("copy 2 running", await home.Client.Store.GetStepLogAsync(stepRun.Id));
+        Assert.Equal("0", File.ReadAllText(Path.Combine(workDir, "exit_code")).Trim());
+    }
+
+    [Fact]
+    public async Task A_step_given_a_runtime_variable_gets_a_fresh_process_and_the_standby_waits_for_the_next()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("sb", ("sb", new()));
+        var steps = Path.Combine(home.HomePath, "steps");
+        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
+        var standbyDirectory = await ReadyStandbyAsync(steps);
+
+        // The runtime reads DOTNET_* as it starts: a process already started cannot honour it.
+        var runtime = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
+            .WithSettings(new LocalProcessSettings { Environment = new() { ["DOTNET_gcServer"] = "0", ["STEP_VAR"] = "fresh" } }), stack: stack);
+        Assert.True(runtime.Succeeded, runtime["where_am_i"].Error);
+        Assert.False(OperatorHome.Job(await home.StepRunAsync(runtime, "where_am_i")).Data.ContainsKey("standby"));
+        Assert.Equal("fresh", await runtime.LoadAsync<string>("where_am_i", "native"));
+        Assert.True(Directory.Exists(standbyDirectory));
+
+        var plain = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 3), stack: stack);
+        Assert.Equal("true", OperatorHome.Job(await home.StepRunAsync(plain, "where_am_i")).Data["standby"]);
+    }
+
+    [Fact]
+    public async Task Standbys_off_every_step_starts_its_own_process_and_none_waits()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("sb", ("sb", new() { ["standby"] = "false" }));
+        var steps = Path.Combine(home.HomePath, "steps");
+
+        for (var copy = 1; copy <= 2; copy++)
+        {
+            var result = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, copy), stack: stack);
+            Assert.True(result.Succeeded, result["where_am_i"].Error);
+            Assert.False(OperatorHome.Job(await home.StepRunAsync(result, "where_am_i")).Data.ContainsKey("standby"));
+        }
+        await Task.Delay(500);
+        Assert.Empty(Directory.GetDirectories(steps, StrataEntrypoint.StandbyDirectoryPrefix + "*"));
+    }
+
+    [Fact]
+    public async Task A_standby_let_go_removes_its_directory_and_exits()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("sb", ("sb", new()));
+        var steps = Path.Combine(home.HomePath, "steps");
+        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
+        var standbyDirectory = await ReadyStandbyAsync(steps);
+        var pids = Processes.InDirectory(standbyDirectory);
+        Assert.NotEmpty(pids);
+
+        StandbyProcesses.LetGo(steps);
+
+        await Until(() => !Directory.Exists(standbyDirectory) && pids.All(pid => !Processes.IsAlive(pid)), "the standby to remove its directory and exit");
+    }
+
+    /// <summary>The directory of the standby under <paramref name="steps"/> once it says it is ready.</summary>
+    private static async Task<string> ReadyStandbyAsync(string steps)
+    {
+        string? ready = null;
+        await Until(() => (ready = Directory.GetDirectories(steps, StrataEntrypoint.StandbyDirectoryPrefix + "*")
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, StrataEntrypoint.StandbyReadyFile)))) is not null, "a standby to be ready");
+        return ready!;
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 300 && !condition(); i++) await Task.Delay(100);
+        Assert.True(condition(), $"timed out waiting for {what}");
+    }
+}

@@ -76,13 +76,22 @@ internal static class Benchmarks
         var steps = result["steps"]!.AsArray().Select(s => s!.AsObject()).ToArray();
         double[] Of(string key) => steps.Select(s => s.D(key)).ToArray();
         var hellos = result["hello_s"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var fresh = result["fresh_steps"]!.AsArray().Select(s => s!.AsObject()).ToArray();
+        double[] FreshOf(string key) => fresh.Select(s => s.D(key)).ToArray();
+        var handedOff = steps.Count(s => s["standby"]!.GetValue<bool>());
         var rows = new List<Row>
         {
             Row.Paired("P2", "one step on the local-process operator, submit to recorded result", Of("round_trip_s"), "s", hellos, "dotnet Hello.dll", 2, "≤ 2× hello world"),
+            Row.Info("P2", "  steps handed to a standby process (the rest started one)", handedOff, "", note: $"{handedOff} of {steps.Length}"),
             Row.Info("P2", "the whole one-step run (plan, record, step, finish)", Stats.Median(Of("run_s")), "s"),
         };
         foreach (var (part, label) in ProcessStep.Parts.Zip(P2PartLabels))
             rows.Add(Row.Info("P2", $"  {label}", Stats.Median(Of(part + "_s")), "s"));
+        var freshRatios = FreshOf("round_trip_s").Zip(hellos, (f, h) => f / h).ToArray();
+        rows.Add(Row.Info("P2", "the same step with standby=false (a fresh process per step)", Stats.Median(FreshOf("round_trip_s")), "s",
+            Stats.Median(hellos), "dotnet Hello.dll", $"median of paired ratios {Stats.Median(freshRatios):0.00}×, range {freshRatios.Min():0.00}–{freshRatios.Max():0.00}×"));
+        foreach (var (part, label) in ProcessStep.Parts.Zip(P2PartLabels))
+            rows.Add(Row.Info("P2", $"  {label}", Stats.Median(FreshOf(part + "_s")), "s"));
         return (rows, result);
     }
 

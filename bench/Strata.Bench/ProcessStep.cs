@@ -28,6 +28,7 @@ internal sealed class TimedLocalProcessFlavor : StepOperatorFlavor
             moments.Reset(launch.ManifestUri);
             var job = await inner.SubmitAsync(launch, cancellationToken);
             moments.Submitted = DateTimeOffset.UtcNow;
+            moments.Standby = job.Data.ContainsKey("standby");
             return job with { Operator = Name };
         }
 
@@ -58,11 +59,15 @@ internal sealed class JobMoments
     public DateTimeOffset? Submitted { get; set; }
     public DateTimeOffset? EndSeen { get; set; }
 
+    /// <summary>Whether the step was handed to a standby process rather than started in a process of its own.</summary>
+    public bool Standby { get; set; }
+
     public void Reset(string manifestUri)
     {
         ManifestUri = manifestUri;
         Submitted = null;
         EndSeen = null;
+        Standby = false;
     }
 }
 
@@ -86,13 +91,17 @@ internal sealed class StepMoments : IRunObserver
 
 /// <summary>
 /// P2: one trivial step on the local-process step operator, timed from submit to its recorded result, taking turns
-/// with <c>dotnet Hello.dll</c> (a plain hello world), so both see the same load.
+/// with <c>dotnet Hello.dll</c> (a plain hello world), so both see the same load. Each turn first pauses, as a pipeline
+/// does between steps that take time, so the operator's standby process is ready; the same step on an operator with
+/// standbys off (a fresh process for the step) is timed in each turn too, after its own pause.
 /// </summary>
 internal static class ProcessStep
 {
-    public const string Operator = "p2-process";
+    public const string Standby = "p2-standby";
+    public const string Fresh = "p2-fresh";
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(300);
 
-    [Step(StepOperator = Operator)]
+    [Step(StepOperator = StepOperators.Default)]
     public static int IncElsewhere(int x) => x + 1;
 
     public static void Pipeline(PipelineBuilder p) => p.Step(IncElsewhere, 41);
@@ -106,15 +115,17 @@ internal static class ProcessStep
         var hello = args["hello"];
         var flavor = new TimedLocalProcessFlavor();
         await using var client = await StrataClient.OpenAsync(new StrataHome(args["home"]), new FlavorRegistry().Add(flavor));
-        await client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, Operator, flavor.Name, new Dictionary<string, string>());
-        await client.Stacks.RegisterStackAsync("p2", StackManager.DefaultStack, StackManager.DefaultStack, [Operator], setActive: true);
+        await client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, Standby, flavor.Name, new Dictionary<string, string>());
+        await client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, Fresh, flavor.Name, new Dictionary<string, string> { ["standby"] = "false" });
+        await client.Stacks.RegisterStackAsync(Standby, StackManager.DefaultStack, StackManager.DefaultStack, [Standby]);
+        await client.Stacks.RegisterStackAsync(Fresh, StackManager.DefaultStack, StackManager.DefaultStack, [Fresh]);
         var store = await client.GetArtifactStoreAsync();
 
-        async Task<JsonObject> StepAsync(string runName)
+        async Task<JsonObject> StepAsync(string stack, string runName)
         {
             var moments = new StepMoments();
             var clock = Stopwatch.StartNew();
-            var result = await client.RunAsync(Pipeline, new RunOptions { NoCache = true, Observer = moments, RunName = runName });
+            var result = await client.RunAsync(Pipeline, new RunOptions { NoCache = true, Observer = moments, RunName = runName, Stack = stack });
             var run = clock.Elapsed.TotalSeconds;
             if (!result.Succeeded) throw new InvalidOperationException($"run {runName} {result.Run.Status}: {result.Run.Error}");
             if (await result.LoadAsync<int>(result.Steps[0].Name) != 42) throw new InvalidOperationException("the step returned the wrong value");
@@ -124,26 +135,35 @@ internal static class ProcessStep
             var entered = record["started_at"]!.GetValue<DateTimeOffset>();
             var finished = record["finished_at"]!.GetValue<DateTimeOffset>();
             var times = new[] { moments.Started!.Value, flavor.Last.Submitted!.Value, entered, finished, flavor.Last.EndSeen!.Value, moments.Recorded!.Value };
-            var o = new JsonObject { ["round_trip_s"] = (times[^1] - times[0]).TotalSeconds, ["run_s"] = run };
+            var o = new JsonObject { ["round_trip_s"] = (times[^1] - times[0]).TotalSeconds, ["run_s"] = run, ["standby"] = flavor.Last.Standby };
             for (var i = 0; i < Parts.Length; i++) o[Parts[i] + "_s"] = (times[i + 1] - times[i]).TotalSeconds;
             return o;
         }
 
         Task<double> HelloAsync() => Exec.TimeAsync(Environment.ProcessPath!, [hello]);
 
-        // Warm up both sides (disk cache, this process's JIT), then take turns, each side first every other time.
-        await StepAsync("warmup");
+        // Warm up every side (disk cache, this process's JIT, the first standby), then take turns, each side first every other time.
+        await StepAsync(Standby, "warmup");
+        await StepAsync(Fresh, "warmup-fresh");
         await HelloAsync();
         var steps = new JsonArray();
+        var fresh = new JsonArray();
         var hellos = new List<double>();
         for (var i = 0; i < reps; i++)
         {
+            await Task.Delay(Pause);
             if (i % 2 == 1) hellos.Add(await HelloAsync());
-            var step = await StepAsync($"p2-{i}");
+            var step = await StepAsync(Standby, $"p2-{i}");
             steps.Add(step);
             if (i % 2 == 0) hellos.Add(await HelloAsync());
-            Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {step.D("round_trip_s") * 1000:0} ms ({string.Join(", ", Parts.Select(p => $"{p} {step.D(p + "_s") * 1000:0}"))}), hello {hellos[^1] * 1000:0} ms");
+            await Task.Delay(Pause);
+            var cold = await StepAsync(Fresh, $"p2-fresh-{i}");
+            fresh.Add(cold);
+            Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {Describe(step)}, hello {hellos[^1] * 1000:0} ms; fresh process {Describe(cold)}");
         }
-        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["hello_s"] = Stats.Array(hellos) });
+        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["fresh_steps"] = fresh, ["hello_s"] = Stats.Array(hellos) });
     }
+
+    private static string Describe(JsonObject step) =>
+        $"{step.D("round_trip_s") * 1000:0} ms ({string.Join(", ", Parts.Select(p => $"{p} {step.D(p + "_s") * 1000:0}"))}){(step["standby"]!.GetValue<bool>() ? "" : " without a standby")}";
 }

@@ -31,7 +31,7 @@ internal static class StandbyProcesses
             if (standby is null) return null;
             Ready.Remove(standby);
         }
-        if (!standby.Process.HasExited) return standby;
+        if (!HasEnded(standby.Process)) return standby;
         Ended(standby);
         return null;
     }
@@ -99,10 +99,17 @@ internal static class StandbyProcesses
         }
         _ = Task.Run(async () =>
         {
-            for (var waited = 0; waited < 10_000 && !File.Exists(ready) && !process.HasExited; waited += 5)
+            for (var waited = 0; waited < 10_000 && !File.Exists(ready) && !HasEnded(process); waited += 5)
                 await Task.Delay(5).ConfigureAwait(false);
             then();
         });
+    }
+
+    /// <summary>Whether the process has ended; a process its operator has already cleaned up (disposed) has.</summary>
+    private static bool HasEnded(Process process)
+    {
+        try { return process.HasExited; }
+        catch (InvalidOperationException) { return true; }
     }
 
     /// <summary>Lets every ready standby under <paramref name="root"/> go.</summary>

@@ -14,7 +14,7 @@ namespace Strata.Bench;
 internal static class ArtifactThroughput
 {
     public const long DataBytes = 1L << 30;
-    private const int Chunk = 4 << 20; // the raw baseline writes and reads in 4 MiB pieces, as the materializer does
+    private const int Chunk = 16 << 20; // the raw baseline writes and reads in 16 MiB pieces, as the materializer does
     private const int Columns = 8192;
 
     /// <summary>1 GiB of data: <c>float[2^28]</c> or <c>double[16384, 8192]</c>, filled with a checkable pattern.</summary>
@@ -97,7 +97,7 @@ internal static class ArtifactThroughput
     /// machine varies severalfold from one moment to the next (writeback, the host); the best of a few is the write's
     /// own cost, for both sides alike.
     /// </summary>
-    public const int WriteAttempts = 3;
+    public const int WriteAttempts = 5;
 
     /// <summary>Times <paramref name="write"/> <see cref="WriteAttempts"/> times after a sync each, deleting what each wrote but the last.</summary>
     private static async Task<double[]> TimeWritesAsync(Func<int, Task> write, Action<int> delete)

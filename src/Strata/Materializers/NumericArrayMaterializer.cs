@@ -25,7 +25,10 @@ internal sealed class NumericArrayMaterializer : Materializer
 {
     private const string FileName = "array.bin";
     private const ushort FormatVersion = 1;
-    private const int ChunkSize = 4 << 20;
+    private const int ChunkSize = 16 << 20;
+
+    /// <summary>From this size, a local file's elements are read on every processor at once.</summary>
+    private const long ParallelReadBytes = 16 << 20;
     private static ReadOnlySpan<byte> Magic => "STRA"u8;
 
     private enum Shape : byte { Vector = 1, Matrix = 2, Jagged = 3 }
@@ -70,7 +73,7 @@ internal sealed class NumericArrayMaterializer : Materializer
         var array = (Array)value;
         var (shape, element) = ShapeOf(array.GetType()) ?? throw new ArgumentException($"{TypeNames.Display(type)} is not a numeric array.", nameof(type));
         var (code, size) = Elements[element];
-        using var stream = writer.CreateFile(FileName);
+        using var stream = writer.CreateFile(FileName, FileLength(array, shape, size));
 
         Span<byte> prefix = stackalloc byte[8];
         Magic.CopyTo(prefix);
@@ -99,6 +102,14 @@ internal sealed class NumericArrayMaterializer : Materializer
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>The file's length: the prefix, the dimensions (and a jagged array's row lengths), the elements.</summary>
+    private static long FileLength(Array array, Shape shape, int size) => shape switch
+    {
+        Shape.Vector => 8 + 8 + array.LongLength * size,
+        Shape.Matrix => 8 + 16 + array.LongLength * size,
+        _ => 8 + 8 + 8 * array.LongLength + ((Array?[])array).Sum(row => (row?.LongLength ?? 0) * size),
+    };
 
     public override Task<object> LoadAsync(Type type, IArtifactReader reader, CancellationToken cancellationToken)
     {
@@ -213,16 +224,59 @@ internal sealed class NumericArrayMaterializer : Materializer
         }
     }
 
-    private static void ReadElements(Stream stream, Array array, int size, CancellationToken cancellationToken)
+    private static unsafe void ReadElements(Stream stream, Array array, int size, CancellationToken cancellationToken)
     {
         ref var start = ref MemoryMarshal.GetArrayDataReference(array);
         var total = array.LongLength * size;
+        if (stream is FileStream { CanSeek: true } file && total >= ParallelReadBytes && Environment.ProcessorCount > 1)
+        {
+            fixed (byte* data = &start) ReadInParallel(file, (nint)data, total, cancellationToken);
+            return;
+        }
         for (long offset = 0; offset < total; offset += ChunkSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var length = (int)Math.Min(ChunkSize, total - offset);
             stream.ReadExactly(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref start, (nint)offset), length));
         }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="total"/> bytes from the file's position into pinned memory, in one piece per processor at once.
+    /// Reads of one file from the page cache do not queue behind each other, and the new array's pages are faulted in on
+    /// every core, not one. Every piece has ended, read or failed, before this returns: the memory stays pinned until then.
+    /// </summary>
+    private static unsafe void ReadInParallel(FileStream file, nint data, long total, CancellationToken cancellationToken)
+    {
+        var handle = file.SafeFileHandle; // first: it drops the stream's read buffer, so Position is the file's true offset
+        var origin = file.Position;
+        var pieces = (int)Math.Min(Environment.ProcessorCount, (total + ChunkSize - 1) / ChunkSize);
+        var perPiece = total / pieces;
+
+        void ReadPiece(int piece)
+        {
+            var from = piece * perPiece;
+            var to = piece == pieces - 1 ? total : from + perPiece;
+            while (from < to)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var read = RandomAccess.Read(handle, new Span<byte>((byte*)data + from, (int)Math.Min(ChunkSize, to - from)), origin + from);
+                if (read == 0) throw new EndOfStreamException();
+                from += read;
+            }
+        }
+
+        var others = Enumerable.Range(1, pieces - 1).Select(piece => Task.Run(() => ReadPiece(piece), CancellationToken.None)).ToArray();
+        Exception? failure = null;
+        try { ReadPiece(0); }
+        catch (Exception e) { failure = e; }
+        foreach (var other in others)
+        {
+            try { other.GetAwaiter().GetResult(); }
+            catch (Exception e) { failure ??= e; }
+        }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        file.Position = origin + total;
     }
 
     private static void EnsureLittleEndian()

@@ -103,8 +103,8 @@ public sealed class NumericArrayMaterializerTests : IDisposable
     [Fact]
     public async Task Copies_across_chunks_without_a_second_copy_of_the_data()
     {
-        // 10 MiB and a bit: two full 4 MiB chunks and a partial one.
-        var data = new double[(10 << 20) / sizeof(double) + 3];
+        // 34 MiB and a bit: two full 16 MiB chunks and a partial one.
+        var data = new double[(34 << 20) / sizeof(double) + 3];
         for (var i = 0; i < data.Length; i++) data[i] = i * 0.5 - 1000;
         var dataBytes = data.LongLength * sizeof(double);
         var materializer = _h.Registry.Get(typeof(double[]));
@@ -125,6 +125,56 @@ public sealed class NumericArrayMaterializerTests : IDisposable
         Assert.Equal(data, (double[])await load);
         Assert.True(saveAllocated < dataBytes / 10, $"saving allocated {saveAllocated} bytes for {dataBytes} bytes of data");
         Assert.InRange(loadAllocated, dataBytes, dataBytes + dataBytes / 10); // the array itself, little more
+    }
+
+    [Fact]
+    public async Task A_large_array_read_in_pieces_at_once_comes_back_whole_and_trailing_bytes_are_still_refused()
+    {
+        // 20 MiB and a bit, in an odd shape: read in one piece per processor, the last piece longer.
+        var data = new float[1021, (20 << 20) / sizeof(float) / 1021 + 7];
+        var i = 0;
+        foreach (var (row, column) in Enumerable.Range(0, data.GetLength(0)).SelectMany(r => Enumerable.Range(0, data.GetLength(1)).Select(c => (r, c))))
+            data[row, column] = i++ * 0.25f - 7;
+
+        var (path, _) = await _h.SaveAsync(data, typeof(float[,]));
+        var loaded = (float[,])await LoadAsync(path, typeof(float[,]));
+
+        Assert.Equal(data.GetLength(0), loaded.GetLength(0));
+        Assert.Equal(data.GetLength(1), loaded.GetLength(1));
+        Assert.True(data.Cast<float>().SequenceEqual(loaded.Cast<float>()));
+        await File.AppendAllTextAsync(_h.FileOf(path, "array.bin"), "x");
+        var e = await Assert.ThrowsAsync<ArtifactException>(() => LoadAsync(path, typeof(float[,])));
+        Assert.Contains("after the array's end", e.Message);
+    }
+
+    [Fact]
+    public async Task A_large_file_takes_the_disk_space_of_its_bytes_and_no_more()
+    {
+        // Large enough to have its space reserved up front: the reservation must be the file's exact length.
+        var matrix = new double[300, 1000];
+        var jagged = new[] { new long[200_000], null, [], new long[70_000] };
+        foreach (var (value, expectedLength) in new (Array, long)[]
+        {
+            (matrix, 8 + 16 + 300 * 1000 * 8),
+            (jagged, 8 + 8 + 4 * 8 + 270_000 * 8),
+        })
+        {
+            var (path, _) = await _h.SaveAsync(value, value.GetType());
+            var file = _h.FileOf(path, "array.bin");
+
+            Assert.Equal(expectedLength, new FileInfo(file).Length);
+            var allocated = AllocatedBytes(file);
+            Assert.True(allocated <= (expectedLength + 4095) / 4096 * 4096, $"{file} has {allocated} bytes allocated for {expectedLength}");
+        }
+    }
+
+    /// <summary>The disk space a file takes (stat's block count, in 512-byte units).</summary>
+    private static long AllocatedBytes(string file)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b", file]) { RedirectStandardOutput = true })!;
+        var blocks = long.Parse(stat.StandardOutput.ReadToEnd().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        stat.WaitForExit();
+        return blocks * 512;
     }
 
     private async Task<(string Path, string File)> SavedIntsAsync(int[] values)

@@ -74,13 +74,29 @@ internal sealed class JobMoments
 /// <summary>Notes when the step starts (its step run is created, just before submit) and when its result is recorded.</summary>
 internal sealed class StepMoments : IRunObserver
 {
+    private readonly Dictionary<string, (DateTimeOffset? Started, DateTimeOffset? Recorded)> _steps = [];
+
+    /// <summary>When the first step started.</summary>
     public DateTimeOffset? Started { get; private set; }
+
+    /// <summary>When the last step was recorded.</summary>
     public DateTimeOffset? Recorded { get; private set; }
+
+    /// <summary>A step's round trip: from its start to its recorded result.</summary>
+    public TimeSpan RoundTrip(string step) => _steps[step] is ({ } started, { } recorded) ? recorded - started : throw new InvalidOperationException($"{step} did not finish");
 
     public void StepChanged(StepProgress progress)
     {
-        if (progress.Status == ExecutionStatus.Running) Started ??= DateTimeOffset.UtcNow;
-        if (progress.Status == ExecutionStatus.Completed) Recorded = DateTimeOffset.UtcNow;
+        var now = DateTimeOffset.UtcNow;
+        lock (_steps)
+        {
+            var moments = _steps.GetValueOrDefault(progress.Step);
+            if (progress.Status == ExecutionStatus.Running) moments.Started ??= now;
+            if (progress.Status == ExecutionStatus.Completed) moments.Recorded = now;
+            _steps[progress.Step] = moments;
+        }
+        if (progress.Status == ExecutionStatus.Running) Started ??= now;
+        if (progress.Status == ExecutionStatus.Completed) Recorded = now;
     }
 
     public void RunStarted(RunRecord run, IReadOnlyList<string> steps) { }
@@ -105,6 +121,9 @@ internal static class ProcessStep
     public static int IncElsewhere(int x) => x + 1;
 
     public static void Pipeline(PipelineBuilder p) => p.Step(IncElsewhere, 41);
+
+    /// <summary>Two such steps, the second taking the first's output: it is submitted as soon as the first is recorded.</summary>
+    public static void Chain(PipelineBuilder p) => p.Step(IncElsewhere, p.Step(IncElsewhere, 40));
 
     /// <summary>The parts of the round trip, in order; they add up to it.</summary>
     public static readonly string[] Parts = ["submit", "start-up", "step", "exit", "record"];
@@ -142,12 +161,23 @@ internal static class ProcessStep
 
         Task<double> HelloAsync() => Exec.TimeAsync(Environment.ProcessPath!, [hello]);
 
+        // The second of two chained steps: its standby was started only as the first began, a moment before.
+        async Task<double> SecondOfChainAsync(string runName)
+        {
+            var moments = new StepMoments();
+            var result = await client.RunAsync(Chain, new RunOptions { NoCache = true, Observer = moments, RunName = runName, Stack = Standby });
+            if (!result.Succeeded || await result.LoadAsync<int>(result.Steps[1].Name) != 42)
+                throw new InvalidOperationException($"run {runName} {result.Run.Status}: {result.Run.Error}");
+            return moments.RoundTrip(result.Steps[1].Name).TotalSeconds;
+        }
+
         // Warm up every side (disk cache, this process's JIT, the first standby), then take turns, each side first every other time.
         await StepAsync(Standby, "warmup");
         await StepAsync(Fresh, "warmup-fresh");
         await HelloAsync();
         var steps = new JsonArray();
         var fresh = new JsonArray();
+        var chained = new List<double>();
         var hellos = new List<double>();
         for (var i = 0; i < reps; i++)
         {
@@ -159,9 +189,12 @@ internal static class ProcessStep
             await Task.Delay(Pause);
             var cold = await StepAsync(Fresh, $"p2-fresh-{i}");
             fresh.Add(cold);
-            Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {Describe(step)}, hello {hellos[^1] * 1000:0} ms; fresh process {Describe(cold)}");
+            await Task.Delay(Pause);
+            var second = await SecondOfChainAsync($"p2-chain-{i}");
+            chained.Add(second);
+            Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {Describe(step)}, hello {hellos[^1] * 1000:0} ms; fresh process {Describe(cold)}; second of two {second * 1000:0} ms");
         }
-        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["fresh_steps"] = fresh, ["hello_s"] = Stats.Array(hellos) });
+        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["fresh_steps"] = fresh, ["chained_second_s"] = Stats.Array(chained), ["hello_s"] = Stats.Array(hellos) });
     }
 
     private static string Describe(JsonObject step) =>

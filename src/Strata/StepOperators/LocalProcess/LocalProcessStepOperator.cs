@@ -19,6 +19,9 @@ internal sealed class LocalProcessStepOperator : StepOperator
     private const string StdoutFile = "stdout.log";
     private const string StderrFile = "stderr.log";
     private static readonly TimeSpan LogPollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a step that began in a process still starting up runs before the next standby starts anyway.</summary>
+    private static readonly TimeSpan StandbyRaceLimit = TimeSpan.FromSeconds(1);
     private static readonly string[] BaseVariables = ["PATH", "HOME", "USER", "TMPDIR", "LANG", "LC_ALL", "TZ"];
 
     private readonly LocalProcessStepOperatorConfig _config;
@@ -60,17 +63,19 @@ internal sealed class LocalProcessStepOperator : StepOperator
                 Directory.CreateDirectory(workDir);
                 process = Start(workDir, launch.Command, baseEnvironment.Concat(stepEnvironment), standby: false);
             }
+            // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
+            var exited = process.WaitForExitAsync(CancellationToken.None);
             if (kind is not null)
             {
                 void StartNext() => StandbyProcesses.StartAhead(kind, _root, directory => Start(directory, standbyCommand!, baseEnvironment, standby: true));
-                // A standby still starting up is not raced by the next one (on a machine of few cores that slows both).
-                if (handedOff) StandbyProcesses.WhenReady(workDir, process, StartNext);
-                else StartNext();
+                // A step whose process is still starting up is not raced by the next standby's start-up: on a machine of few
+                // cores that slows both. It starts when this step ends, or once this step has run a while.
+                if (handedOff && File.Exists(Path.Combine(workDir, StrataEntrypoint.StandbyReadyFile))) StartNext();
+                else _ = Task.WhenAny(exited, Task.Delay(StandbyRaceLimit)).ContinueWith(_ => StartNext(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
-            // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
             var pid = process.Id.ToString(CultureInfo.InvariantCulture);
-            _started[pid] = (process, process.WaitForExitAsync(CancellationToken.None));
+            _started[pid] = (process, exited);
             _holdingSlot[launch.StepRunId] = true;
             var data = new Dictionary<string, string>
             {

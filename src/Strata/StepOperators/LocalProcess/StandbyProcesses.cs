@@ -85,26 +85,6 @@ internal static class StandbyProcesses
         }, null);
     }
 
-    /// <summary>
-    /// Calls <paramref name="then"/> once the standby that now works in <paramref name="directory"/> has said it is ready
-    /// (it has begun its step, or is about to), or has ended, or after ten seconds.
-    /// </summary>
-    public static void WhenReady(string directory, Process process, Action then)
-    {
-        var ready = Path.Combine(directory, StrataEntrypoint.StandbyReadyFile);
-        if (File.Exists(ready))
-        {
-            then();
-            return;
-        }
-        _ = Task.Run(async () =>
-        {
-            for (var waited = 0; waited < 10_000 && !File.Exists(ready) && !HasEnded(process); waited += 5)
-                await Task.Delay(5).ConfigureAwait(false);
-            then();
-        });
-    }
-
     /// <summary>Whether the process has ended; a process its operator has already cleaned up (disposed) has.</summary>
     private static bool HasEnded(Process process)
     {

@@ -54,10 +54,7 @@ public sealed class StandbyTests
     public async Task A_step_given_a_runtime_variable_gets_a_fresh_process_and_the_standby_waits_for_the_next()
     {
         await using var home = await OperatorHome.OpenAsync();
-        var stack = await home.StackWithAsync("sb", ("sb", new()));
-        var steps = Path.Combine(home.HomePath, "steps");
-        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
-        var standbyDirectory = await ReadyStandbyAsync(steps);
+        var (stack, steps, standbyDirectory) = await AfterOneStepAsync(home);
 
         // The runtime reads DOTNET_* as it starts: a process already started cannot honour it.
         var runtime = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
@@ -92,16 +89,22 @@ public sealed class StandbyTests
     public async Task A_standby_let_go_removes_its_directory_and_exits()
     {
         await using var home = await OperatorHome.OpenAsync();
-        var stack = await home.StackWithAsync("sb", ("sb", new()));
-        var steps = Path.Combine(home.HomePath, "steps");
-        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
-        var standbyDirectory = await ReadyStandbyAsync(steps);
+        var (stack, steps, standbyDirectory) = await AfterOneStepAsync(home);
         var pids = Processes.InDirectory(standbyDirectory);
         Assert.NotEmpty(pids);
 
         StandbyProcesses.LetGo(steps);
 
         await Until(() => !Directory.Exists(standbyDirectory) && pids.All(pid => !Processes.IsAlive(pid)), "the standby to remove its directory and exit");
+    }
+
+    /// <summary>A stack with the standby operator, its steps directory, and the directory of the standby that a first step left ready.</summary>
+    private static async Task<(string Stack, string Steps, string StandbyDirectory)> AfterOneStepAsync(OperatorHome home)
+    {
+        var stack = await home.StackWithAsync("sb", ("sb", new()));
+        var steps = Path.Combine(home.HomePath, "steps");
+        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
+        return (stack, steps, await ReadyStandbyAsync(steps));
     }
 
     /// <summary>The directory of the standby under <paramref name="steps"/> once it says it is ready.</summary>

@@ -98,6 +98,26 @@ public sealed class StandbyTests
         await Until(() => !Directory.Exists(standbyDirectory) && pids.All(pid => !Processes.IsAlive(pid)), "the standby to remove its directory and exit");
     }
 
+    [Fact]
+    public async Task What_a_standby_killed_before_its_step_left_is_removed_when_the_next_one_starts()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("sb", ("sb", new()));
+        var steps = Path.Combine(home.HomePath, "steps");
+        var killed = Path.Combine(steps, StrataEntrypoint.StandbyDirectoryPrefix + "killed");
+        Directory.CreateDirectory(killed);
+        File.WriteAllText(Path.Combine(killed, "stdout.log"), "");
+        File.WriteAllText(Path.Combine(killed, "exit_code"), "137\n");
+        var starting = Path.Combine(steps, StrataEntrypoint.StandbyDirectoryPrefix + "starting"); // no exit code: its process may live
+        Directory.CreateDirectory(starting);
+
+        await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 1), stack: stack);
+        await ReadyStandbyAsync(steps);
+
+        Assert.False(Directory.Exists(killed));
+        Assert.True(Directory.Exists(starting));
+    }
+
     /// <summary>A stack with the standby operator, its steps directory, and the directory of the standby that a first step left ready.</summary>
     private static async Task<(string Stack, string Steps, string StandbyDirectory)> AfterOneStepAsync(OperatorHome home)
     {

@@ -51,6 +51,7 @@ internal static class StandbyProcesses
             StandbyProcess? evicted = null;
             try
             {
+                RemoveEnded(root);
                 var directory = Path.Combine(root, StrataEntrypoint.StandbyDirectoryPrefix + Guid.NewGuid().ToString("N"));
                 Directory.CreateDirectory(directory);
                 StandbyProcess standby;
@@ -90,6 +91,21 @@ internal static class StandbyProcesses
     {
         try { return process.HasExited; }
         catch (InvalidOperationException) { return true; }
+    }
+
+    /// <summary>
+    /// Removes the directories that standbys which ended before any hand-off (killed, or the app refused the option) left
+    /// under <paramref name="root"/>: each holds the exit code its shell wrote, so nothing runs there any more. A standby
+    /// still on the ready list keeps its directory until it is taken, which reads why it ended.
+    /// </summary>
+    private static void RemoveEnded(string root)
+    {
+        if (!Directory.Exists(root)) return;
+        HashSet<string> listed;
+        lock (Gate) listed = Ready.Select(s => s.Directory).ToHashSet(StringComparer.Ordinal);
+        foreach (var directory in Directory.EnumerateDirectories(root, StrataEntrypoint.StandbyDirectoryPrefix + "*"))
+            if (!listed.Contains(directory) && File.Exists(Path.Combine(directory, "exit_code")))
+                try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
     /// <summary>Lets every ready standby under <paramref name="root"/> go.</summary>

@@ -105,9 +105,7 @@ internal static class StepDocumentsJson
     {
         w.WriteStartObject();
         w.WriteString("flavor", locator.Flavor);
-        w.WriteStartObject("config");
-        foreach (var (key, value) in locator.Config) w.WriteString(key, value);
-        w.WriteEndObject();
+        WriteStrings(w, "config", locator.Config);
         w.WriteEndObject();
     }));
 
@@ -122,9 +120,7 @@ internal static class StepDocumentsJson
     {
         w.WriteStartObject();
         w.WriteString("manifest_uri", h.ManifestUri);
-        w.WriteStartObject("environment");
-        foreach (var (name, value) in h.Environment) w.WriteString(name, value);
-        w.WriteEndObject();
+        WriteStrings(w, "environment", h.Environment);
         w.WriteEndObject();
     });
 
@@ -202,6 +198,14 @@ internal static class StepDocumentsJson
     private static bool Bool(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.True };
 
     private static DateTimeOffset Time(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetDateTimeOffset() : default;
+
+    /// <summary>A dictionary of strings as an object of string values; <see cref="Strings"/> reads it back.</summary>
+    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> values)
+    {
+        w.WriteStartObject(name);
+        foreach (var (key, value) in values) w.WriteString(key, value);
+        w.WriteEndObject();
+    }
 
     /// <summary>An object of string values, as a dictionary (empty when absent).</summary>
     private static Dictionary<string, string> Strings(JsonElement e, string name)

@@ -14,7 +14,7 @@ namespace Strata;
 /// </summary>
 internal sealed class LocalProcessStepOperator : StepOperator
 {
-    private const string ExitCodeFile = "exit_code";
+    internal const string ExitCodeFile = "exit_code";
     private const string CancelledFile = "cancelled";
     private const string StdoutFile = "stdout.log";
     private const string StderrFile = "stderr.log";
@@ -256,7 +256,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
     }
 
     /// <summary>The exit code the job's shell wrote, or false while the file is still empty (created, not yet written).</summary>
-    private static bool TryReadExitCode(string file, out int code) =>
+    internal static bool TryReadExitCode(string file, out int code) =>
         int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
 
     /// <summary>

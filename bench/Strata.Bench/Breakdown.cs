@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
+using Strata.Artifacts;
+using Strata.Stacks;
+using Strata.Store;
 
 namespace Strata.Bench;
 

@@ -8,6 +8,8 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Data.Sqlite;
+using Strata.Artifacts;
+using Strata.Store;
 
 namespace Strata.Bench;
 

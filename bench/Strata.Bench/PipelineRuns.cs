@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Strata.Store;
 
 namespace Strata.Bench;
 

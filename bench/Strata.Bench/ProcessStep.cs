@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using Strata.Stacks;
+using Strata.StepOperators;
+using Strata.Store;
 
 namespace Strata.Bench;
 
@@ -117,7 +120,7 @@ internal static class ProcessStep
     public const string Fresh = "p2-fresh";
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(300);
 
-    [Step(StepOperator = StepOperators.Default)]
+    [Step(StepOperator = StepOperatorNames.Default)]
     public static int IncElsewhere(int x) => x + 1;
 
     public static void Pipeline(PipelineBuilder p) => p.Step(IncElsewhere, 41);

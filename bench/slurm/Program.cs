@@ -2,6 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Strata;
 using Strata.Bench.Slurm;
+using Strata.Artifacts;
+using Strata.Stacks;
+using Strata.StepOperators;
+using Strata.Store;
 
 // A fan-out of trivial steps through the slurm step operator, against the floor (bare sbatch --wrap jobs, polling squeue
 // until they are gone) and snakemake's cluster mode, in the same run on the same cluster. See run.sh.

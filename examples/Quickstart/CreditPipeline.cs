@@ -1,6 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Strata;
+using Strata.Artifacts;
+using Strata.ML;
+using Strata.Stacks;
 
 [assembly: StrataSetup(typeof(Quickstart.QuickstartSetup))]
 
@@ -58,7 +61,7 @@ public static class CreditPipeline
         return (data[testCount..], data[..testCount]);
     }
 
-    [Step(StepOperator = StepOperators.Default)]
+    [Step(StepOperator = StepOperatorNames.Default)]
     public static MLModel Train(LoanApplication[] train, int trees)
     {
         var ml = new MLContext(seed: 1);

@@ -1,3 +1,5 @@
+using Strata.Postgres;
+
 namespace Strata.Cli;
 
 /// <summary>The first-party integrations the CLI ships with, registered explicitly (core never references them), and plugins.</summary>

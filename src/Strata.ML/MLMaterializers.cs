@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.ML;
 
 /// <summary>Registers the ML.NET materializers.</summary>
 public static class MLMaterializers

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Strata;
+namespace Strata.ML;
 
 /// <summary>A trained ML.NET model with the schema of the data it was trained on, so steps can pass models.</summary>
 /// <param name="Transformer">The fitted model, e.g. what <c>pipeline.Fit(data)</c> returns.</param>

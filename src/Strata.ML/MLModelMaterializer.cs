@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Strata;
+namespace Strata.ML;
 
 /// <summary>An <see cref="MLModel"/> as ML.NET's own <c>model.zip</c> (transformer and input schema).</summary>
 /// <remarks>

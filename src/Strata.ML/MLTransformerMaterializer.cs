@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Strata;
+namespace Strata.ML;
 
 /// <summary>
 /// A bare <see cref="ITransformer"/> as ML.NET's <c>model.zip</c>, saved without an input schema.

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 
-namespace Strata;
+namespace Strata.Postgres;
 
 /// <summary>
 /// The metadata store on a PostgreSQL server, for teams and remote orchestrators that share one store.

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Postgres;
 
 /// <summary>Makes <c>postgresql://</c> and <c>postgres://</c> store URLs (STRATA_STORE_URL) open a PostgreSQL store.</summary>
 public static class PostgresMetadataStoreRegistration

@@ -12,7 +12,7 @@ namespace Strata;
 /// work in <c>$TMPDIR/strata-$USER/jit</c>: a machine that runs many steps compiles them ahead, an ephemeral container
 /// simply records one and drops it. <c>STRATA_JIT_PROFILE=off</c> turns it off.
 /// </summary>
-internal static class JitProfile
+public static class JitProfile
 {
     public const string Variable = "STRATA_JIT_PROFILE";
 

@@ -12,13 +12,13 @@ public abstract class StrataException : Exception
 /// <summary>Bad input to a command or an API: a config key, a value of the wrong type, a name that is taken or unknown.</summary>
 public sealed class StrataConfigException : StrataException
 {
-    internal StrataConfigException(string message, Exception? inner = null) : base(message, inner) { }
+    public StrataConfigException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
 /// <summary>A pipeline whose wiring is wrong in a way the compiler cannot see. Lists every problem found.</summary>
 public sealed class PipelineValidationException : StrataException
 {
-    internal PipelineValidationException(string pipeline, IReadOnlyList<string> problems)
+    public PipelineValidationException(string pipeline, IReadOnlyList<string> problems)
         : base($"Pipeline '{pipeline}' is not valid:{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", problems))
     {
         Pipeline = pipeline;
@@ -32,19 +32,19 @@ public sealed class PipelineValidationException : StrataException
 /// <summary>The metadata store cannot be used: corrupt, written by a newer Strata, or unreachable.</summary>
 public sealed class StoreException : StrataException
 {
-    internal StoreException(string message, Exception? inner = null) : base(message, inner) { }
+    public StoreException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
 /// <summary>An artifact that cannot be read or written: a missing URI, a path outside the store, a content hash mismatch.</summary>
 public sealed class ArtifactException : StrataException
 {
-    internal ArtifactException(string message, Exception? inner = null) : base(message, inner) { }
+    public ArtifactException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
 /// <summary>A pipeline that cannot run on a stack as it is. Lists every problem, each naming what to change.</summary>
 public sealed class StackValidationException : StrataException
 {
-    internal StackValidationException(string stack, IReadOnlyList<string> problems)
+    public StackValidationException(string stack, IReadOnlyList<string> problems)
         : base($"Cannot run on stack '{stack}':{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", problems))
     {
         Stack = stack;

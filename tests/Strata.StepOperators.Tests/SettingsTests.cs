@@ -11,7 +11,7 @@ public static class SettingsSteps
     public static int Counted(string counter) => StepFiles.Increment(counter);
 
     /// <summary>Reads variables the step process may or may not be given.</summary>
-    [Step(StepOperator = StepOperators.Default, EnableCache = false)]
+    [Step(StepOperator = StepOperatorNames.Default, EnableCache = false)]
     public static string[] ReadEnvironment(string parentOnly) =>
     [
         Environment.GetEnvironmentVariable(parentOnly) ?? "<unset>",
@@ -124,11 +124,11 @@ public sealed class SettingsTests
         }
     }
 
-    [Step(StepOperator = StepOperators.Default)]
+    [Step(StepOperator = StepOperatorNames.Default)]
     [Resources(Gpus = 1)]
     public static int Train(int seed) => seed;
 
-    [Step(StepOperator = StepOperators.Default)]
+    [Step(StepOperator = StepOperatorNames.Default)]
     [Resources(Gpus = 1, GpuType = "a100")]
     public static int Tune(int seed) => seed;
 

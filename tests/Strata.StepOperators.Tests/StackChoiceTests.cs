@@ -10,7 +10,7 @@ public static class StackChoiceSteps
     [Step(StepOperator = "cpu_b", EnableCache = false)]
     public static string OnB(int orchestratorPid) => Where(orchestratorPid);
 
-    [Step(StepOperator = StepOperators.Default, EnableCache = false)]
+    [Step(StepOperator = StepOperatorNames.Default, EnableCache = false)]
     public static string OnDefault(int orchestratorPid) => Where(orchestratorPid);
 
     [Step(StepOperator = "cpu_b", EnableCache = false)]

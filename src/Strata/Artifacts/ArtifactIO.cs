@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>Saves values as artifacts through their materializer, and loads them back.</summary>
 internal static class ArtifactIO

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>Checks store-relative paths: no absolute paths, no '..', no empty or odd segments.</summary>
 public static class ArtifactPath

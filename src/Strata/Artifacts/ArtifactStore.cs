@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Where step outputs, manifests and results live. Paths are relative to the store's root and use '/'.

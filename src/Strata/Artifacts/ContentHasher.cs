@@ -1,13 +1,13 @@
 using System.IO.Hashing;
 using System.Text;
 
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Hashes the files of an artifact: XxHash128 per file, then over the sorted (name, file hash) pairs.
 /// Non-cryptographic on purpose: it identifies content for caching and verification at memory speed.
 /// </summary>
-internal sealed class ContentHasher
+public sealed class ContentHasher
 {
     // A dictionary of reference types and a sort at the end: the framework's precompiled code covers them, where a
     // sorted dictionary of value tuples would be compiled in every step process that saves an artifact.
@@ -51,7 +51,7 @@ internal sealed class ContentHasher
 }
 
 /// <summary>One file of an artifact: its name, XxHash128 and size.</summary>
-internal sealed record HashedFile(string Name, byte[] Hash, long Size);
+public sealed record HashedFile(string Name, byte[] Hash, long Size);
 
 /// <summary>A write-only stream that hashes and counts what passes through it, and reports when disposed.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>Writes the files of an artifact into a local directory, hashing them on the way.</summary>
-internal sealed class DirectoryArtifactWriter(string directory) : IArtifactWriter
+public sealed class DirectoryArtifactWriter(string directory) : IArtifactWriter
 {
     private const long ReserveFrom = 1 << 20;
     private readonly List<Stream> _open = [];

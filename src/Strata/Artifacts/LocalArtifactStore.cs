@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// The <c>local</c> artifact store: a directory on this machine. An artifact is written into a private temporary

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// The files of an artifact held in memory, hashed as they are written, to be written to a store afterwards.

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>The materializers every registry starts with, most specific first; JSON is the fallback.</summary>
 internal static class BuiltInMaterializers

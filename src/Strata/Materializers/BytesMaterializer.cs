@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>A <c>byte[]</c> as the raw file <c>data.bin</c>.</summary>
 internal sealed class BytesMaterializer : Materializer<byte[]>

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// A <see cref="DirectoryInfo"/>: every file of the tree is copied into the artifact under its relative path.

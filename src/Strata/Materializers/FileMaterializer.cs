@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// A <see cref="FileInfo"/>: the file is copied into the artifact under its own name. Loading gives a

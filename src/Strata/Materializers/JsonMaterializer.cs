@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Text.Json;
 
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>Any type System.Text.Json can round-trip: records, classes, collections. One file, <c>value.json</c>.</summary>
 internal sealed class JsonMaterializer : Materializer

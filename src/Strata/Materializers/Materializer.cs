@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Turns values of some types into the files of an artifact and back.

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Picks the materializer for a type: those registered by the user first (latest wins), then the built-ins.

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Arrays of numbers — <c>T[]</c>, <c>T[,]</c> and jagged <c>T[][]</c> of sbyte, byte, short, ushort, int, uint,

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Strata;
+namespace Strata.Artifacts;
 
 /// <summary>
 /// Strings, booleans, numbers, chars, dates, time spans, GUIDs and enums (and their nullable forms) as one readable

@@ -58,7 +58,7 @@ public sealed class ConsoleRunReporter(TextWriter? output = null, bool showStepO
             Line($"  {failed.Name} failed: {failed.Error}");
     }
 
-    internal static string Format(TimeSpan d) =>
+    public static string Format(TimeSpan d) =>
         d.TotalSeconds < 1 ? $"{d.TotalMilliseconds:0}ms" : d.TotalMinutes < 1 ? $"{d.TotalSeconds:0.0}s" : $"{(int)d.TotalMinutes}m{d.Seconds:00}s";
 
     private void Line(string text)

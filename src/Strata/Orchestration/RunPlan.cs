@@ -72,7 +72,7 @@ internal static class RunPlanner
                 plans[node] = StepPlan.InProcess(node, resources, timeout, retries, delay, step.Backoff);
                 continue;
             }
-            var name = requested == StepOperators.Default ? stackOperators.FirstOrDefault() : requested;
+            var name = requested == StepOperatorNames.Default ? stackOperators.FirstOrDefault() : requested;
             if (name is null)
             {
                 problems.Add($"step '{node.Name}' asks for the stack's default step operator, but stack '{stack.Name}' has none; add one with `strata stack update {stack.Name} -s NAME`");

@@ -22,7 +22,7 @@ public sealed class StepAttribute : Attribute
     public bool EnableCache { get; set; } = true;
 
     /// <summary>
-    /// The step operator (a component of the active stack) that runs this step, or <see cref="StepOperators.Default"/>
+    /// The step operator (a component of the active stack) that runs this step, or <see cref="StepOperatorNames.Default"/>
     /// for the stack's first one. <value>Default: null, the step runs in the orchestrator's process.</value>
     /// </summary>
     public string? StepOperator { get; set; }
@@ -53,4 +53,30 @@ public sealed class PipelineAttribute : Attribute
 {
     /// <summary>The pipeline's name. <value>Default: the declaring type's name in snake_case when the method is called <c>Build</c>, otherwise the method name in snake_case.</value></summary>
     public string? Name { get; set; }
+}
+
+/// <summary>
+/// A portable resource request for a step: <c>[Resources(Cpus = 4, Gpus = 1, Memory = "16GiB")]</c>.
+/// Each step operator flavor maps it to its own terms; one that cannot honour a field warns once per run.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class ResourcesAttribute : Attribute
+{
+    /// <summary>CPU cores. <value>Default: 0, not requested.</value></summary>
+    public double Cpus { get; set; }
+
+    /// <summary>GPUs. <value>Default: 0, not requested.</value></summary>
+    public int Gpus { get; set; }
+
+    /// <summary>A GPU model where the backend lets one choose (e.g. <c>a100</c>).</summary>
+    public string? GpuType { get; set; }
+
+    /// <summary>Memory with a unit: <c>KiB|MiB|GiB|TiB</c> (powers of 1024) or <c>KB|MB|GB|TB</c> (powers of 1000).</summary>
+    public string? Memory { get; set; }
+}
+
+/// <summary>Stack component name of the stack's default step operator (the first one), for <c>[Step(StepOperator = StepOperatorNames.Default)]</c>.</summary>
+public static class StepOperatorNames
+{
+    public const string Default = "@default";
 }

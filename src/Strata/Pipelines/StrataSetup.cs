@@ -20,7 +20,7 @@ public sealed class StrataSetupAttribute(Type setupType) : Attribute
     public Type SetupType { get; } = setupType;
 }
 
-internal static class StrataSetups
+public static class StrataSetups
 {
     private static readonly ConditionalWeakTable<MaterializerRegistry, HashSet<Assembly>> Applied = new();
 

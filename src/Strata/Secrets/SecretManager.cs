@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace Strata;
+namespace Strata.Secrets;
 
 /// <summary>A secret as it may be shown: its name and key names, never its values.</summary>
 public sealed record SecretInfo(string Id, string Name, IReadOnlyList<string> Keys, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Secrets;
 
 /// <summary>Replaces secret values in text (e.g. a step's log lines) with <c>****</c>.</summary>
 internal sealed class SecretMasker

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Strata;
+namespace Strata.Secrets;
 
 /// <summary>
 /// <c>{{NAME.key}}</c> references to secret values in component config, as a whole value or inside one

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Stacks;
 
 /// <summary>The names of component types as the CLI spells them: <c>artifact-store</c>, <c>step-operator</c>, ...</summary>
 public static class ComponentTypes

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
-namespace Strata;
+namespace Strata.Stacks;
 
 /// <summary>Marks a config field whose value is a credential: shown masked, and given as a secret reference.</summary>
 [AttributeUsage(AttributeTargets.Property)]
@@ -124,7 +124,7 @@ public sealed class ConfigSchema
         return values;
     }
 
-    internal static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
+    public static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
 
     private static string Article(string typeName) => typeName switch
     {

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Stacks;
 
 /// <summary>
 /// A kind of stack component (e.g. the <c>local</c> artifact store, the <c>slurm</c> step operator): its name,

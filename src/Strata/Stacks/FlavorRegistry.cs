@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Stacks;
 
 /// <summary>
 /// The flavors Strata knows. Core registers its own; each integration adds its flavors

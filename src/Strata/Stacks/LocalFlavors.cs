@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Strata;
+namespace Strata.Stacks;
 
 public sealed class LocalOrchestratorConfig
 {

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Stacks;
 
 /// <summary>Registers, changes and removes stack components and stacks, checking every input before writing anything.</summary>
 public sealed class StackManager

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>
 /// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>
 /// Reads and writes the documents a step entrypoint uses (manifest, result record, artifact store locator, hand-off) with

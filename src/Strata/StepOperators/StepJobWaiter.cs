@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>Polls a job until it ends, with backoff from 100 ms up to 2 s. Cancelling stops the job.</summary>
 internal static class StepJobWaiter

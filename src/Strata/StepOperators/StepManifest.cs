@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>Which method a step is, by assembly, type and name, so another process can find it.</summary>
 internal sealed record StepMethodRef(string Assembly, string? AssemblyPath, string Type, string Method, int ParameterCount, string CodeVersion)
@@ -83,7 +83,7 @@ internal sealed record StepResultRecord(
 }
 
 /// <summary>How a job reaches the artifact store: the flavor and the non-secret config, passed in <c>STRATA_ARTIFACT_STORE</c>.</summary>
-internal sealed record ArtifactStoreLocator(string Flavor, IReadOnlyDictionary<string, string> Config)
+public sealed record ArtifactStoreLocator(string Flavor, IReadOnlyDictionary<string, string> Config)
 {
     public const string EnvironmentVariable = "STRATA_ARTIFACT_STORE";
 

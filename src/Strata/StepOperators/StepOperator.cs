@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>
 /// Runs one step somewhere else — another process, a cluster, a cloud training service — while the rest of the
@@ -125,12 +125,6 @@ public sealed record StepLaunch
 
     /// <summary>How long the step may run once started, if limited.</summary>
     public TimeSpan? Timeout { get; init; }
-}
-
-/// <summary>Stack component name of the stack's default step operator (the first one), for <c>[Step(StepOperator = StepOperators.Default)]</c>.</summary>
-public static class StepOperators
-{
-    public const string Default = "@default";
 }
 
 /// <summary>Backend job names derived from the step-run id, so a job can be found again after a restart.</summary>

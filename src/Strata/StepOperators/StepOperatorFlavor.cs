@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>What a step operator flavor needs from the stack it is used in.</summary>
 [Flags]

@@ -1,27 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Strata;
-
-/// <summary>
-/// A portable resource request for a step: <c>[Resources(Cpus = 4, Gpus = 1, Memory = "16GiB")]</c>.
-/// Each step operator flavor maps it to its own terms; one that cannot honour a field warns once per run.
-/// </summary>
-[AttributeUsage(AttributeTargets.Method, Inherited = false)]
-public sealed class ResourcesAttribute : Attribute
-{
-    /// <summary>CPU cores. <value>Default: 0, not requested.</value></summary>
-    public double Cpus { get; set; }
-
-    /// <summary>GPUs. <value>Default: 0, not requested.</value></summary>
-    public int Gpus { get; set; }
-
-    /// <summary>A GPU model where the backend lets one choose (e.g. <c>a100</c>).</summary>
-    public string? GpuType { get; set; }
-
-    /// <summary>Memory with a unit: <c>KiB|MiB|GiB|TiB</c> (powers of 1024) or <c>KB|MB|GB|TB</c> (powers of 1000).</summary>
-    public string? Memory { get; set; }
-}
+namespace Strata.StepOperators;
 
 /// <summary>The resources a step asks for. Null means "not requested".</summary>
 public sealed partial record StepResources(double? Cpus = null, int? Gpus = null, long? MemoryBytes = null, string? GpuType = null)

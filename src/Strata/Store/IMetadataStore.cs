@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>
 /// Records stacks, components, runs, step runs, artifacts and lineage. Implementations: SQLite (embedded default)
@@ -54,9 +54,6 @@ public interface IMetadataStore : IAsyncDisposable
     Task RecordStepRunAsync(StepRunRecord stepRun, IReadOnlyList<(string Name, string ArtifactId)> inputs,
         IReadOnlyList<ArtifactRecord> newArtifacts, IReadOnlyList<(string Name, string ArtifactId)> outputs, CancellationToken cancellationToken = default);
 
-    /// <summary>Applies step-run writes in order, in one transaction: all of them or, when one fails, none.</summary>
-    Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default);
-
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>How many step runs a run has in each state (states it has none in are left out).</summary>
@@ -96,4 +93,39 @@ public interface IMetadataStore : IAsyncDisposable
     // Logs
     Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default);
     Task<string?> GetStepLogAsync(string stepRunId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A store that writes a batch of step-run changes in one transaction (the SQL stores do).</summary>
+internal interface IStepRunBatchWriter
+{
+    /// <summary>Applies step-run writes in order, in one transaction: all of them or, when one fails, none.</summary>
+    Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default);
+}
+
+internal static class StepRunWrites
+{
+    /// <summary>
+    /// Applies the writes in order: in one transaction where the store batches them, otherwise one call each
+    /// (a store of another kind still records every step).
+    /// </summary>
+    public static async Task WriteStepRunsAsync(this IMetadataStore store, IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default)
+    {
+        if (store is IStepRunBatchWriter batch)
+        {
+            await batch.WriteStepRunsAsync(writes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        foreach (var write in writes)
+        {
+            var done = write switch
+            {
+                StepRunStarted w => store.CreateStepRunAsync(w.StepRun, w.Inputs, cancellationToken),
+                StepRunFinished w => store.FinishStepRunAsync(w.Id, w.Status, w.FinishedAt, w.Error, w.NewArtifacts, w.Outputs, cancellationToken),
+                StepRunRecorded w => store.RecordStepRunAsync(w.StepRun, w.Inputs, w.NewArtifacts, w.Outputs, cancellationToken),
+                StepLogSaved w => store.SaveStepLogAsync(w.Id, w.Log, cancellationToken),
+                _ => throw new ArgumentException($"unknown step-run write {write.GetType().Name}", nameof(writes)),
+            };
+            await done.ConfigureAwait(false);
+        }
+    }
 }

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>
 /// Opens the metadata store: <c>STRATA_STORE_URL</c> when set (<c>sqlite:///path/strata.db</c>,

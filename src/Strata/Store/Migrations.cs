@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>
 /// The schema, as forward-only migrations. Migration N moves a store from version N-1 to N. Never edit a shipped

@@ -1,4 +1,4 @@
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>The kinds of stack component.</summary>
 public enum ComponentType
@@ -54,24 +54,24 @@ public sealed record RunRecord(
     DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount, string? Source = null);
 
 /// <summary>
-/// One change to a step run's records, for <see cref="IMetadataStore.WriteStepRunsAsync"/>: a run writes its step
+/// One change to a step run's records, for <see cref="IStepRunBatchWriter.WriteStepRunsAsync"/>: a run writes its step
 /// runs' records behind the steps, several to a transaction, in the order they were made.
 /// </summary>
-public abstract record StepRunWrite(string StepRunId);
+internal abstract record StepRunWrite(string StepRunId);
 
 /// <summary>A step run that starts now, with the artifacts it reads (as <see cref="IMetadataStore.CreateStepRunAsync"/>).</summary>
-public sealed record StepRunStarted(StepRunRecord StepRun, IReadOnlyList<(string Name, string ArtifactId)> Inputs) : StepRunWrite(StepRun.Id);
+internal sealed record StepRunStarted(StepRunRecord StepRun, IReadOnlyList<(string Name, string ArtifactId)> Inputs) : StepRunWrite(StepRun.Id);
 
 /// <summary>How a started step run ended (as <see cref="IMetadataStore.FinishStepRunAsync"/>).</summary>
-public sealed record StepRunFinished(string Id, ExecutionStatus Status, DateTimeOffset FinishedAt, string? Error,
+internal sealed record StepRunFinished(string Id, ExecutionStatus Status, DateTimeOffset FinishedAt, string? Error,
     IReadOnlyList<ArtifactRecord> NewArtifacts, IReadOnlyList<(string Name, string ArtifactId)> Outputs) : StepRunWrite(Id);
 
 /// <summary>A step run that is already over when it is first written (as <see cref="IMetadataStore.RecordStepRunAsync"/>).</summary>
-public sealed record StepRunRecorded(StepRunRecord StepRun, IReadOnlyList<(string Name, string ArtifactId)> Inputs,
+internal sealed record StepRunRecorded(StepRunRecord StepRun, IReadOnlyList<(string Name, string ArtifactId)> Inputs,
     IReadOnlyList<ArtifactRecord> NewArtifacts, IReadOnlyList<(string Name, string ArtifactId)> Outputs) : StepRunWrite(StepRun.Id);
 
 /// <summary>The captured log of a step run (as <see cref="IMetadataStore.SaveStepLogAsync"/>).</summary>
-public sealed record StepLogSaved(string Id, string Log) : StepRunWrite(Id);
+internal sealed record StepLogSaved(string Id, string Log) : StepRunWrite(Id);
 
 public sealed record StepRunRecord(
     string Id, string RunId, string Name, string StepFullName, string CodeVersion, string? CacheKey,

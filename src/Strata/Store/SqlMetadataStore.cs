@@ -4,10 +4,10 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>The metadata store over any ADO.NET provider; dialects supply connections and transactions.</summary>
-internal abstract class SqlMetadataStore : IMetadataStore
+public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 {
     public abstract string Location { get; }
 
@@ -261,12 +261,15 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task SaveStepLogAsync(string stepRunId, string log, CancellationToken cancellationToken = default) =>
         WriteStepRunsAsync([new StepLogSaved(stepRunId, log)], cancellationToken);
 
-    public Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken = default) =>
+    private Task WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken) =>
         WriteAsync(async (conn, tx) =>
         {
             foreach (var write in Merged(writes))
                 await ApplyAsync(conn, tx, write, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+
+    Task IStepRunBatchWriter.WriteStepRunsAsync(IReadOnlyList<StepRunWrite> writes, CancellationToken cancellationToken) =>
+        WriteStepRunsAsync(writes, cancellationToken);
 
     /// <summary>A step run started and finished in the same batch is written once, as it ended.</summary>
     private static List<StepRunWrite> Merged(IReadOnlyList<StepRunWrite> writes)

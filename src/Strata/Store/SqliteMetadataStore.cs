@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
-namespace Strata;
+namespace Strata.Store;
 
 /// <summary>
 /// The embedded default store: one SQLite file in WAL mode. Writers take the write lock at the start of their

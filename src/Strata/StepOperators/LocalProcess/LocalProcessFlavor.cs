@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>Per-step settings of the <c>local-process</c> step operator.</summary>
 public class LocalProcessSettings : StepOperatorSettings

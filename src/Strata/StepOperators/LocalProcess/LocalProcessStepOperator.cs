@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>
 /// Runs the step entrypoint as a separate OS process in its own session, so cancelling kills the whole process tree.

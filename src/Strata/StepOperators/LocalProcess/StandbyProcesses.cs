@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Strata;
+namespace Strata.StepOperators;
 
 /// <summary>
 /// Step processes started ahead of their step (<c>strata-step --standby</c>), at most one per kind: the same working

@@ -12,10 +12,9 @@ internal static class SlurmStepJob
 {
     public const string ScriptFile = "job.sh";
     public const string EnvironmentFile = "env.sh";
-    public const string StdoutFile = "stdout.log";
-    public const string StderrFile = "stderr.log";
-    public const string ExitCodeFile = "exit_code";
-    public const string CancelledFile = "cancelled";
+    public const string StdoutFile = JobDirectory.StdoutFile;
+    public const string StderrFile = JobDirectory.StderrFile;
+    public const string ExitCodeFile = JobDirectory.ExitCodeFile;
     public const string JobIdFile = "job_id";
 
     /// <summary>Exit code of the script when it cannot read its environment file (the step never started).</summary>

@@ -22,8 +22,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     private readonly ISlurmTransport _transport;
     private readonly SlurmJobMonitor _monitor;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim? _slots;
-    private readonly ConcurrentDictionary<string, bool> _holdingSlot = new();
+    private readonly JobSlots _slots;
     private readonly ConcurrentDictionary<string, StepJobStatus> _lastStatus = new();
     private DateTimeOffset? _outageSince;
 
@@ -33,7 +32,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         _transport = transport;
         _time = time ?? TimeProvider.System;
         _monitor = new SlurmJobMonitor(transport, _time);
-        if (config.MaxJobs > 0) _slots = new SemaphoreSlim(config.MaxJobs, config.MaxJobs);
+        _slots = new JobSlots(config.MaxJobs);
     }
 
     public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
@@ -47,7 +46,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         var name = StepJobNames.For(launch.StepRunId, launch.Pipeline, launch.StepName);
         var stepDir = SlurmStepJob.DirectoryFor(_config.WorkDir, launch.StepRunId);
 
-        if (_slots is not null) await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _slots.WaitAsync(launch.StepRunId, cancellationToken).ConfigureAwait(false);
         try
         {
             // The directory exists only when this step run was submitted before (the orchestrator stopped between sbatch
@@ -55,9 +54,8 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             if (Directory.Exists(stepDir))
             {
                 var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false)).LastOrDefault(j => !j.IsTerminal);
-                if (earlier is not null) return Claim(Handle(launch, earlier.JobId, name, stepDir));
-                foreach (var stale in new[] { SlurmStepJob.ExitCodeFile, SlurmStepJob.CancelledFile, SlurmStepJob.StdoutFile, SlurmStepJob.StderrFile })
-                    File.Delete(Path.Combine(stepDir, stale));
+                if (earlier is not null) return Handle(launch, earlier.JobId, name, stepDir);
+                new JobDirectory(stepDir).ClearOutcome();
             }
             CreatePrivateDirectory(_config.WorkDir, stepDir);
             await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.EnvironmentFile), SlurmStepJob.EnvironmentFileText(launch), cancellationToken).ConfigureAwait(false);
@@ -68,19 +66,13 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             // Once sbatch runs the job may exist: no cancelling half way. A cancel after this reaches the job through its handle.
             var jobId = await _transport.SubmitAsync(spec, CancellationToken.None).ConfigureAwait(false);
             await File.WriteAllTextAsync(Path.Combine(stepDir, SlurmStepJob.JobIdFile), jobId + "\n", CancellationToken.None).ConfigureAwait(false);
-            return Claim(Handle(launch, jobId, name, stepDir));
+            return Handle(launch, jobId, name, stepDir);
         }
         catch
         {
-            _slots?.Release();
+            _slots.Release(launch.StepRunId);
             throw;
         }
-    }
-
-    private StepJob Claim(StepJob job)
-    {
-        if (_slots is not null) _holdingSlot[job.StepRunId] = true;
-        return job;
     }
 
     private StepJob Handle(StepLaunch launch, string jobId, string name, string stepDir) => new(Name, jobId, launch.StepRunId, new Dictionary<string, string>
@@ -93,9 +85,9 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     public override async Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var stepDir = StepDir(job);
-        var exitCode = ReadExitCode(stepDir);
-        var cancelled = Cancelled(stepDir);
+        var files = Files(job);
+        var exitCode = files.ReadExitCode();
+        var cancelled = files.IsCancelled;
         // A recorded exit code settles it, unless Strata cancelled the job: then only Slurm can say it has stopped.
         if (exitCode is not null && !cancelled) return Remember(job, StatusOf(job.JobId, exitCode, false, true, null));
         SlurmJobState? state;
@@ -112,8 +104,8 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             return last;
         }
         // A job that vanished may have written its exit code just before: look again.
-        exitCode ??= state is null ? ReadExitCode(stepDir) : null;
-        return Remember(job, StatusOf(job.JobId, exitCode, cancelled || Cancelled(stepDir), state is not null, state));
+        exitCode ??= state is null ? files.ReadExitCode() : null;
+        return Remember(job, StatusOf(job.JobId, exitCode, cancelled || files.IsCancelled, state is not null, state));
     }
 
     private StepJobStatus Remember(StepJob job, StepJobStatus status)
@@ -184,9 +176,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var stepDir = StepDir(job);
-        if (Directory.Exists(stepDir))
-            await File.WriteAllTextAsync(Path.Combine(stepDir, SlurmStepJob.CancelledFile), "", CancellationToken.None).ConfigureAwait(false);
+        await Files(job).MarkCancelledAsync().ConfigureAwait(false);
         await _transport.CancelAsync(job.JobId, cancellationToken).ConfigureAwait(false);
         _monitor.Invalidate();
     }
@@ -199,7 +189,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         catch (DirectoryNotFoundException) { }
         _monitor.Forget(job.JobId);
         _lastStatus.TryRemove(job.JobId, out _);
-        if (_holdingSlot.TryRemove(job.StepRunId, out _)) _slots?.Release();
+        _slots.Release(job.StepRunId);
         return Task.CompletedTask;
     }
 
@@ -208,11 +198,11 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(time);
-        var exitFile = Path.Combine(StepDir(job), SlurmStepJob.ExitCodeFile);
+        var files = Files(job);
         var end = time.GetUtcNow() + delay;
         // Only the file's appearance is news; one that was there already (a cancelled job still stopping) is not.
-        var seen = File.Exists(exitFile);
-        while (seen || !File.Exists(exitFile))
+        var seen = files.HasExitCodeFile;
+        while (seen || !files.HasExitCodeFile)
         {
             var left = end - time.GetUtcNow();
             if (left <= TimeSpan.Zero) return;
@@ -223,12 +213,12 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var stepDir = StepDir(job);
-        var readers = new[] { new LogTail(Path.Combine(stepDir, SlurmStepJob.StdoutFile)), new LogTail(Path.Combine(stepDir, SlurmStepJob.StderrFile)) };
+        var files = Files(job);
+        var readers = files.FollowOutput();
         for (var round = 0; ; round++)
         {
             // The exit code file comes last; otherwise ask (the monitor's answers are shared) every second or so.
-            var finished = File.Exists(Path.Combine(stepDir, SlurmStepJob.ExitCodeFile))
+            var finished = files.HasExitCodeFile
                 || (round % 10 == 9 && await FinishedAsync(job, cancellationToken).ConfigureAwait(false));
             foreach (var reader in readers)
                 foreach (var line in reader.ReadNewLines(final: finished))
@@ -271,18 +261,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             ? dir
             : throw new SlurmException(SlurmErrorKind.InvalidSpec, $"The handle of job {job.JobId} has no step_dir; it was not made by the slurm step operator.");
 
-    private static bool Cancelled(string stepDir) => File.Exists(Path.Combine(stepDir, SlurmStepJob.CancelledFile));
-
-    private static int? ReadExitCode(string stepDir)
-    {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(stepDir, SlurmStepJob.ExitCodeFile)).Trim();
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
-        }
-        catch (FileNotFoundException) { return null; }
-        catch (DirectoryNotFoundException) { return null; }
-    }
+    private static JobDirectory Files(StepJob job) => new(StepDir(job));
 
     /// <summary>Creates the step's directory readable by this user only (the work directory itself is the user's to set up).</summary>
     private static void CreatePrivateDirectory(string workDir, string stepDir)
@@ -310,49 +289,6 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
     public void Dispose()
     {
         (_transport as IDisposable)?.Dispose();
-        _slots?.Dispose();
-    }
-
-    /// <summary>Follows a growing file, yielding complete lines; a character split across two reads is kept whole.</summary>
-    private sealed class LogTail(string path)
-    {
-        private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
-        private readonly StringBuilder _partial = new();
-        private readonly byte[] _buffer = new byte[16 * 1024];
-        private readonly char[] _chars = new char[16 * 1024 + 4];
-        private long _position;
-
-        public List<string> ReadNewLines(bool final)
-        {
-            var lines = new List<string>();
-            try
-            {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                stream.Seek(_position, SeekOrigin.Begin);
-                int read;
-                while ((read = stream.Read(_buffer, 0, _buffer.Length)) > 0)
-                {
-                    _position += read;
-                    var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
-                    for (var i = 0; i < count; i++)
-                    {
-                        if (_chars[i] == '\n')
-                        {
-                            lines.Add(_partial.ToString().TrimEnd('\r'));
-                            _partial.Clear();
-                        }
-                        else _partial.Append(_chars[i]);
-                    }
-                }
-            }
-            catch (FileNotFoundException) { }
-            catch (DirectoryNotFoundException) { }
-            if (final && _partial.Length > 0)
-            {
-                lines.Add(_partial.ToString());
-                _partial.Clear();
-            }
-            return lines;
-        }
+        _slots.Dispose();
     }
 }

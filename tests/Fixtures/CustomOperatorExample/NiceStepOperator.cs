@@ -54,7 +54,9 @@ public sealed class NiceStepOperator(string jobsDirectory) : StepOperator
 {
     // The shell outlives a TERM (the step decides how to end), lets go of this process's console, runs the step and
     // records its exit code, so the job can be followed (and its output read) from another process after a restart.
-    private const string Wrapper = "trap : TERM; exec </dev/null >/dev/null 2>&1; \"$@\" >output.log 2>&1; echo $? >exit.tmp && mv exit.tmp exit_code";
+    // JobDirectory names the files and reads them back; LogFileFollower turns the growing output into lines.
+    private const string Wrapper = "trap : TERM; exec </dev/null >/dev/null 2>&1; \"$@\" >" + JobDirectory.StdoutFile + " 2>" + JobDirectory.StderrFile +
+        "; echo $? >exit.tmp && mv exit.tmp " + JobDirectory.ExitCodeFile;
 
     public override Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
     {
@@ -74,21 +76,17 @@ public sealed class NiceStepOperator(string jobsDirectory) : StepOperator
 
     public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        var exitFile = Path.Combine(job.Data["dir"], "exit_code");
-        var cancelled = File.Exists(Path.Combine(job.Data["dir"], "cancelled"));
-        if (File.Exists(exitFile))
-        {
-            var code = int.Parse(File.ReadAllText(exitFile), CultureInfo.InvariantCulture);
-            return Task.FromResult(new StepJobStatus(code == 0 ? StepJobState.Succeeded : cancelled ? StepJobState.Cancelled : StepJobState.Failed,
-                code == 0 ? null : $"exit code {code}", code));
-        }
+        var files = new JobDirectory(job.Data["dir"]);
+        if (files.ReadExitCode() is { } code)
+            return Task.FromResult(new StepJobStatus(code == 0 ? StepJobState.Succeeded : files.IsCancelled ? StepJobState.Cancelled : StepJobState.Failed,
+                code == 0 ? null : $"exit code {code}{files.StderrTail()}", code));
         if (IsRunning(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
-        return Task.FromResult(new StepJobStatus(cancelled ? StepJobState.Cancelled : StepJobState.Failed, "the process ended without an exit code"));
+        return Task.FromResult(new StepJobStatus(files.IsCancelled ? StepJobState.Cancelled : StepJobState.Failed, "the process ended without an exit code"));
     }
 
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        await File.WriteAllTextAsync(Path.Combine(job.Data["dir"], "cancelled"), "", cancellationToken);
+        await new JobDirectory(job.Data["dir"]).MarkCancelledAsync();
         foreach (var signal in (string[])["-TERM", "-KILL"])
         {
             if (!IsRunning(job)) return;
@@ -100,33 +98,16 @@ public sealed class NiceStepOperator(string jobsDirectory) : StepOperator
 
     public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var path = Path.Combine(job.Data["dir"], "output.log");
-        StreamReader? reader = null;
-        var partial = "";
-        try
+        var files = new JobDirectory(job.Data["dir"]);
+        var followers = files.FollowOutput();
+        while (true)
         {
-            while (true)
-            {
-                var ended = File.Exists(Path.Combine(job.Data["dir"], "exit_code")) || !IsRunning(job);
-                if (reader is null && File.Exists(path))
-                    reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-                if (reader is not null)
-                {
-                    var lines = (partial + await reader.ReadToEndAsync(cancellationToken)).Split('\n');
-                    partial = lines[^1];
-                    foreach (var line in lines[..^1]) yield return line;
-                }
-                if (ended)
-                {
-                    if (partial.Length > 0) yield return partial;
-                    yield break;
-                }
-                await Task.Delay(200, cancellationToken);
-            }
-        }
-        finally
-        {
-            reader?.Dispose();
+            var ended = files.HasExitCodeFile || !IsRunning(job);
+            foreach (var follower in followers)
+                foreach (var line in follower.ReadNewLines(final: ended))
+                    yield return line;
+            if (ended) yield break;
+            await Task.Delay(200, cancellationToken);
         }
     }
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 
 namespace Strata.StepOperators;
 
@@ -14,10 +13,6 @@ namespace Strata.StepOperators;
 /// </summary>
 internal sealed class LocalProcessStepOperator : StepOperator
 {
-    internal const string ExitCodeFile = "exit_code";
-    private const string CancelledFile = "cancelled";
-    private const string StdoutFile = "stdout.log";
-    private const string StderrFile = "stderr.log";
     private static readonly TimeSpan LogPollInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long a step that began in a process still starting up runs before the next standby starts anyway.</summary>
@@ -26,23 +21,21 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
     private readonly LocalProcessStepOperatorConfig _config;
     private readonly string _root;
-    private readonly SemaphoreSlim _slots;
-    private readonly ConcurrentDictionary<string, bool> _holdingSlot = new();
+    private readonly JobSlots _slots;
     private readonly ConcurrentDictionary<string, (Process Process, Task Exited)> _started = new();
 
     public LocalProcessStepOperator(LocalProcessStepOperatorConfig config, StrataHome home)
     {
         _config = config;
         _root = config.WorkingDirectory ?? Path.Combine(home.Path, "steps");
-        var max = config.MaxConcurrent > 0 ? config.MaxConcurrent : Environment.ProcessorCount;
-        _slots = new SemaphoreSlim(max, max);
+        _slots = new JobSlots(config.MaxConcurrent > 0 ? config.MaxConcurrent : Environment.ProcessorCount);
     }
 
     public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
     {
         var settings = (LocalProcessSettings)launch.Settings;
         var workDir = Path.Combine(_root, launch.StepRunId);
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _slots.WaitAsync(launch.StepRunId, cancellationToken).ConfigureAwait(false);
         try
         {
             var baseEnvironment = BaseEnvironment(settings.InheritEnvironment);
@@ -76,7 +69,6 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
             var pid = process.Id.ToString(CultureInfo.InvariantCulture);
             _started[pid] = (process, exited);
-            _holdingSlot[launch.StepRunId] = true;
             var data = new Dictionary<string, string>
             {
                 ["pid"] = pid,
@@ -88,7 +80,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
         catch
         {
-            _slots.Release();
+            _slots.Release(launch.StepRunId);
             throw;
         }
     }
@@ -105,7 +97,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
         // The exit code is written by the shell itself (no mv to start): a reader that finds the file still empty waits for the shell to end.
         start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec {(standby ? "" : "</dev/null ")}>/dev/null 2>&1; \"$@\" >{StdoutFile} 2>{StderrFile}; echo $? >{ExitCodeFile}");
+        start.ArgumentList.Add($"exec {(standby ? "" : "</dev/null ")}>/dev/null 2>&1; \"$@\" >{JobDirectory.StdoutFile} 2>{JobDirectory.StderrFile}; echo $? >{JobDirectory.ExitCodeFile}");
         start.ArgumentList.Add("strata-step");
         foreach (var part in command) start.ArgumentList.Add(part);
         start.Environment.Clear();
@@ -182,33 +174,30 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
     public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        var workDir = job.Data["work_dir"];
-        var exitFile = Path.Combine(workDir, ExitCodeFile);
-        if (File.Exists(exitFile))
+        var files = Files(job);
+        if (files.HasExitCodeFile)
         {
-            if (!TryReadExitCode(exitFile, out var code))
-            {
-                // Created, not yet written: the shell is between the two. Once it has ended, the file is whole.
-                if (IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
-                if (!TryReadExitCode(exitFile, out code))
-                    return Task.FromResult(new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} left an unreadable exit code file {exitFile}{StderrTail(workDir)}"));
-            }
-            if (File.Exists(Path.Combine(workDir, CancelledFile))) return Task.FromResult(new StepJobStatus(StepJobState.Cancelled, "cancelled", code));
+            // An empty file: created, not yet written, the shell is between the two. Once it has ended, the file is whole.
+            var code = files.ReadExitCode();
+            if (code is null && IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
+            code ??= files.ReadExitCode();
+            if (code is null)
+                return Task.FromResult(new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} left an unreadable exit code file {files.ExitCode}{files.StderrTail()}"));
+            if (files.IsCancelled) return Task.FromResult(new StepJobStatus(StepJobState.Cancelled, "cancelled", code));
             return Task.FromResult(code == 0
                 ? new StepJobStatus(StepJobState.Succeeded, null, 0)
-                : new StepJobStatus(StepJobState.Failed, $"the step process exited with code {code}{StderrTail(workDir)}", code));
+                : new StepJobStatus(StepJobState.Failed, $"the step process exited with code {code}{files.StderrTail()}", code));
         }
         if (IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
         // The session leader died without writing its exit code: it was killed.
-        return Task.FromResult(File.Exists(Path.Combine(workDir, CancelledFile))
+        return Task.FromResult(files.IsCancelled
             ? new StepJobStatus(StepJobState.Cancelled, "cancelled")
-            : new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} ended without an exit code (killed?){StderrTail(workDir)}"));
+            : new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} ended without an exit code (killed?){files.StderrTail()}"));
     }
 
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        var workDir = job.Data["work_dir"];
-        if (Directory.Exists(workDir)) await File.WriteAllTextAsync(Path.Combine(workDir, CancelledFile), "", CancellationToken.None).ConfigureAwait(false);
+        await Files(job).MarkCancelledAsync().ConfigureAwait(false);
         if (!IsAlive(job)) return;
         // The step runs in its own session and process group (setsid): signal the whole group, then force it.
         await SignalGroupAsync(job.JobId, "TERM").ConfigureAwait(false);
@@ -218,7 +207,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
     public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        if (_holdingSlot.TryRemove(job.StepRunId, out _)) _slots.Release();
+        _slots.Release(job.StepRunId);
         if (_started.TryRemove(job.JobId, out var started)) started.Process.Dispose();
         return Task.CompletedTask;
     }
@@ -241,13 +230,13 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
     public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var workDir = job.Data["work_dir"];
-        var readers = new[] { new LogTail(Path.Combine(workDir, StdoutFile)), new LogTail(Path.Combine(workDir, StderrFile)) };
+        var files = Files(job);
+        var followers = files.FollowOutput();
         while (true)
         {
-            var finished = File.Exists(Path.Combine(workDir, ExitCodeFile)) || !IsAlive(job);
-            foreach (var reader in readers)
-                foreach (var line in reader.ReadNewLines(final: finished))
+            var finished = files.HasExitCodeFile || !IsAlive(job);
+            foreach (var follower in followers)
+                foreach (var line in follower.ReadNewLines(final: finished))
                     yield return line;
             if (finished) yield break;
             try { await WaitForChangeAsync(job, LogPollInterval, TimeProvider.System, cancellationToken).ConfigureAwait(false); }
@@ -255,9 +244,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
     }
 
-    /// <summary>The exit code the job's shell wrote, or false while the file is still empty (created, not yet written).</summary>
-    internal static bool TryReadExitCode(string file, out int code) =>
-        int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
+    private static JobDirectory Files(StepJob job) => new(job.Data["work_dir"]);
 
     /// <summary>
     /// Whether any process of the job is alive: its session leader (the wrapper shell), or, once that is gone (a TERM
@@ -317,48 +304,5 @@ internal sealed class LocalProcessStepOperator : StepOperator
         kill.ArgumentList.Add($"-{pid}");
         using var process = Process.Start(kill)!;
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-
-    private static string StderrTail(string workDir)
-    {
-        var path = Path.Combine(workDir, StderrFile);
-        if (!File.Exists(path)) return "";
-        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).TakeLast(10).ToArray();
-        return lines.Length == 0 ? "" : $"; stderr ends with:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
-    }
-
-    /// <summary>Follows a growing file, yielding complete lines.</summary>
-    private sealed class LogTail(string path)
-    {
-        private long _position;
-        private readonly StringBuilder _partial = new();
-
-        public IEnumerable<string> ReadNewLines(bool final)
-        {
-            var lines = new List<string>();
-            if (File.Exists(path))
-            {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                stream.Seek(_position, SeekOrigin.Begin);
-                using var reader = new StreamReader(stream, Encoding.UTF8);
-                var text = reader.ReadToEnd();
-                _position = stream.Position;
-                foreach (var c in text)
-                {
-                    if (c == '\n')
-                    {
-                        lines.Add(_partial.ToString().TrimEnd('\r'));
-                        _partial.Clear();
-                    }
-                    else _partial.Append(c);
-                }
-            }
-            if (final && _partial.Length > 0)
-            {
-                lines.Add(_partial.ToString());
-                _partial.Clear();
-            }
-            return lines;
-        }
     }
 }

@@ -104,7 +104,7 @@ internal static class StandbyProcesses
         HashSet<string> listed;
         lock (Gate) listed = Ready.Select(s => s.Directory).ToHashSet(StringComparer.Ordinal);
         foreach (var directory in Directory.EnumerateDirectories(root, StrataEntrypoint.StandbyDirectoryPrefix + "*"))
-            if (!listed.Contains(directory) && File.Exists(Path.Combine(directory, LocalProcessStepOperator.ExitCodeFile)))
+            if (!listed.Contains(directory) && new JobDirectory(directory).HasExitCodeFile)
                 try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
@@ -123,8 +123,7 @@ internal static class StandbyProcesses
     /// <summary>A standby that ended before its hand-off: an app that did not understand the option left its exit code behind.</summary>
     private static void Ended(StandbyProcess standby)
     {
-        var exitCode = Path.Combine(standby.Directory, LocalProcessStepOperator.ExitCodeFile);
-        if (File.Exists(exitCode) && LocalProcessStepOperator.TryReadExitCode(exitCode, out var code) && code != 0)
+        if (new JobDirectory(standby.Directory).ReadExitCode() is { } code && code != 0)
             lock (Gate) Refused.Add(standby.Kind);
         standby.Process.Dispose();
         try { if (Directory.Exists(standby.Directory)) Directory.Delete(standby.Directory, recursive: true); }

@@ -22,7 +22,7 @@ public static partial class StandbySteps
 public sealed class StandbyTests
 {
     [Fact]
-    public async Task A_step_handed_to_a_standby_runs_in_its_own_directory_with_its_own_environment()
+    public async Task A_step_handed_to_a_standby_runs_in_its_own_directory_with_its_environment_set_from_the_start()
     {
         await using var home = await OperatorHome.OpenAsync();
         var stack = await home.StackWithAsync("sb", ("sb", new() { ["environment"] = "STEP_VAR=from-config" }));
@@ -33,8 +33,7 @@ public sealed class StandbyTests
         Assert.False(OperatorHome.Job(await home.StepRunAsync(first, "where_am_i")).Data.ContainsKey("standby"));
         var standbyDirectory = await ReadyStandbyAsync(steps);
 
-        var second = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
-            .WithSettings(new LocalProcessSettings { Environment = new() { ["STEP_VAR"] = "from-step" } }), stack: stack);
+        var second = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2), stack: stack);
 
         Assert.True(second.Succeeded, second["where_am_i"].Error);
         var stepRun = await home.StepRunAsync(second, "where_am_i");
@@ -43,29 +42,32 @@ public sealed class StandbyTests
         Assert.False(Directory.Exists(standbyDirectory)); // it became the step's
         var workDir = Path.Combine(steps, stepRun.Id);
         Assert.Equal(workDir, await second.LoadAsync<string>("where_am_i", "directory"));
-        Assert.Equal("from-step", await second.LoadAsync<string>("where_am_i", "managed"));
-        Assert.Equal("from-step", await second.LoadAsync<string>("where_am_i", "native"));
+        // The standby started with the step's environment: managed and native code see it without anything set later.
+        Assert.Equal("from-config", await second.LoadAsync<string>("where_am_i", "managed"));
+        Assert.Equal("from-config", await second.LoadAsync<string>("where_am_i", "native"));
         Assert.NotEqual(await first.LoadAsync<int>("where_am_i", "pid"), await second.LoadAsync<int>("where_am_i", "pid"));
         Assert.Contains("copy 2 running", await home.Client.Store.GetStepLogAsync(stepRun.Id));
         Assert.Equal("0", File.ReadAllText(Path.Combine(workDir, "exit_code")).Trim());
     }
 
     [Fact]
-    public async Task A_step_given_a_runtime_variable_gets_a_fresh_process_and_the_standby_waits_for_the_next()
+    public async Task A_step_whose_environment_differs_from_the_standbys_gets_a_fresh_process_and_the_standby_waits_for_the_next()
     {
         await using var home = await OperatorHome.OpenAsync();
         var (stack, steps, standbyDirectory) = await AfterOneStepAsync(home);
 
-        // The runtime reads DOTNET_* as it starts: a process already started cannot honour it.
-        var runtime = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
+        // A variable the standby was not started with (a runtime one, DOTNET_*, could not be honoured later at all).
+        var other = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 2)
             .WithSettings(new LocalProcessSettings { Environment = new() { ["DOTNET_gcServer"] = "0", ["STEP_VAR"] = "fresh" } }), stack: stack);
-        Assert.True(runtime.Succeeded, runtime["where_am_i"].Error);
-        Assert.False(OperatorHome.Job(await home.StepRunAsync(runtime, "where_am_i")).Data.ContainsKey("standby"));
-        Assert.Equal("fresh", await runtime.LoadAsync<string>("where_am_i", "native"));
+        Assert.True(other.Succeeded, other["where_am_i"].Error);
+        Assert.False(OperatorHome.Job(await home.StepRunAsync(other, "where_am_i")).Data.ContainsKey("standby"));
+        Assert.Equal("fresh", await other.LoadAsync<string>("where_am_i", "managed"));
+        Assert.Equal("fresh", await other.LoadAsync<string>("where_am_i", "native"));
         Assert.True(Directory.Exists(standbyDirectory));
 
         var plain = await home.RunAsync(p => p.Step(StandbySteps.WhereAmI, 3), stack: stack);
         Assert.Equal("true", OperatorHome.Job(await home.StepRunAsync(plain, "where_am_i")).Data["standby"]);
+        Assert.False(Directory.Exists(standbyDirectory));
     }
 
     [Fact]

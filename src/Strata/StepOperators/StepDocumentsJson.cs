@@ -120,7 +120,6 @@ internal static class StepDocumentsJson
     {
         w.WriteStartObject();
         w.WriteString("manifest_uri", h.ManifestUri);
-        WriteStrings(w, "environment", h.Environment);
         w.WriteEndObject();
     });
 
@@ -130,7 +129,7 @@ internal static class StepDocumentsJson
         var h = document.RootElement;
         var manifest = Text(h, "manifest_uri");
         if (manifest.Length == 0) throw Missing("step hand-off", "manifest_uri");
-        return new StepHandoff(manifest, Strings(h, "environment"));
+        return new StepHandoff(manifest);
     }
 
     private static void Write(Utf8JsonWriter w, StepMethodRef step)

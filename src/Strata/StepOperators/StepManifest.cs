@@ -99,10 +99,10 @@ public sealed record ArtifactStoreLocator(string Flavor, IReadOnlyDictionary<str
 }
 
 /// <summary>
-/// What a standby step process is handed when its step comes (on its stdin): the manifest to run and the step's own
-/// environment variables, set before anything of the step runs.
+/// What a standby step process is handed when its step comes (on its stdin): the manifest to run. Nothing else: a
+/// standby was started with its step's whole environment, so no variable is set in a runtime that is already running.
 /// </summary>
-internal sealed record StepHandoff(string ManifestUri, IReadOnlyDictionary<string, string> Environment)
+internal sealed record StepHandoff(string ManifestUri)
 {
     public byte[] ToJson() => StepDocumentsJson.Write(this);
 

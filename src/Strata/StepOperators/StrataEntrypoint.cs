@@ -7,7 +7,7 @@ namespace Strata;
 /// Then <c>dotnet App.dll strata-step --manifest URI</c> runs a step, and steps of this app sent to a step operator
 /// run in the app itself. Without that line, operators use the <c>strata</c> command as the entrypoint.
 /// </summary>
-public static partial class StrataEntrypoint
+public static class StrataEntrypoint
 {
     public const string Verb = "strata-step";
 
@@ -95,7 +95,6 @@ public static partial class StrataEntrypoint
             await Console.Error.WriteLineAsync($"strata-step: {e.Message}").ConfigureAwait(false);
             return CannotRun;
         }
-        foreach (var (name, value) in step.Environment) SetEnvironmentVariable(name, value);
         return await RunStepAsync(step.ManifestUri, cancellationToken).ConfigureAwait(false);
     }
 
@@ -112,16 +111,6 @@ public static partial class StrataEntrypoint
         _ = new StepResultRecord(StepResultRecord.Completed, null, null, null, now, now, [], "", "", 0).ToJson();
         _ = CodeVersion.Of(typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
     }
-
-    /// <summary>Sets a variable for managed code and for native code alike (the runtime keeps its own copy; native libraries read libc's).</summary>
-    private static void SetEnvironmentVariable(string name, string value)
-    {
-        Environment.SetEnvironmentVariable(name, value);
-        if (!OperatingSystem.IsWindows()) _ = SetNativeEnvironmentVariable(name, value, 1);
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    private static partial int SetNativeEnvironmentVariable(string name, string value, int overwrite);
 
     private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
     {

@@ -38,15 +38,16 @@ internal sealed class LocalProcessStepOperator : StepOperator
         await _slots.WaitAsync(launch.StepRunId, cancellationToken).ConfigureAwait(false);
         try
         {
-            var baseEnvironment = BaseEnvironment(settings.InheritEnvironment);
-            var stepEnvironment = StepEnvironment(launch, settings);
+            // A standby is started with its step's whole environment, so one serves only steps whose environment is
+            // the same; nothing is set in its runtime after it started.
+            var environment = ProcessEnvironment(launch, settings);
             var standbyCommand = _config.Standby ? StrataEntrypoint.StandbyCommand(launch.Command, launch.ManifestUri) : null;
-            var kind = standbyCommand is null ? null : Kind(standbyCommand, baseEnvironment);
+            var kind = standbyCommand is null ? null : Kind(standbyCommand, environment);
 
             Process process;
             var handedOff = false;
-            if (kind is not null && !stepEnvironment.Keys.Any(ReadAtStart) && !Directory.Exists(workDir)
-                && StandbyProcesses.Take(kind) is { } standby && HandOff(standby, workDir, launch.ManifestUri, stepEnvironment))
+            if (kind is not null && !Directory.Exists(workDir)
+                && StandbyProcesses.Take(kind) is { } standby && HandOff(standby, workDir, launch.ManifestUri))
             {
                 process = standby.Process;
                 handedOff = true;
@@ -54,13 +55,13 @@ internal sealed class LocalProcessStepOperator : StepOperator
             else
             {
                 Directory.CreateDirectory(workDir);
-                process = Start(workDir, launch.Command, baseEnvironment.Concat(stepEnvironment), standby: false);
+                process = Start(workDir, launch.Command, environment, standby: false);
             }
             // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
             var exited = process.WaitForExitAsync(CancellationToken.None);
             if (kind is not null)
             {
-                void StartNext() => StandbyProcesses.StartAhead(kind, _root, directory => Start(directory, standbyCommand!, baseEnvironment, standby: true));
+                void StartNext() => StandbyProcesses.StartAhead(kind, _root, directory => Start(directory, standbyCommand!, environment, standby: true));
                 // A step whose process is still starting up is not raced by the next standby's start-up: on a machine of few
                 // cores that slows both. It starts when this step ends, or once this step has run a while.
                 if (handedOff && File.Exists(Path.Combine(workDir, StrataEntrypoint.StandbyReadyFile))) StartNext();
@@ -107,9 +108,9 @@ internal sealed class LocalProcessStepOperator : StepOperator
 
     /// <summary>
     /// Gives a standby its step: its directory becomes the step's working directory (its output files move with it), and
-    /// the manifest and the step's environment go down its stdin. False when it cannot take it; the step then starts afresh.
+    /// the manifest goes down its stdin. False when it cannot take it; the step then starts afresh.
     /// </summary>
-    private static bool HandOff(StandbyProcess standby, string workDir, string manifestUri, IReadOnlyDictionary<string, string> environment)
+    private static bool HandOff(StandbyProcess standby, string workDir, string manifestUri)
     {
         try
         {
@@ -122,7 +123,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
         try
         {
-            standby.Process.StandardInput.BaseStream.Write(new StepHandoff(manifestUri, environment).ToJson());
+            standby.Process.StandardInput.BaseStream.Write(new StepHandoff(manifestUri).ToJson());
             standby.Process.StandardInput.Close();
             return true;
         }
@@ -135,42 +136,34 @@ internal sealed class LocalProcessStepOperator : StepOperator
         }
     }
 
-    /// <summary>The environment every step process of these settings starts with: this process's whole, or the base variables and DOTNET_*.</summary>
-    private static Dictionary<string, string> BaseEnvironment(bool inherit)
+    /// <summary>
+    /// The step process's whole environment: this process's (or only the base variables and DOTNET_*), then the launch's
+    /// variables, the settings' and the secrets, later ones winning.
+    /// </summary>
+    private static Dictionary<string, string> ProcessEnvironment(StepLaunch launch, LocalProcessSettings settings)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             var name = (string)e.Key;
-            if (inherit || BaseVariables.Contains(name) || name.StartsWith("DOTNET_", StringComparison.Ordinal))
+            if (settings.InheritEnvironment || BaseVariables.Contains(name) || name.StartsWith("DOTNET_", StringComparison.Ordinal))
                 environment[name] = (string?)e.Value ?? "";
         }
-        return environment;
-    }
-
-    /// <summary>What this step is given on top: the launch's variables, the settings' and the secrets, later ones winning.</summary>
-    private static Dictionary<string, string> StepEnvironment(StepLaunch launch, LocalProcessSettings settings)
-    {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in launch.Environment) environment[k] = v;
         foreach (var (k, v) in settings.Environment ?? []) environment[k] = v;
         foreach (var (k, v) in launch.Secrets) environment[k] = v;
         return environment;
     }
 
-    /// <summary>Standbys are interchangeable when they share the root, the command and the start environment.</summary>
-    private string Kind(IReadOnlyList<string> command, Dictionary<string, string> baseEnvironment) =>
-        string.Join('\0', new[] { _root }.Concat(command).Concat(baseEnvironment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}")));
-
     /// <summary>
-    /// Variables read as a process starts (by the runtime, the dynamic loader, libc, the culture and time zone set-up):
-    /// a step given one of these needs a process started with it, not a standby.
+    /// Standbys are interchangeable when they share the root, the command and the whole environment. A hash of them: the
+    /// environment holds secret values, which are not kept in memory longer than needed.
     /// </summary>
-    private static bool ReadAtStart(string name) =>
-        name.StartsWith("DOTNET_", StringComparison.Ordinal) || name.StartsWith("COMPlus_", StringComparison.OrdinalIgnoreCase)
-        || name.StartsWith("CORECLR_", StringComparison.Ordinal) || name.StartsWith("LD_", StringComparison.Ordinal)
-        || name.StartsWith("MALLOC_", StringComparison.Ordinal) || name.StartsWith("GLIBC_", StringComparison.Ordinal)
-        || name.StartsWith("LC_", StringComparison.Ordinal) || name is "LANG" or "LANGUAGE" or "TZ" or JitProfile.Variable;
+    private string Kind(IReadOnlyList<string> command, Dictionary<string, string> environment)
+    {
+        var parts = new[] { _root }.Concat(command).Concat(environment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
+        return ContentHasher.HashBytes(System.Text.Encoding.UTF8.GetBytes(string.Join('\0', parts)));
+    }
 
     public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {

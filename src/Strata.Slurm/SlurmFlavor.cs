@@ -19,7 +19,7 @@ namespace Strata.Slurm
         {
             var c = (SlurmStepOperatorConfig)config;
             Check(c);
-            return new SlurmStepOperator(c, CreateTransport(c));
+            return new SlurmStepOperator(c, CreateTransport(c), context.Time);
         }
 
         /// <summary>CPUs, memory, GPUs and a GPU type all map to sbatch options: nothing is ignored.</summary>

@@ -11,7 +11,7 @@ namespace Strata.Slurm;
 /// line), the job's output, and the exit code the script records. The handle holds the job id, its name (derived from
 /// the step-run id) and that directory, so status, logs and cancel work from another process after a restart.
 /// </summary>
-internal sealed class SlurmStepOperator : StepOperator, IDisposable
+internal sealed class SlurmStepOperator : StepOperator
 {
     /// <summary>How long a Slurm that does not answer is waited out (a controller restart) before polls fail the step.</summary>
     private static readonly TimeSpan OutageGrace = TimeSpan.FromMinutes(5);
@@ -227,7 +227,7 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
             var stopped = false;
             try
             {
-                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -286,9 +286,10 @@ internal sealed class SlurmStepOperator : StepOperator, IDisposable
         File.Move(temp, path, overwrite: true);
     }
 
-    public void Dispose()
+    public override ValueTask DisposeAsync()
     {
         (_transport as IDisposable)?.Dispose();
         _slots.Dispose();
+        return base.DisposeAsync();
     }
 }

@@ -56,12 +56,28 @@ public sealed class StrataClient : IAsyncDisposable
             ? await Stacks.GetActiveStackAsync(cancellationToken).ConfigureAwait(false)
             : await Stacks.GetStackAsync(options.Stack, cancellationToken).ConfigureAwait(false);
         var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
-        return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeOperatorsAsync(plans).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The run's step operators were built for it: they go when it ends.</summary>
+    private static async Task DisposeOperatorsAsync(IReadOnlyDictionary<StepNode, StepPlan> plans)
+    {
+        foreach (var op in plans.Values.Select(p => p.Operator).OfType<StepOperator>().Distinct())
+            await op.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
     /// Runs again the steps of a run that failed, were cancelled, were interrupted or never started, with the same code and
-    /// inputs, keeping the outputs of steps that completed. Jobs an interrupted orchestrator left running are cancelled first.
+    /// inputs, keeping the outputs of steps that completed. A job an interrupted orchestrator left on a step operator is
+    /// re-attached to (followed to its end, or its result collected if it ended meanwhile) when the step still runs there
+    /// with the same inputs; otherwise it is cancelled and the step runs again.
     /// </summary>
     /// <exception cref="StrataConfigException">No such run, it completed, or its pipeline cannot be found again.</exception>
     public async Task<RunResult> ResumeAsync(string run, RunOptions? options = null, CancellationToken cancellationToken = default)
@@ -74,9 +90,27 @@ public sealed class StrataClient : IAsyncDisposable
         var pipeline = PipelineDefinition.Build(PipelineSource.Find(record), record.Pipeline, Materializers);
         var stack = await Stacks.GetStackAsync(record.Stack, cancellationToken).ConfigureAwait(false);
         var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ResumeAsync(record, pipeline, orchestrator, plans, parallelism, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeOperatorsAsync(plans).ConfigureAwait(false);
+        }
+    }
 
+    private async Task<RunResult> ResumeAsync(RunRecord record, PipelineDefinition pipeline, LocalOrchestrator orchestrator,
+        IReadOnlyDictionary<StepNode, StepPlan> plans, int parallelism, CancellationToken cancellationToken)
+    {
         var steps = await Store.ListStepRunsAsync(record.Id, cancellationToken).ConfigureAwait(false);
-        await StopLeftoversAsync(record, steps, "interrupted; resumed", cancellationToken).ConfigureAwait(false);
+        // A job left running on the operator its step still uses can be followed again; the others are stopped.
+        var operatorOf = plans.Values.ToDictionary(p => p.Node.Name, p => p.OperatorName);
+        var reattachable = steps
+            .Where(s => !s.Status.IsFinished() && s.Job is not null && s.StepOperator is not null && operatorOf.GetValueOrDefault(s.Name) == s.StepOperator)
+            .GroupBy(s => s.Name)
+            .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Attempt).Last());
+        await StopLeftoversAsync(record, steps.Where(s => !reattachable.Values.Contains(s)).ToArray(), "interrupted; resumed", cancellationToken).ConfigureAwait(false);
         var outputs = (await Store.GetStepOutputsAsync(record.Id, cancellationToken).ConfigureAwait(false)).ToLookup(o => o.StepRunId);
         var succeeded = steps.Where(s => s.Status.IsSuccess())
             .GroupBy(s => s.Name)
@@ -86,7 +120,7 @@ public sealed class StrataClient : IAsyncDisposable
                 return (latest, (IReadOnlyList<StepArtifactLink>)outputs[latest.Id].ToArray());
             });
         var attempts = steps.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Max(s => s.Attempt));
-        return await orchestrator.ResumeAsync(record, pipeline, plans, parallelism, new PriorRun(succeeded, attempts), cancellationToken).ConfigureAwait(false);
+        return await orchestrator.ResumeAsync(record, pipeline, plans, parallelism, new PriorRun(succeeded, attempts, reattachable), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -124,7 +158,7 @@ public sealed class StrataClient : IAsyncDisposable
             if (step.Job is not null && step.StepOperator is not null)
             {
                 var job = System.Text.Json.JsonSerializer.Deserialize<StepJob>(step.Job, StrataJson.Compact)!;
-                var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, Home, artifacts, cancellationToken).ConfigureAwait(false);
+                await using var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, new StepOperatorContext(Home, artifacts), cancellationToken).ConfigureAwait(false);
                 await op.CancelAsync(job, cancellationToken).ConfigureAwait(false);
             }
             var status = reason == "cancelled" ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
@@ -139,12 +173,13 @@ public sealed class StrataClient : IAsyncDisposable
         var parallelism = options.MaxParallelism
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);
-        var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, Home, artifacts, options.Steps, cancellationToken).ConfigureAwait(false);
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var context = new StepOperatorContext(Home, artifacts) { Time = time };
+        var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, context, options.Steps, cancellationToken).ConfigureAwait(false);
         var observer = options.Observer ?? new ConsoleRunReporter();
         foreach (var warning in warnings) observer.Warning(warning);
         var locator = await Stacks.ArtifactStoreLocatorAsync(stack, artifacts, cancellationToken).ConfigureAwait(false);
         var inProcess = new InProcessStepLauncher();
-        var time = options.TimeProvider ?? TimeProvider.System;
         var remote = new Dictionary<StepPlan, IStepLauncher>();
         IStepLauncher LauncherFor(StepPlan plan)
         {

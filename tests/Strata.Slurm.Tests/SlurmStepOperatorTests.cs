@@ -254,7 +254,7 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         var first = Create();
         var submitted = await first.SubmitAsync(launch);
         var stored = JsonSerializer.Serialize(submitted, SlurmTestHome.HandleJson);
-        (first as IDisposable)?.Dispose();
+        await first.DisposeAsync();
 
         // The orchestrator restarts: a new operator, the handle from the store.
         var second = Create();
@@ -283,7 +283,7 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
         await second.CleanupAsync(job);
         Assert.False(File.Exists(Path.Combine(job.Data["step_dir"], "env.sh")));
-        (second as IDisposable)?.Dispose();
+        await second.DisposeAsync();
     }
 
     private static string FindOnPath(string command) =>

@@ -19,14 +19,14 @@ public static class CliPipelines
         return 21;
     }
 
-    /// <summary>Hangs on its first execution (until it is killed), finishes on later ones.</summary>
+    /// <summary>Waits on its first execution until a file named <c>release</c> appears in the directory (or it is killed); later ones finish at once.</summary>
     [Step(StepOperator = "local")]
     public static int Slow(int x, string dir)
     {
         var execution = StepFiles.Increment(Path.Combine(dir, "slow.count"));
         StepFiles.AppendPid(Path.Combine(dir, "slow.pids"), Environment.ProcessId);
         Console.WriteLine($"slow execution {execution}");
-        if (execution == 1) Thread.Sleep(TimeSpan.FromMinutes(10));
+        for (var waited = 0; execution == 1 && !File.Exists(Path.Combine(dir, "release")) && waited < 600_000; waited += 50) Thread.Sleep(50);
         return x * 2;
     }
 
@@ -105,52 +105,81 @@ public sealed class CliProcessTests
 
     private static int JobPid(StepRunRecord stepRun) => int.Parse(OperatorHome.Job(stepRun).Data["pid"], CultureInfo.InvariantCulture);
 
-    [Fact]
-    public async Task A_run_whose_orchestrator_was_killed_is_resumed_keeping_what_completed_and_stopping_the_orphaned_job()
+    /// <summary>Starts the interruptible pipeline, waits for its slow step's process, and kills the orchestrator (SIGKILL) under it.</summary>
+    private static async Task<(string Dir, int StepPid, StepRunRecord Slow)> KilledMidStepAsync(OperatorHome home, string name)
     {
-        await using var home = await OperatorHome.OpenAsync();
-        var dir = NewDir(home, "interrupted");
-        using var cli = StartRun(home, dir, "interruptible", "interrupted-run");
+        var dir = NewDir(home, name);
+        using var cli = StartRun(home, dir, "interruptible", name);
         var stepPid = Processes.Pids(await Processes.WaitForLinesAsync(Path.Combine(dir, "slow.pids"), givenUp: () => cli.HasExited)).Single();
-
         Processes.Signal(cli.Pid, "KILL");
         Assert.Equal(137, await cli.WaitAsync(TimeSpan.FromSeconds(30)));
 
         // The killed orchestrator left the run and its step marked running, and the step's process running on.
-        var run = (await home.Client.Store.FindRunAsync("interrupted-run"))!;
+        var run = (await home.Client.Store.FindRunAsync(name))!;
         Assert.Equal(ExecutionStatus.Running, run.Status);
         var slow = (await home.StepRunsAsync(run.Id, "slow")).Single();
         Assert.Equal(ExecutionStatus.Running, slow.Status);
-        var jobPid = JobPid(slow);
-        Assert.True(Processes.IsAlive(stepPid) && Processes.IsAlive(jobPid));
+        Assert.True(Processes.IsAlive(stepPid) && Processes.IsAlive(JobPid(slow)));
+        return (dir, stepPid, slow);
+    }
 
-        // Resuming builds the pipeline again, with the same inputs.
-        var resume = home.CliWith(new() { [CliPipelines.DirectoryVariable] = dir }, "run", "resume", "interrupted-run");
-        Assert.True(resume.ExitCode == 0, resume.ToString());
-        Assert.Contains("kept from before the resume", resume.Out);
-
-        // The orphaned job was cancelled; the upstream step was kept, not run again; the rest ran once more.
-        Assert.False(Processes.IsAlive(stepPid), $"the orphaned step process {stepPid} still runs");
-        Assert.False(Processes.IsAlive(jobPid), $"the orphaned job {jobPid} still runs");
+    /// <summary>After a resume that re-attached: the slow step ran once, as one step run, and every output reads back.</summary>
+    private static async Task AssertResumedWithoutRerunningAsync(OperatorHome home, string name, string dir, StepRunRecord slowBefore)
+    {
         Assert.Equal(1, StepFiles.Count(Path.Combine(dir, "upstream.count")));
-        Assert.Equal(2, StepFiles.Count(Path.Combine(dir, "slow.count")));
+        Assert.Equal(1, StepFiles.Count(Path.Combine(dir, "slow.count")));
         Assert.Equal("value=42", File.ReadAllText(Path.Combine(dir, "downstream.txt")));
 
-        run = (await home.Client.Store.FindRunAsync("interrupted-run"))!;
+        var run = (await home.Client.Store.FindRunAsync(name))!;
         Assert.Equal(ExecutionStatus.Completed, run.Status);
         var steps = await home.Client.Store.ListStepRunsAsync(run.Id);
-        Assert.Equal(1, steps.Count(s => s.Name == "upstream"));
-        var slowRuns = steps.Where(s => s.Name == "slow").OrderBy(s => s.Attempt).ToArray();
-        Assert.Equal([ExecutionStatus.Failed, ExecutionStatus.Completed], slowRuns.Select(s => s.Status));
-        Assert.Contains("interrupted", slowRuns[0].Error);
-        Assert.Equal([1, 2], slowRuns.Select(s => s.Attempt));
-
-        // Every output of the run reads back whole, with the values the steps produced.
+        var slow = steps.Where(s => s.Name == "slow").ToArray();
+        Assert.Equal([slowBefore.Id], slow.Select(s => s.Id));
+        Assert.Equal(ExecutionStatus.Completed, slow[0].Status);
+        Assert.Equal(1, slow[0].Attempt);
+        Assert.Contains("slow execution 1", await home.Client.Store.GetStepLogAsync(slow[0].Id));
         var outputs = await home.Client.Store.GetStepOutputsAsync(run.Id);
-        Assert.Equal(21, await home.LoadAsync<int>(outputs.Single(o => o.StepRunId == steps.Single(s => s.Name == "upstream").Id).Artifact));
-        Assert.Equal(42, await home.LoadAsync<int>(outputs.Single(o => o.StepRunId == slowRuns[1].Id).Artifact));
-        Assert.Equal("value=42", await home.LoadAsync<string>(outputs.Single(o => o.StepRunId == steps.Single(s => s.Name == "downstream").Id).Artifact));
+        Assert.Equal(42, await home.LoadAsync<int>(outputs.Single(o => o.StepRunId == slow[0].Id).Artifact));
         Assert.Equal(3, outputs.Count);
+    }
+
+    [Fact]
+    public async Task Resume_after_the_orchestrator_was_killed_reattaches_to_the_running_job_instead_of_running_it_again()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var (dir, stepPid, slow) = await KilledMidStepAsync(home, "reattached-run");
+
+        using var resume = new BackgroundCli(home.HomePath, new Dictionary<string, string> { [CliPipelines.DirectoryVariable] = dir }, "run", "resume", "reattached-run");
+        await Until(() => resume.Out.Contains("re-attached to job", StringComparison.Ordinal) || resume.HasExited, "the resume to re-attach");
+        Assert.True(Processes.IsAlive(stepPid), $"the step process {stepPid} was stopped instead of followed:\n{resume}");
+        File.WriteAllText(Path.Combine(dir, "release"), "");
+
+        Assert.True(await resume.WaitAsync(TimeSpan.FromSeconds(60)) == 0, resume.ToString());
+        Assert.Contains("kept from before the resume", resume.Out);
+        await AssertResumedWithoutRerunningAsync(home, "reattached-run", dir, slow);
+    }
+
+    [Fact]
+    public async Task Resume_collects_the_result_of_a_job_that_finished_while_no_orchestrator_watched()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var (dir, stepPid, slow) = await KilledMidStepAsync(home, "unwatched-run");
+        File.WriteAllText(Path.Combine(dir, "release"), "");
+        Assert.True(await Processes.WaitGoneAsync([stepPid, JobPid(slow)], TimeSpan.FromSeconds(60)), "the released step did not end");
+
+        var resume = home.CliWith(new() { [CliPipelines.DirectoryVariable] = dir }, "run", "resume", "unwatched-run");
+
+        Assert.True(resume.ExitCode == 0, resume.ToString());
+        await AssertResumedWithoutRerunningAsync(home, "unwatched-run", dir, slow);
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        for (var waited = TimeSpan.Zero; !condition(); waited += TimeSpan.FromMilliseconds(50))
+        {
+            if (waited > TimeSpan.FromSeconds(60)) throw new TimeoutException($"waited a minute for {what}");
+            await Task.Delay(50);
+        }
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class LaunchContractTests
     {
         await using var home = await OperatorHome.OpenAsync();
         var artifacts = await home.Client.GetArtifactStoreAsync();
-        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, new StepOperatorContext(home.Client.Home, artifacts));
         var marker = home.Scratch("ran");
 
         var ok = await op.LaunchAsync(Launch($"echo done > '{marker}'", Guid.CreateVersion7().ToString()));
@@ -42,7 +42,7 @@ public sealed class LaunchContractTests
     {
         await using var home = await OperatorHome.OpenAsync();
         var artifacts = await home.Client.GetArtifactStoreAsync();
-        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, new StepOperatorContext(home.Client.Home, artifacts));
         var pidFile = home.Scratch("pid");
 
         using var cancel = new CancellationTokenSource();
@@ -59,7 +59,7 @@ public sealed class LaunchContractTests
     {
         await using var home = await OperatorHome.OpenAsync();
         var artifacts = await home.Client.GetArtifactStoreAsync();
-        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, home.Client.Home, artifacts);
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator, new StepOperatorContext(home.Client.Home, artifacts));
 
         // No poll delay ever passes on this clock: only the process's exit can end the wait.
         var status = await op.LaunchAsync(Launch("sleep 0.2", Guid.CreateVersion7().ToString()), new StoppedClock())

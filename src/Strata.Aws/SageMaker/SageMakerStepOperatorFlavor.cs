@@ -16,7 +16,7 @@ internal sealed class SageMakerStepOperatorFlavor : StepOperatorFlavor
     public override StackRequirements Requirements => StackRequirements.RemoteArtifactStore;
 
     public override StepOperator Create(object config, StepOperatorContext context) =>
-        new SageMakerStepOperator((SageMakerStepOperatorConfig)config, context.ArtifactStore);
+        new SageMakerStepOperator((SageMakerStepOperatorConfig)config, context.ArtifactStore, time: context.Time);
 
     public override string? ArtifactStoreProblem(ArtifactStore artifactStore) => artifactStore is S3ArtifactStore
         ? null

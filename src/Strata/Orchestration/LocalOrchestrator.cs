@@ -55,6 +55,7 @@ internal sealed class LocalOrchestrator(
                 tasks[node] = RunNodeAsync(context, node, upstream, gate, cancel.Token);
             }
             outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
+            await context.StopUnclaimedAsync().ConfigureAwait(false);
             await watching.CancelAsync().ConfigureAwait(false);
             await watcher.ConfigureAwait(false);
         }

@@ -15,6 +15,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     private readonly ConcurrentDictionary<StepNode, StepOutcome> _outcomes = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>The step runs left running by an earlier execution that this run followed again or stopped.</summary>
+    private readonly ConcurrentDictionary<string, bool> _leftHandled = new(StringComparer.Ordinal);
+
     public async Task<StepOutcome> ExecuteAsync(StepNode node, CancellationToken cancellationToken)
     {
         var step = node.Definition;
@@ -52,20 +55,36 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
 
-            var firstAttempt = (prior?.Attempts.GetValueOrDefault(node.Name) ?? 0) + 1;
+            // Resuming: a job the earlier execution left running for this very step run is followed again, not submitted anew.
+            var left = prior?.Running.GetValueOrDefault(node.Name);
+            if (left is not null && left.CacheKey != cacheKey)
+            {
+                await StopAsync(plan, left).ConfigureAwait(false);
+                left = null;
+            }
+            var firstAttempt = left?.Attempt ?? (prior?.Attempts.GetValueOrDefault(node.Name) ?? 0) + 1;
             var lastAttempt = firstAttempt + plan.Retries;
             for (var attempt = firstAttempt; ; attempt++)
             {
                 var attemptClock = Stopwatch.StartNew();
-                var start = new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                    ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs);
-                if (InProcess(plan)) recorder.Post(start);
-                else await recorder.WriteAsync(start).ConfigureAwait(false);
+                var reattach = attempt == firstAttempt ? left : null;
+                if (reattach is not null)
+                {
+                    stepRunId = reattach.Id;
+                    _leftHandled[reattach.Id] = true;
+                }
+                else
+                {
+                    var start = new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
+                        ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs);
+                    if (InProcess(plan)) recorder.Post(start);
+                    else await recorder.WriteAsync(start).ConfigureAwait(false);
+                    observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running, null,
+                        (plan.OperatorName is null ? null : $"on step operator '{plan.OperatorName}'") is { } where
+                            ? attempt > 1 ? $"{where}, attempt {attempt}" : where
+                            : attempt > 1 ? $"attempt {attempt}" : null));
+                }
                 started = true;
-                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running, null,
-                    (plan.OperatorName is null ? null : $"on step operator '{plan.OperatorName}'") is { } where
-                        ? attempt > 1 ? $"{where}, attempt {attempt}" : where
-                        : attempt > 1 ? $"attempt {attempt}" : null));
 
                 var log = new StepLog(node.Name, observer.StepLogLine);
                 var prefix = ArtifactPath.Combine(run.Pipeline, run.Name, $"{node.Name}.{stepRunId[^8..]}");
@@ -73,7 +92,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 StepExecutionResult result;
                 try
                 {
-                    result = await LaunchAsync(plan, invocation, cancellationToken).ConfigureAwait(false);
+                    result = reattach is not null
+                        ? await ((RemoteStepLauncher)launcherFor(plan)).ReattachAsync(invocation, StepJobOf(reattach), artifacts, cancellationToken).ConfigureAwait(false)
+                        : await LaunchAsync(plan, invocation, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
@@ -131,6 +152,28 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     }
 
     private static bool InProcess(StepPlan plan) => plan.Operator is null;
+
+    private static StepJob StepJobOf(StepRunRecord stepRun) => System.Text.Json.JsonSerializer.Deserialize<StepJob>(stepRun.Job!, StrataJson.Compact)!;
+
+    /// <summary>Stops a job left running that this run will not follow (its step's inputs changed), and records why.</summary>
+    private async Task StopAsync(StepPlan plan, StepRunRecord left)
+    {
+        if (!_leftHandled.TryAdd(left.Id, true)) return;
+        await plan.Operator!.CancelAsync(StepJobOf(left), CancellationToken.None).ConfigureAwait(false);
+        recorder.Post(new StepRunFinished(left.Id, ExecutionStatus.Failed, DateTimeOffset.UtcNow, "interrupted; resumed with other inputs", [], []));
+    }
+
+    /// <summary>Stops the jobs left running by an earlier execution whose steps this run did not reach (skipped or cancelled before them).</summary>
+    public async Task StopUnclaimedAsync()
+    {
+        foreach (var (name, left) in prior?.Running ?? new Dictionary<string, StepRunRecord>())
+        {
+            var node = pipeline.Nodes.FirstOrDefault(n => n.Name == name);
+            if (node is null || plans[node].Operator is null || _leftHandled.ContainsKey(left.Id)) continue;
+            try { await StopAsync(plans[node], left).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { observer.Warning($"could not cancel job {left.Job} of step '{name}': {e.Message}"); }
+        }
+    }
 
     /// <summary>Runs one attempt; an in-process step with a timeout is abandoned (and fails) when the timeout passes.</summary>
     private async Task<StepExecutionResult> LaunchAsync(StepPlan plan, StepInvocation invocation, CancellationToken cancellationToken)
@@ -241,7 +284,11 @@ internal sealed record StepOutcome(StepNode Node, string? StepRunId, ExecutionSt
     public StepResult ToResult() => new(Node.Name, StepRunId, Status, Duration, Error, Outputs.ToDictionary(o => o.Key, o => o.Value.Artifact));
 }
 
-/// <summary>What an earlier execution of a run left behind, for resuming it: the latest successful step run per step and attempt counts.</summary>
+/// <summary>
+/// What an earlier execution of a run left behind, for resuming it: the latest successful step run per step, attempt
+/// counts, and the step runs whose jobs were left running on their step operators, to re-attach to.
+/// </summary>
 internal sealed record PriorRun(
     IReadOnlyDictionary<string, (StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)> Succeeded,
-    IReadOnlyDictionary<string, int> Attempts);
+    IReadOnlyDictionary<string, int> Attempts,
+    IReadOnlyDictionary<string, StepRunRecord> Running);

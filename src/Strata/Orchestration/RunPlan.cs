@@ -29,7 +29,7 @@ internal sealed record StepPlan(
 internal static class RunPlanner
 {
     public static async Task<(IReadOnlyDictionary<StepNode, StepPlan> Plans, IReadOnlyList<string> Warnings)> PlanAsync(
-        PipelineDefinition pipeline, StackRecord stack, StackManager stacks, SecretManager secrets, StrataHome home, ArtifactStore artifacts,
+        PipelineDefinition pipeline, StackRecord stack, StackManager stacks, SecretManager secrets, StepOperatorContext context,
         IReadOnlyDictionary<string, StepOverride>? overrides, CancellationToken cancellationToken)
     {
         var asked = pipeline.Nodes.SelectMany(n => n.Definition.Secrets).Distinct().ToArray();
@@ -88,14 +88,13 @@ internal static class RunPlanner
                 var component = await stacks.GetComponentAsync(ComponentType.StepOperator, name, cancellationToken).ConfigureAwait(false);
                 var flavor = (StepOperatorFlavor)stacks.Flavors.Get(ComponentType.StepOperator, component.Flavor);
                 var config = await stacks.ResolveConfigAsync(component, cancellationToken).ConfigureAwait(false);
-                var op = flavor.Create(flavor.Schema.Bind(config), new StepOperatorContext(home, artifacts));
-                op.Name = name;
+                var op = await stacks.CreateStepOperatorAsync(name, context, cancellationToken).ConfigureAwait(false);
                 entry = (op, flavor, config);
                 operators[name] = entry;
-                if (flavor.ArtifactStoreProblem(artifacts) is { } storeProblem)
-                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) {storeProblem} (stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {artifacts.Root})");
-                else if (flavor.Requirements.HasFlag(StackRequirements.RemoteArtifactStore) && !artifacts.IsRemote)
-                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) runs steps on other machines and needs an artifact store they can reach; stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {artifacts.Root}, which is local (register a remote one, e.g. s3, or a local store on a shared filesystem with --shared=true)");
+                if (flavor.ArtifactStoreProblem(context.ArtifactStore) is { } storeProblem)
+                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) {storeProblem} (stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root})");
+                else if (flavor.Requirements.HasFlag(StackRequirements.RemoteArtifactStore) && !context.ArtifactStore.IsRemote)
+                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) runs steps on other machines and needs an artifact store they can reach; stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root}, which is local (register a remote one, e.g. s3, or a local store on a shared filesystem with --shared=true)");
                 if (flavor.Requirements.HasFlag(StackRequirements.ContainerRegistry) && stack.Single(ComponentType.ContainerRegistry) is null)
                     problems.Add($"step operator '{name}' (flavor {flavor.Name}) needs a container registry in stack '{stack.Name}'");
                 if (flavor.Requirements.HasFlag(StackRequirements.ImageBuilder) && stack.Single(ComponentType.ImageBuilder) is null)

@@ -221,12 +221,16 @@ public sealed class StackManager
     public Task<IReadOnlyDictionary<string, string>> ResolveConfigAsync(ComponentRecord component, CancellationToken cancellationToken = default) =>
         SecretReferences.ResolveAsync(component.Config, _secrets, $"{ComponentTypes.CliName(component.Type)} '{component.Name}'", cancellationToken);
 
-    /// <summary>Builds a step operator component from its config, e.g. to cancel a job after a restart.</summary>
-    public async Task<StepOperator> CreateStepOperatorAsync(string name, StrataHome home, ArtifactStore artifacts, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Builds a step operator component from its config (secret references resolved), for a run or to reach a job after
+    /// a restart. The caller disposes it when done.
+    /// </summary>
+    public async Task<StepOperator> CreateStepOperatorAsync(string name, StepOperatorContext context, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var component = await GetComponentAsync(ComponentType.StepOperator, name, cancellationToken).ConfigureAwait(false);
         var flavor = (StepOperatorFlavor)_flavors.Get(ComponentType.StepOperator, component.Flavor);
-        var op = flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), new StepOperatorContext(home, artifacts));
+        var op = flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), context);
         op.Name = name;
         return op;
     }

@@ -11,6 +11,9 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
 {
     private const int LogTailLines = 20;
 
+    /// <summary>How long the log stream may go on after the job ended, to hand over what the job wrote last.</summary>
+    private static readonly TimeSpan LogDrain = TimeSpan.FromSeconds(5);
+
     public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
     {
         var op = plan.Operator!;
@@ -45,40 +48,59 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
             Resources = plan.Resources,
             ManifestUri = manifestUri,
             Timeout = plan.Timeout,
+            PendingTimeout = plan.PendingTimeout,
         };
 
         var submittedAt = time.GetUtcNow();
-        StepJob job;
-        using (var pendingLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-        {
-            if (plan.PendingTimeout is { } pt) pendingLimit.CancelAfter(pt);
-            try
-            {
-                job = await op.SubmitAsync(launch, pendingLimit.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new StepTimeoutException($"step '{invocation.Node.Name}' could not be submitted to '{op.Name}' within the pending timeout {plan.PendingTimeout}", pending: true);
-            }
-        }
+        var job = await StepJobFollower.SubmitAsync(op, launch, time, cancellationToken).ConfigureAwait(false);
         await store.SetStepJobAsync(invocation.StepRunId, op.Name, JsonSerializer.Serialize(job, StrataJson.Compact), CancellationToken.None).ConfigureAwait(false);
+        return await FollowAsync(invocation, job, artifacts, masker, submittedAt, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Follows a job that an earlier process submitted for this step run and did not see end (it died, or its machine
+    /// slept), from its stored handle: a job still queued or running is followed to its end, and one that ended while
+    /// nobody watched has its result collected. Its timeouts count from now.
+    /// </summary>
+    public async Task<StepExecutionResult> ReattachAsync(StepInvocation invocation, StepJob job, ArtifactStore artifacts, CancellationToken cancellationToken)
+    {
+        var secretEnvironment = await secrets.EnvironmentForAsync(invocation.Node.Definition.Secrets, cancellationToken).ConfigureAwait(false);
+        var masker = new SecretMasker(secretEnvironment.Values);
+        invocation.Log.Masker = masker;
+        observer.StepChanged(new StepProgress(invocation.Node.Name, ExecutionStatus.Running, null, $"re-attached to job {job.JobId} on '{job.Operator}'"));
+        return await FollowAsync(invocation, job, artifacts, masker, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StepExecutionResult> FollowAsync(StepInvocation invocation, StepJob job, ArtifactStore artifacts, SecretMasker masker,
+        DateTimeOffset submittedAt, CancellationToken cancellationToken)
+    {
+        var op = plan.Operator!;
+        var resultPath = StepManifest.ResultPathFor(invocation.OutputPrefix);
+        var step = invocation.Node.Name;
+        var follower = new StepJobFollower(op, job, time)
+        {
+            Step = step, Timeout = plan.Timeout, PendingTimeout = plan.PendingTimeout, SubmittedAt = submittedAt,
+            Queued = status => observer.StepChanged(new StepProgress(step, ExecutionStatus.Pending, null,
+                $"queued on '{op.Name}' as job {job.JobId}{(status.Reason is null ? "" : $": {status.Reason}")}")),
+            StartedAfterQueue = () => observer.StepChanged(new StepProgress(step, ExecutionStatus.Running, null, $"job {job.JobId} started on '{op.Name}'")),
+            Warning = observer.Warning,
+        };
         using var logStop = new CancellationTokenSource();
         var logs = FollowLogsAsync(op, job, invocation.Log, logStop.Token);
         StepJobStatus status;
         try
         {
-            status = await WaitAsync(op, job, invocation.Node.Name, submittedAt, cancellationToken).ConfigureAwait(false);
+            status = await follower.FollowAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Let the stream drain what the job wrote last, then stop following.
-            logStop.CancelAfter(TimeSpan.FromSeconds(5));
+            logStop.CancelAfter(LogDrain);
             await logs.ConfigureAwait(false);
             await op.CleanupAsync(job, CancellationToken.None).ConfigureAwait(false);
         }
 
-        var resultBytes = await artifacts.ReadFileAsync(manifest.ResultPath, CancellationToken.None).ConfigureAwait(false);
+        var resultBytes = await artifacts.ReadFileAsync(resultPath, CancellationToken.None).ConfigureAwait(false);
         var tail = Tail(invocation.Log.Text);
         if (resultBytes is null)
             throw new StepFailedException(masker.Mask(
@@ -100,66 +122,6 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
         invocation.Log.WriteLine($"ran on step operator '{op.Name}' ({plan.Flavor!.Name}), job {job.JobId}, host {result.Host}, process {result.ProcessId}");
         return new StepExecutionResult(result.Outputs.Select(a => (a.OutputName, a, (object?)null)).ToArray());
-    }
-
-    private async Task<StepJobStatus> WaitAsync(StepOperator op, StepJob job, string step, DateTimeOffset submittedAt, CancellationToken cancellationToken)
-    {
-        DateTimeOffset? runningSince = null;
-        string? lastPending = null;
-        async Task WhileActiveAsync(StepJobStatus status)
-        {
-            var now = time.GetUtcNow();
-            if (status.State == StepJobState.Queued)
-            {
-                if (status.Reason != lastPending)
-                {
-                    lastPending = status.Reason;
-                    observer.StepChanged(new StepProgress(step, ExecutionStatus.Pending, null, $"queued on '{op.Name}' as job {job.JobId}{(status.Reason is null ? "" : $": {status.Reason}")}"));
-                }
-                if (plan.PendingTimeout is { } pending && now - submittedAt > pending)
-                {
-                    await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-                    throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator '{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
-                }
-                return;
-            }
-            if (runningSince is null)
-            {
-                runningSince = now;
-                if (lastPending is not null)
-                    observer.StepChanged(new StepProgress(step, ExecutionStatus.Running, null, $"job {job.JobId} started on '{op.Name}'"));
-            }
-            if (plan.Timeout is { } limit && now - runningSince > limit)
-            {
-                await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-                throw new StepTimeoutException($"step '{step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
-            }
-        }
-
-        try
-        {
-            return await StepJobWaiter.PollAsync(op, job, time, WhileActiveAsync, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            await CancelAndWaitAsync(op, job).ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>Cancels the job and waits (up to a minute) until the backend says it stopped, so nothing is left running.</summary>
-    private async Task CancelAndWaitAsync(StepOperator op, StepJob job)
-    {
-        await op.CancelAsync(job, CancellationToken.None).ConfigureAwait(false);
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        try
-        {
-            await StepJobWaiter.PollAsync(op, job, time, null, limit.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (limit.IsCancellationRequested)
-        {
-            observer.Warning($"job {job.JobId} on step operator '{op.Name}' did not report stopping within a minute of being cancelled");
-        }
     }
 
     private static async Task FollowLogsAsync(StepOperator op, StepJob job, StepLog log, CancellationToken cancellationToken)

@@ -47,6 +47,9 @@ internal sealed record StepManifest(
 
     public static string PathFor(string outputPrefix) => ArtifactPath.Combine(outputPrefix, "manifest.json");
 
+    /// <summary>Where the step entrypoint writes the result record of the step run whose outputs go under <paramref name="outputPrefix"/>.</summary>
+    public static string ResultPathFor(string outputPrefix) => ArtifactPath.Combine(outputPrefix, "result.json");
+
     public static StepManifest Create(StepInvocation invocation)
     {
         var arguments = invocation.Arguments.Select(a => a.IsLiteral
@@ -55,7 +58,7 @@ internal sealed record StepManifest(
                 a.Assemble, a.Source is null ? null : StepMethodRef.Of(a.Source))).ToArray();
         return new StepManifest(CurrentFormat, invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
             invocation.Attempt, StepMethodRef.Of(invocation.Node.Definition), arguments, invocation.OutputPrefix,
-            ArtifactPath.Combine(invocation.OutputPrefix, "result.json"), ArtifactPath.Combine(invocation.OutputPrefix, "step.log"));
+            ResultPathFor(invocation.OutputPrefix), ArtifactPath.Combine(invocation.OutputPrefix, "step.log"));
     }
 
     public byte[] ToJson() => StepDocumentsJson.Write(this);

@@ -24,7 +24,7 @@ namespace Strata.StepOperators;
 /// others can read; the launch's <see cref="StepLaunch.Secrets"/> are meant for the job's environment.</item>
 /// </list>
 /// </remarks>
-public abstract class StepOperator
+public abstract class StepOperator : IAsyncDisposable
 {
     /// <summary>The component name this operator is registered under.</summary>
     public string Name { get; internal set; } = "";
@@ -56,20 +56,37 @@ public abstract class StepOperator
     }
 
     /// <summary>
-    /// The classic synchronous contract: submit, wait for the job to end (polling with backoff), clean up.
-    /// Cancelling <paramref name="cancellationToken"/> cancels the job.
+    /// The classic synchronous contract: submit, wait for the job to end, clean up. The job is followed exactly as the
+    /// orchestrator follows it: polling with backoff, <see cref="StepLaunch.PendingTimeout"/> and
+    /// <see cref="StepLaunch.Timeout"/> applied, and a job that is cancelled (by <paramref name="cancellationToken"/> or a
+    /// timeout) waited for until it has stopped.
     /// </summary>
+    /// <exception cref="StepTimeoutException">A timeout passed; the job was cancelled.</exception>
     public async Task<StepJobStatus> LaunchAsync(StepLaunch launch, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
-        var job = await SubmitAsync(launch, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(launch);
+        time ??= TimeProvider.System;
+        var submittedAt = time.GetUtcNow();
+        var job = await StepJobFollower.SubmitAsync(this, launch, time, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await StepJobWaiter.WaitAsync(this, job, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            var follower = new StepJobFollower(this, job, time)
+            {
+                Step = launch.StepName, Timeout = launch.Timeout, PendingTimeout = launch.PendingTimeout, SubmittedAt = submittedAt,
+            };
+            return await follower.FollowAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             await CleanupAsync(job, CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Releases what the operator holds for the run (clients, pools). Called once when the run that built it ends.</summary>
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
     }
 }
 
@@ -125,6 +142,9 @@ public sealed record StepLaunch
 
     /// <summary>How long the step may run once started, if limited.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>How long the job may wait for resources (queued) before it is cancelled, if limited.</summary>
+    public TimeSpan? PendingTimeout { get; init; }
 }
 
 /// <summary>Backend job names derived from the step-run id, so a job can be found again after a restart.</summary>

@@ -57,5 +57,12 @@ public abstract class StepOperatorFlavor : Flavor
     public ConfigSchema SettingsSchema => ConfigSchema.For(SettingsType);
 }
 
-/// <summary>What an operator may use when it is built: the Strata home and the stack's artifact store.</summary>
-public sealed record StepOperatorContext(StrataHome Home, ArtifactStore ArtifactStore);
+/// <summary>What an operator may use when it is built: the Strata home, the stack's artifact store and the clock.</summary>
+public sealed record StepOperatorContext(StrataHome Home, ArtifactStore ArtifactStore)
+{
+    /// <summary>
+    /// The clock for everything the operator times (polls, back-off, waits): tests pass a fake one, so timeouts and
+    /// retries are tested without waiting. <value>Default: the system clock.</value>
+    /// </summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

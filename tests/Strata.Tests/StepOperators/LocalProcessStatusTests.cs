@@ -29,7 +29,7 @@ public class LocalProcessStatusTests
         var workDir = dir.Combine("job");
         Directory.CreateDirectory(workDir);
         File.WriteAllText(Path.Combine(workDir, "exit_code"), exitCode);
-        var op = new LocalProcessStepOperator(new LocalProcessStepOperatorConfig { WorkingDirectory = dir.Path }, new StrataHome(dir.Path));
+        var op = new LocalProcessStepOperator(new LocalProcessStepOperatorConfig { WorkingDirectory = dir.Path }, new StrataHome(dir.Path), TimeProvider.System);
         var job = new StepJob("local-process", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "run-1",
             new Dictionary<string, string> { ["pid"] = pid.ToString(System.Globalization.CultureInfo.InvariantCulture), ["start_time"] = StartTimeOf(pid), ["work_dir"] = workDir });
         return (op, job);

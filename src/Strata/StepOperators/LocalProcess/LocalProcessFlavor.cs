@@ -33,7 +33,7 @@ internal sealed class LocalProcessFlavor : StepOperatorFlavor
     public override Type SettingsType => typeof(LocalProcessSettings);
 
     public override StepOperator Create(object config, StepOperatorContext context) =>
-        new LocalProcessStepOperator((LocalProcessStepOperatorConfig)config, context.Home);
+        new LocalProcessStepOperator((LocalProcessStepOperatorConfig)config, context.Home, context.Time);
 
     public override IEnumerable<string> UnsupportedResources(StepResources resources, object settings)
     {

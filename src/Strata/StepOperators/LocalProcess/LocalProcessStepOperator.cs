@@ -24,9 +24,12 @@ internal sealed class LocalProcessStepOperator : StepOperator
     private readonly JobSlots _slots;
     private readonly ConcurrentDictionary<string, (Process Process, Task Exited)> _started = new();
 
-    public LocalProcessStepOperator(LocalProcessStepOperatorConfig config, StrataHome home)
+    private readonly TimeProvider _time;
+
+    public LocalProcessStepOperator(LocalProcessStepOperatorConfig config, StrataHome home, TimeProvider time)
     {
         _config = config;
+        _time = time;
         _root = config.WorkingDirectory ?? Path.Combine(home.Path, "steps");
         _slots = new JobSlots(config.MaxConcurrent > 0 ? config.MaxConcurrent : Environment.ProcessorCount);
     }
@@ -194,7 +197,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
         if (!IsAlive(job)) return;
         // The step runs in its own session and process group (setsid): signal the whole group, then force it.
         await SignalGroupAsync(job.JobId, "TERM").ConfigureAwait(false);
-        for (var i = 0; i < 50 && IsAlive(job); i++) await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+        for (var i = 0; i < 50 && IsAlive(job); i++) await Task.Delay(TimeSpan.FromMilliseconds(100), _time, CancellationToken.None).ConfigureAwait(false);
         await SignalGroupAsync(job.JobId, "KILL").ConfigureAwait(false);
     }
 
@@ -232,12 +235,21 @@ internal sealed class LocalProcessStepOperator : StepOperator
                 foreach (var line in follower.ReadNewLines(final: finished))
                     yield return line;
             if (finished) yield break;
-            try { await WaitForChangeAsync(job, LogPollInterval, TimeProvider.System, cancellationToken).ConfigureAwait(false); }
+            try { await WaitForChangeAsync(job, LogPollInterval, _time, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { yield break; }
         }
     }
 
     private static JobDirectory Files(StepJob job) => new(job.Data["work_dir"]);
+
+    /// <summary>Lets go of the processes this operator started. Their jobs go on; standbys stay for the next run in this process.</summary>
+    public override ValueTask DisposeAsync()
+    {
+        foreach (var (_, started) in _started) started.Process.Dispose();
+        _started.Clear();
+        _slots.Dispose();
+        return base.DisposeAsync();
+    }
 
     /// <summary>
     /// Whether any process of the job is alive: its session leader (the wrapper shell), or, once that is gone (a TERM

@@ -1,4 +1,4 @@
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>How the emulator behaves: region and account, who may call it, which images it can run, and faults to inject.</summary>
 public sealed class SageMakerEmulatorOptions

@@ -7,6 +7,9 @@ public sealed class SageMakerEmulatorOptions
 
     public string AccountId { get; set; } = "123456789012";
 
+    /// <summary>The port on 127.0.0.1 to listen on; 0 picks a free one.</summary>
+    public int Port { get; set; }
+
     /// <summary>Access key id → secret access key of the callers whose signatures are accepted.</summary>
     public Dictionary<string, string> Credentials { get; } = new(StringComparer.Ordinal);
 
@@ -59,6 +62,9 @@ public sealed class SageMakerEmulatorOptions
     public bool ValidateResponses { get; set; } = true;
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Called with each request once answered (on the request's thread), e.g. to log it.</summary>
+    public Action<EmulatorRequest>? OnRequest { get; set; }
 }
 
 /// <summary>

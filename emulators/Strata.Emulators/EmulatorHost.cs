@@ -51,7 +51,7 @@ internal static class EmulatorHost
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;
         }
-        catch (AddressInUseException)
+        catch (IOException e) when (e.InnerException is AddressInUseException)
         {
             Console.Error.WriteLine($"error: port {port} on 127.0.0.1 is in use; choose another with --port, or --port 0 for a free one.");
             return UsageError;

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Strata.Emulators.Tests.Support;
 
@@ -59,9 +62,20 @@ public sealed class SageMakerHostTests
     [InlineData("sagemaker --port 70000", "error: --port must be a number from 0 to 65535, not '70000'.")]
     [InlineData("sagemaker --port http", "error: --port must be a number from 0 to 65535, not 'http'.")]
     [InlineData("sagemaker --image app:1", "error: --image takes NAME=ENTRYPOINT")]
-    public async Task Bad_input_is_one_line_and_exit_2(string args, string error)
+    public async Task Bad_input_is_one_line_and_exit_2(string args, string error) => await ExpectUsageErrorAsync(error, args.Split(' '));
+
+    [Fact]
+    public async Task A_port_in_use_is_one_line_and_exit_2()
     {
-        var start = new ProcessStartInfo("dotnet", [EmulatorHostProcess.Dll, .. args.Split(' ')])
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+        await ExpectUsageErrorAsync($"error: port {port} on 127.0.0.1 is in use", "sagemaker", "--port", port);
+    }
+
+    private static async Task ExpectUsageErrorAsync(string error, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet", [EmulatorHostProcess.Dll, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

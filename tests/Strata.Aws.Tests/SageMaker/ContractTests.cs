@@ -304,11 +304,11 @@ public sealed class ContractTests
         using (var target = new System.IO.Compression.GZipStream(File.Create(Path.Combine(dir, "service-2.json.gz")), System.IO.Compression.CompressionLevel.Fastest))
             source.CopyTo(target);
 
-        var model = Strata.Aws.Emulator.ServiceModel.Load(temp.Path, "logs", "2014-03-28");
+        var model = Strata.Emulators.Aws.ServiceModel.Load(temp.Path, "logs", "2014-03-28");
 
         Assert.True(model.HasOperation("GetLogEvents"));
     }
 
-    private static Strata.Aws.Emulator.ServiceModel ServiceModelFor(string service, string version) =>
-        Strata.Aws.Emulator.ServiceModel.Load("/usr/lib/python3/dist-packages/botocore/data", service, version);
+    private static Strata.Emulators.Aws.ServiceModel ServiceModelFor(string service, string version) =>
+        Strata.Emulators.Aws.ServiceModel.Load("/usr/lib/python3/dist-packages/botocore/data", service, version);
 }

@@ -1,5 +1,5 @@
 using Amazon.Runtime;
-using Strata.Aws.Emulator;
+using Strata.Emulators.Aws;
 using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;

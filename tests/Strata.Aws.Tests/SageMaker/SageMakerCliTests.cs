@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Strata.Aws.Emulator;
+using Strata.Emulators.Aws;
 using Strata.Aws.Tests.S3;
 using Strata.Aws.Tests.Support;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Strata.Aws.Emulator;
+using Strata.Emulators.Aws;
 using Strata.Aws.Tests.S3;
 using Strata.Aws.Tests.Support;
 

@@ -1,4 +1,4 @@
-using Strata.Aws.Emulator;
+using Strata.Emulators.Aws;
 using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>
 /// SageMaker training jobs run for real: each job's image maps to a local command that runs as a process with the

@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>
 /// Verifies AWS Signature Version 4 on an incoming request the way AWS does: recomputes the canonical request from what

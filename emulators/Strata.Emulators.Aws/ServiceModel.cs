@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>
 /// An AWS service model as botocore ships it (<c>botocore/data/&lt;service&gt;/&lt;version&gt;/service-2.json</c>, plain or

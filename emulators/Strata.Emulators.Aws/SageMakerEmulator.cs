@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>
 /// SageMaker training jobs and CloudWatch Logs on a loopback port, faithful where a client can tell: every request is
@@ -82,12 +82,12 @@ public sealed class SageMakerEmulator : IAsyncDisposable
         get { lock (_requests) return _requests.ToArray(); }
     }
 
-    /// <summary>Starts the emulator on 127.0.0.1 and a free port.</summary>
+    /// <summary>Starts the emulator on 127.0.0.1 and the options' port (by default a free one).</summary>
     public static async Task<SageMakerEmulator> StartAsync(SageMakerEmulatorOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var emulator = new SageMakerEmulator(options, app);
@@ -227,7 +227,9 @@ public sealed class SageMakerEmulator : IAsyncDisposable
 
     private void Record(string service, string operation, int status, string? error, byte[] body)
     {
-        lock (_requests) _requests.Add(new EmulatorRequest(service, operation, status, error, _options.Time.GetUtcNow(), System.Text.Encoding.UTF8.GetString(body)));
+        var request = new EmulatorRequest(service, operation, status, error, _options.Time.GetUtcNow(), System.Text.Encoding.UTF8.GetString(body));
+        lock (_requests) _requests.Add(request);
+        _options.OnRequest?.Invoke(request);
     }
 
     public async ValueTask DisposeAsync()

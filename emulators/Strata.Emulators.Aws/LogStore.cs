@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>CloudWatch Logs groups and streams held in memory, with GetLogEvents and DescribeLogStreams as AWS answers them.</summary>
 internal sealed class LogStore(string region, string accountId, TimeProvider time)

@@ -1,4 +1,4 @@
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>How the emulator behaves: region and account, who may call it, which images it can run, and faults to inject.</summary>
 public sealed class SageMakerEmulatorOptions
@@ -6,6 +6,9 @@ public sealed class SageMakerEmulatorOptions
     public string Region { get; set; } = "us-east-1";
 
     public string AccountId { get; set; } = "123456789012";
+
+    /// <summary>The port on 127.0.0.1 to listen on; 0 picks a free one.</summary>
+    public int Port { get; set; }
 
     /// <summary>Access key id → secret access key of the callers whose signatures are accepted.</summary>
     public Dictionary<string, string> Credentials { get; } = new(StringComparer.Ordinal);
@@ -59,6 +62,9 @@ public sealed class SageMakerEmulatorOptions
     public bool ValidateResponses { get; set; } = true;
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Called with each request once answered (on the request's thread), e.g. to log it.</summary>
+    public Action<EmulatorRequest>? OnRequest { get; set; }
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Strata.Aws.Emulator;
+namespace Strata.Emulators.Aws;
 
 /// <summary>
 /// Checks a JSON document against a shape of a <see cref="ServiceModel"/> the way AWS's request validation reports it:

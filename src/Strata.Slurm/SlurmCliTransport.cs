@@ -215,8 +215,9 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
                 $"Cannot run '{path}': {e.Message}. Install the Slurm commands (Debian: slurm-client) or set the Slurm bin directory.", e);
         }
         process.StandardInput.Close();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.CommandTimeout);
+        // A command that hangs hangs in real time: this limit is on the system clock.
+        using var limit = new CancellationTokenSource(_options.CommandTimeout, TimeProvider.System);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
         try

@@ -364,7 +364,7 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         if (payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds))
         {
             var expiry = DateTimeOffset.FromUnixTimeSeconds(seconds);
-            if (expiry <= DateTimeOffset.UtcNow)
+            if (expiry <= TimeProvider.System.GetUtcNow()) // the token's expiry is on the real clock
                 throw new SlurmException(SlurmErrorKind.Authentication,
                     $"The Slurm JWT for user '{_options.UserName}' expired at {expiry:u}. Make a new one with 'scontrol token username={_options.UserName} lifespan=<seconds>'.");
         }

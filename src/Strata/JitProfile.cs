@@ -42,7 +42,7 @@ public static class JitProfile
                 Directory.CreateDirectory(directory, userOnly);
             }
             // The first run of a build is the moment to drop what earlier builds left.
-            if (!File.Exists(Path.Combine(directory, name))) PruneOtherBuilds(directory, app, build, DateTime.UtcNow);
+            if (!File.Exists(Path.Combine(directory, name))) PruneOtherBuilds(directory, app, build, TimeProvider.System.GetUtcNow().UtcDateTime);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -25,6 +25,12 @@ public sealed class StrataClient : IAsyncDisposable
     public SecretManager Secrets { get; }
     public MaterializerRegistry Materializers { get; }
 
+    /// <summary>
+    /// The clock of this client's runs, waits and records (<see cref="RunOptions.TimeProvider"/> overrides it for one
+    /// run). <value>Default: the system clock.</value>
+    /// </summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
     /// <summary>Opens the store of <paramref name="home"/> (default: <see cref="StrataHome.Resolve"/>), creating it on first use.</summary>
     /// <exception cref="StoreException">The store is corrupt, newer than this Strata, or unreachable.</exception>
     public static async Task<StrataClient> OpenAsync(StrataHome? home = null, FlavorRegistry? flavors = null, MaterializerRegistry? materializers = null,
@@ -135,17 +141,17 @@ public sealed class StrataClient : IAsyncDisposable
         if (record.Status.IsFinished())
             throw new StrataConfigException($"Run {record.Name} already ended ({record.Status.ToString().ToLowerInvariant()}).");
         await Store.RequestCancelAsync(record.Id, cancellationToken).ConfigureAwait(false);
-        var deadline = DateTimeOffset.UtcNow + wait;
-        while (DateTimeOffset.UtcNow < deadline)
+        var deadline = Time.GetUtcNow() + wait;
+        while (Time.GetUtcNow() < deadline)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), Time, cancellationToken).ConfigureAwait(false);
             var now = await Store.FindRunAsync(record.Id, cancellationToken).ConfigureAwait(false);
             if (now is not null && now.Status.IsFinished()) return now;
         }
         // Nobody is running it any more: stop its jobs from here, through the handles they left.
         var steps = await Store.ListStepRunsAsync(record.Id, cancellationToken).ConfigureAwait(false);
         await StopLeftoversAsync(record, steps, "cancelled", cancellationToken).ConfigureAwait(false);
-        await Store.FinishRunAsync(record.Id, ExecutionStatus.Cancelled, DateTimeOffset.UtcNow, "cancelled", cancellationToken).ConfigureAwait(false);
+        await Store.FinishRunAsync(record.Id, ExecutionStatus.Cancelled, Time.GetUtcNow(), "cancelled", cancellationToken).ConfigureAwait(false);
         return (await Store.FindRunAsync(record.Id, cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -162,7 +168,7 @@ public sealed class StrataClient : IAsyncDisposable
                 await op.CancelAsync(job, cancellationToken).ConfigureAwait(false);
             }
             var status = reason == "cancelled" ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
-            await Store.FinishStepRunAsync(step.Id, status, DateTimeOffset.UtcNow, reason, [], [], cancellationToken).ConfigureAwait(false);
+            await Store.FinishStepRunAsync(step.Id, status, Time.GetUtcNow(), reason, [], [], cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -173,7 +179,7 @@ public sealed class StrataClient : IAsyncDisposable
         var parallelism = options.MaxParallelism
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);
-        var time = options.TimeProvider ?? TimeProvider.System;
+        var time = options.TimeProvider ?? Time;
         var context = new StepOperatorContext(Home, artifacts) { Time = time };
         var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, context, options.Steps, cancellationToken).ConfigureAwait(false);
         var observer = options.Observer ?? new ConsoleRunReporter();

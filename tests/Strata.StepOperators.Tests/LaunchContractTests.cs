@@ -67,6 +67,28 @@ public sealed class LaunchContractTests
         Assert.Equal(StepJobState.Succeeded, status.State);
     }
 
+    [Fact]
+    public async Task Launch_applies_the_step_timeout_as_the_orchestrator_does_and_leaves_nothing_running()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var artifacts = await home.Client.GetArtifactStoreAsync();
+        await using var clock = new FastClock(TimeSpan.FromMilliseconds(200));
+        var op = await home.Client.Stacks.CreateStepOperatorAsync(StackManager.DefaultStepOperator,
+            new StepOperatorContext(home.Client.Home, artifacts) { Time = clock.Time });
+        var pidFile = home.Scratch("pid");
+
+        var launch = Launch($"echo $$ > '{pidFile}'; exec sleep 600", Guid.CreateVersion7().ToString()) with { Timeout = TimeSpan.FromMinutes(1) };
+        var e = await Assert.ThrowsAsync<StepTimeoutException>(() => op.LaunchAsync(launch, clock.Time));
+
+        Assert.Contains("ran longer than its timeout 00:01:00", e.Message);
+        Assert.False(e.Pending);
+        if (File.Exists(pidFile))
+        {
+            var pid = int.Parse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(await Processes.WaitGoneAsync([pid], TimeSpan.FromSeconds(10)), $"process {pid} outlived the timeout");
+        }
+    }
+
     /// <summary>A clock whose timers never fire.</summary>
     private sealed class StoppedClock : TimeProvider
     {

@@ -65,16 +65,17 @@ public sealed class PendingTimeoutTests
         await using var home = await OperatorHome.OpenAsync(new FlavorRegistry().Add(flavor));
         const string reason = "Priority: waiting for a node with 8 free GPUs";
         await home.Client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, "queue", "always-queued",
-            new Dictionary<string, string> { ["reason"] = reason, ["pending_timeout"] = "2s", ["timeout"] = "1s" });
+            new Dictionary<string, string> { ["reason"] = reason, ["pending_timeout"] = "30m", ["timeout"] = "1m" });
         await home.Client.Stacks.RegisterStackAsync("queued", StackManager.DefaultStack, StackManager.DefaultStack, ["queue"]);
         var observer = new RecordingObserver();
 
-        var result = await home.RunAsync(p => p.Step(PendingSteps.NeverStarts, 1), observer, stack: "queued");
+        await using var clock = new FastClock(TimeSpan.FromSeconds(10));
+        var result = await home.RunAsync(p => p.Step(PendingSteps.NeverStarts, 1), observer, stack: "queued", time: clock.Time);
 
         // The step timeout counts running time only; a job that never started fails on the pending timeout.
         Assert.Equal(ExecutionStatus.Failed, result["never_starts"].Status);
         var error = result["never_starts"].Error!;
-        Assert.Contains("waited longer than the pending timeout 00:00:02", error);
+        Assert.Contains("waited longer than the pending timeout 00:30:00", error);
         Assert.Contains(reason, error);
         Assert.Contains("was cancelled", error);
         Assert.DoesNotContain("ran longer than its timeout", error);

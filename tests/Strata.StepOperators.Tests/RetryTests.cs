@@ -5,7 +5,7 @@ namespace Strata.StepOperatorTests;
 public static class RetrySteps
 {
     /// <summary>Fails on its first two executions and succeeds on the third; <paramref name="counter"/> counts them across processes.</summary>
-    [Step(StepOperator = "local", Retries = 2, RetryDelay = "100ms", Backoff = 2)]
+    [Step(StepOperator = "local", Retries = 2, RetryDelay = "10m", Backoff = 2)]
     public static int Flaky(string counter)
     {
         var execution = StepFiles.Increment(counter);
@@ -14,7 +14,7 @@ public static class RetrySteps
         return execution;
     }
 
-    [Step(StepOperator = "local", Retries = 1, RetryDelay = "100ms")]
+    [Step(StepOperator = "local", Retries = 1, RetryDelay = "10m")]
     public static int AlwaysFails(string counter)
     {
         var execution = StepFiles.Increment(counter);
@@ -31,7 +31,9 @@ public sealed class RetryTests
         var counter = home.Scratch("flaky.count");
         var observer = new RecordingObserver();
 
-        var result = await home.RunAsync(p => p.Step(RetrySteps.Flaky, counter), observer);
+        // Ten and twenty minutes between attempts, on a clock that runs them in a moment.
+        await using var clock = new FastClock(TimeSpan.FromMinutes(1));
+        var result = await home.RunAsync(p => p.Step(RetrySteps.Flaky, counter), observer, time: clock.Time);
 
         Assert.True(result.Succeeded, result["flaky"].Error);
         Assert.Equal(3, await result.LoadAsync<int>("flaky"));
@@ -51,6 +53,8 @@ public sealed class RetryTests
         for (var i = 0; i < 3; i++)
             Assert.Contains($"execution {i + 1} in process", await home.Client.Store.GetStepLogAsync(runs[i].Id));
         Assert.Equal(2, observer.Changes.Count(c => c is { Step: "flaky", Status: ExecutionStatus.Retrying }));
+        Assert.Equal(["retrying in 10m00s", "retrying in 20m00s"], observer.Changes.Where(c => c is { Step: "flaky", Status: ExecutionStatus.Retrying })
+            .Select(c => c.Detail![c.Detail!.IndexOf("retrying", StringComparison.Ordinal)..]));
     }
 
     [Fact]
@@ -59,7 +63,8 @@ public sealed class RetryTests
         await using var home = await OperatorHome.OpenAsync();
         var counter = home.Scratch("fails.count");
 
-        var result = await home.RunAsync(p => p.Step(RetrySteps.AlwaysFails, counter));
+        await using var clock = new FastClock(TimeSpan.FromMinutes(1));
+        var result = await home.RunAsync(p => p.Step(RetrySteps.AlwaysFails, counter), time: clock.Time);
 
         Assert.Equal(ExecutionStatus.Failed, result.Run.Status);
         Assert.Contains("still broken 2", result["always_fails"].Error);

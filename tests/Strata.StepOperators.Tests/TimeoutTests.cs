@@ -5,7 +5,7 @@ namespace Strata.StepOperatorTests;
 
 public static class TimeoutSteps
 {
-    [Step(StepOperator = "local", Timeout = "2s")]
+    [Step(StepOperator = "local", Timeout = "1m")]
     public static int Sleepy(string pidFile)
     {
         StepFiles.WriteAtomically(pidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
@@ -32,22 +32,28 @@ public sealed class TimeoutTests
         var byAttribute = home.Scratch("attribute.pid");
         var bySetting = home.Scratch("setting.pid");
 
+        // A minute on a clock that runs a hundred times fast: the timeouts pass without the test waiting for them.
+        await using var clock = new FastClock(TimeSpan.FromMilliseconds(200));
         var result = await home.RunAsync(p =>
         {
             p.Step(TimeoutSteps.Sleepy, byAttribute);
-            p.Step(TimeoutSteps.SleepyBySetting, bySetting).WithSettings(new LocalProcessSettings { Timeout = TimeSpan.FromSeconds(2) });
-        });
+            p.Step(TimeoutSteps.SleepyBySetting, bySetting).WithSettings(new LocalProcessSettings { Timeout = TimeSpan.FromMinutes(1) });
+        }, time: clock.Time);
 
         foreach (var (step, pidFile) in new[] { ("sleepy", byAttribute), ("sleepy_by_setting", bySetting) })
         {
             Assert.Equal(ExecutionStatus.Failed, result[step].Status);
-            Assert.Contains("ran longer than its timeout 00:00:02", result[step].Error);
+            Assert.Contains("ran longer than its timeout 00:01:00", result[step].Error);
             Assert.Contains("was cancelled", result[step].Error);
             var stepRun = await home.StepRunAsync(result, step);
             Assert.Contains("timeout", stepRun.Error);
             var job = OperatorHome.Job(stepRun);
-            var pids = new[] { int.Parse(job.Data["pid"], CultureInfo.InvariantCulture), int.Parse(File.ReadAllText(pidFile), CultureInfo.InvariantCulture) };
+            // The job's shell, the step process (if it got as far as writing its pid) and anything else in its directory.
+            var pids = new[] { int.Parse(job.Data["pid"], CultureInfo.InvariantCulture) }
+                .Concat(File.Exists(pidFile) ? [int.Parse(File.ReadAllText(pidFile), CultureInfo.InvariantCulture)] : [])
+                .Concat(Processes.InDirectory(job.Data["work_dir"])).ToArray();
             Assert.True(await Processes.WaitGoneAsync(pids, TimeSpan.FromSeconds(10)), $"{step}: processes {string.Join(", ", pids.Where(Processes.IsAlive))} still run");
+            Assert.Empty(Processes.InDirectory(job.Data["work_dir"]));
         }
     }
 }

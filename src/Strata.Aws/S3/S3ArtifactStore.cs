@@ -319,7 +319,9 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                 if (slash < 0) continue; // the marker
                 var generation = rest[..slash];
                 if (generation == current) continue;
-                var age = DateTime.UtcNow - (o.LastModified ?? DateTime.UtcNow).ToUniversalTime();
+                // The object's age on the server's clock: the real one.
+                var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+                var age = now - (o.LastModified ?? now).ToUniversalTime();
                 if (generation == replaced || age > OrphanAge) stale.Add(o.Key);
             }
             await DeleteQuietlyAsync(stale).ConfigureAwait(false);

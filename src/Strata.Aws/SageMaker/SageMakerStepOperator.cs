@@ -193,7 +193,7 @@ internal sealed class SageMakerStepOperator : StepOperator
     {
         try
         {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
             await SageMaker.StopTrainingJobAsync(name, limit.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AwsServiceException or HttpRequestException or OperationCanceledException)

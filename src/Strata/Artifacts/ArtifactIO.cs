@@ -90,7 +90,7 @@ internal static class ArtifactIO
     private static ArtifactRecord Record(ArtifactStore store, string path, Type type, Materializer materializer, ArtifactContent content,
         string? producerStepRunId, string outputName) =>
         new(Guid.CreateVersion7().ToString(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
-            content.Hash, content.Size, producerStepRunId, outputName, DateTimeOffset.UtcNow);
+            content.Hash, content.Size, producerStepRunId, outputName, TimeProvider.System.GetUtcNow());
 
     public static async Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type, CancellationToken cancellationToken)
     {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Strata;
 
 /// <summary>
@@ -11,13 +9,15 @@ internal sealed class LocalOrchestrator(
     IMetadataStore store, ArtifactStore artifacts, MaterializerRegistry materializers, IRunObserver observer,
     Func<StepPlan, IStepLauncher> launcherFor, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>How often the run checks whether another process asked to cancel it.</summary>
     public static TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public async Task<RunResult> RunAsync(PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans, string stackName,
         int maxParallelism, bool noCache, string? runName, string? source, CancellationToken cancellationToken)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _time.GetUtcNow();
         var run = new RunRecord(Guid.CreateVersion7().ToString(),
             runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
             pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source);
@@ -36,7 +36,7 @@ internal sealed class LocalOrchestrator(
     private async Task<RunResult> ExecuteAsync(RunRecord run, PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans,
         int maxParallelism, bool noCache, PriorRun? prior, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = _time.GetTimestamp();
         observer.RunStarted(run, pipeline.StepNames);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var watching = new CancellationTokenSource();
@@ -46,7 +46,7 @@ internal sealed class LocalOrchestrator(
         StepOutcome[] outcomes;
         try
         {
-            var context = new RunContext(run, pipeline, store, recorder, artifacts, materializers, observer, plans, launcherFor, noCache, prior, time);
+            var context = new RunContext(run, pipeline, store, recorder, artifacts, materializers, observer, plans, launcherFor, noCache, prior, _time);
             using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
             var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
             foreach (var node in pipeline.Nodes)
@@ -73,10 +73,10 @@ internal sealed class LocalOrchestrator(
         if (failedSteps.Length > 0) errors.Add($"step(s) failed: {string.Join(", ", failedSteps)}");
         if (recorder.Failure is { } refused) errors.Add($"recording the run's steps failed: {refused.Message}");
         var error = errors.Count > 0 ? string.Join("; ", errors) : status == ExecutionStatus.Cancelled ? "cancelled" : null;
-        var finishedAt = DateTimeOffset.UtcNow;
+        var finishedAt = _time.GetUtcNow();
         await store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);
         var result = new RunResult(run with { Status = status, FinishedAt = finishedAt, Error = error },
-            outcomes.Select(o => o.ToResult()).ToArray(), clock.Elapsed, artifacts, materializers);
+            outcomes.Select(o => o.ToResult()).ToArray(), _time.GetElapsedTime(clock), artifacts, materializers);
         observer.RunFinished(result);
         return result;
     }
@@ -88,7 +88,7 @@ internal sealed class LocalOrchestrator(
         {
             while (!stop.IsCancellationRequested && !cancel.IsCancellationRequested)
             {
-                await Task.Delay(CancelPollInterval, stop).ConfigureAwait(false);
+                await Task.Delay(CancelPollInterval, _time, stop).ConfigureAwait(false);
                 if (await store.IsCancelRequestedAsync(runId, stop).ConfigureAwait(false))
                 {
                     observer.Warning("cancel requested from another process; cancelling running steps");

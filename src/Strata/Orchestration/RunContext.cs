@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace Strata;
 
@@ -22,7 +21,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     {
         var step = node.Definition;
         var plan = plans[node];
-        var clock = Stopwatch.StartNew();
+        var clock = _time.GetTimestamp();
         var stepRunId = Guid.CreateVersion7().ToString();
         var parametersJson = ParametersJson(node);
         var started = false;
@@ -46,12 +45,12 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
 
             if (step.EnableCache && !noCache && await FindCacheHitAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
-                var now = DateTimeOffset.UtcNow;
+                var now = _time.GetUtcNow();
                 recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
                     ExecutionStatus.Cached, now, now, null, hit.StepRun.Id, parametersJson), inputs, [],
                     hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
-                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, clock.Elapsed, $"from step run {hit.StepRun.Id}"));
-                return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, clock.Elapsed, null,
+                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, _time.GetElapsedTime(clock), $"from step run {hit.StepRun.Id}"));
+                return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, _time.GetElapsedTime(clock), null,
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
 
@@ -66,7 +65,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             var lastAttempt = firstAttempt + plan.Retries;
             for (var attempt = firstAttempt; ; attempt++)
             {
-                var attemptClock = Stopwatch.StartNew();
+                var attemptClock = _time.GetTimestamp();
                 var reattach = attempt == firstAttempt ? left : null;
                 if (reattach is not null)
                 {
@@ -76,7 +75,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 else
                 {
                     var start = new StepRunStarted(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                        ExecutionStatus.Running, DateTimeOffset.UtcNow, null, null, null, parametersJson, attempt, plan.OperatorName), inputs);
+                        ExecutionStatus.Running, _time.GetUtcNow(), null, null, null, parametersJson, attempt, plan.OperatorName), inputs);
                     if (InProcess(plan)) recorder.Post(start);
                     else await recorder.WriteAsync(start).ConfigureAwait(false);
                     observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Running, null,
@@ -102,15 +101,15 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
                     if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
-                    recorder.Post(new StepRunFinished(stepRunId, status, DateTimeOffset.UtcNow, error, [], []));
+                    recorder.Post(new StepRunFinished(stepRunId, status, _time.GetUtcNow(), error, [], []));
                     SaveLog(stepRunId, log);
                     if (cancelled || attempt >= lastAttempt)
                     {
-                        observer.StepChanged(new StepProgress(node.Name, status, attemptClock.Elapsed, error));
-                        return Record(new StepOutcome(node, stepRunId, status, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+                        observer.StepChanged(new StepProgress(node.Name, status, _time.GetElapsedTime(attemptClock), error));
+                        return Record(new StepOutcome(node, stepRunId, status, _time.GetElapsedTime(clock), error, new Dictionary<string, OutputSlot>()));
                     }
                     var wait = plan.DelayBefore(attempt - firstAttempt + 1);
-                    observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Retrying, attemptClock.Elapsed,
+                    observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Retrying, _time.GetElapsedTime(attemptClock),
                         $"attempt {attempt} failed ({error}); retrying in {ConsoleRunReporter.Format(wait)}"));
                     try
                     {
@@ -125,11 +124,11 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     continue;
                 }
 
-                recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null,
+                recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, _time.GetUtcNow(), null,
                     result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()), after: result.Written);
                 SaveLog(stepRunId, log);
-                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, attemptClock.Elapsed));
-                return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, clock.Elapsed, null,
+                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, _time.GetElapsedTime(attemptClock)));
+                return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, _time.GetElapsedTime(clock), null,
                     result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, InProcess(plan), o.Value))));
             }
         }
@@ -137,13 +136,13 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         {
             // Preparing or recording the step failed (an input that cannot be loaded, the store refusing a write).
             var error = Describe(e);
-            observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Failed, clock.Elapsed, error));
-            var now = DateTimeOffset.UtcNow;
+            observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Failed, _time.GetElapsedTime(clock), error));
+            var now = _time.GetUtcNow();
             recorder.Post(started
                 ? new StepRunFinished(stepRunId, ExecutionStatus.Failed, now, error, [], [])
                 : new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, null,
                     ExecutionStatus.Failed, now, now, error, null, parametersJson), [], [], []));
-            return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Failed, clock.Elapsed, error, new Dictionary<string, OutputSlot>()));
+            return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Failed, _time.GetElapsedTime(clock), error, new Dictionary<string, OutputSlot>()));
         }
         catch (OperationCanceledException)
         {
@@ -160,7 +159,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     {
         if (!_leftHandled.TryAdd(left.Id, true)) return;
         await plan.Operator!.CancelAsync(StepJobOf(left), CancellationToken.None).ConfigureAwait(false);
-        recorder.Post(new StepRunFinished(left.Id, ExecutionStatus.Failed, DateTimeOffset.UtcNow, "interrupted; resumed with other inputs", [], []));
+        recorder.Post(new StepRunFinished(left.Id, ExecutionStatus.Failed, _time.GetUtcNow(), "interrupted; resumed with other inputs", [], []));
     }
 
     /// <summary>Stops the jobs left running by an earlier execution whose steps this run did not reach (skipped or cancelled before them).</summary>
@@ -181,8 +180,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         var launcher = launcherFor(plan);
         if (plan.Operator is not null || plan.Timeout is null)
             return await launcher.LaunchAsync(invocation, artifacts, materializers, cancellationToken).ConfigureAwait(false);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(plan.Timeout.Value);
+        using var timer = new CancellationTokenSource(plan.Timeout.Value, _time);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         var work = launcher.LaunchAsync(invocation, artifacts, materializers, limit.Token);
         try
         {
@@ -212,7 +211,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     {
         var stepRunId = Guid.CreateVersion7().ToString();
         recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
-            status, null, DateTimeOffset.UtcNow, reason, null, ParametersJson(node)), [], [], []));
+            status, null, _time.GetUtcNow(), reason, null, ParametersJson(node)), [], [], []));
         observer.StepChanged(new StepProgress(node.Name, status, null, reason));
         return Record(new StepOutcome(node, stepRunId, status, TimeSpan.Zero, reason, new Dictionary<string, OutputSlot>()));
     }

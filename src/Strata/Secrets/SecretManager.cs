@@ -45,7 +45,7 @@ public sealed partial class SecretManager
         if (values.Count == 0)
             throw new StrataConfigException($"Secret '{name}' needs at least one value: give --key=value.");
         CheckValues(name, values);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         var record = new SecretRecord(Guid.CreateVersion7().ToString(), name, SortedKeys(values), Encrypt(name, values), now, now);
         await _store.PutSecretAsync(record, replace: false, cancellationToken).ConfigureAwait(false);
         return Info(record);
@@ -66,7 +66,7 @@ public sealed partial class SecretManager
         }
         if (values.Count == 0)
             throw new StrataConfigException($"Secret '{name}' would have no keys left; delete it with `strata secret delete {name}`.");
-        var updated = record with { Keys = SortedKeys(values), Payload = Encrypt(name, values), UpdatedAt = DateTimeOffset.UtcNow };
+        var updated = record with { Keys = SortedKeys(values), Payload = Encrypt(name, values), UpdatedAt = TimeProvider.System.GetUtcNow() };
         await _store.PutSecretAsync(updated, replace: true, cancellationToken).ConfigureAwait(false);
         return Info(updated);
     }

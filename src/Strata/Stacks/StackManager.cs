@@ -39,7 +39,7 @@ public sealed class StackManager
         var values = f.Schema.Validate(config, requireAll: true, context);
         SecretReferences.CheckSyntax(values, context);
         foreach (var warning in SecretReferences.PlainTextWarnings(f.Schema, values, $"{ComponentTypes.CliName(type)} '{name}'")) warnings?.Add(warning);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         var record = new ComponentRecord(Guid.CreateVersion7().ToString(), name, type, flavor, values, now, now);
         await _store.AddComponentAsync(record, cancellationToken).ConfigureAwait(false);
         return record;
@@ -102,7 +102,7 @@ public sealed class StackManager
         CheckName(name, "stack");
         await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
         var members = await MembersAsync(orchestrator, artifactStore, stepOperators ?? [], containerRegistry, imageBuilder, cancellationToken).ConfigureAwait(false);
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), name, members, now, now), cancellationToken).ConfigureAwait(false);
         if (setActive) await _store.SetSettingAsync(ActiveStackKey, name, cancellationToken).ConfigureAwait(false);
         return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
@@ -187,7 +187,7 @@ public sealed class StackManager
     {
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
             return;
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         var empty = new Dictionary<string, string>();
         // Another process may be creating the same defaults at this moment: each part it added first is simply there.
         async Task TolerateDuplicateAsync(Func<Task> add)

@@ -95,8 +95,15 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
         finally
         {
             // Let the stream drain what the job wrote last, then stop following.
-            logStop.CancelAfter(LogDrain);
-            await logs.ConfigureAwait(false);
+            try
+            {
+                await logs.WaitAsync(LogDrain, time, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                await logStop.CancelAsync().ConfigureAwait(false);
+                await logs.ConfigureAwait(false);
+            }
             await op.CleanupAsync(job, CancellationToken.None).ConfigureAwait(false);
         }
 

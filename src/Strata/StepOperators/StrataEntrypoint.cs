@@ -107,14 +107,14 @@ public static class StrataEntrypoint
         ConsoleCapture.Install();
         _ = MaterializerRegistry.Default;
         _ = FlavorRegistry.Default;
-        var now = DateTimeOffset.UtcNow;
+        var now = TimeProvider.System.GetUtcNow();
         _ = new StepResultRecord(StepResultRecord.Completed, null, null, null, now, now, [], "", "", 0).ToJson();
         _ = CodeVersion.Of(typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
     }
 
     private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
     {
-        var started = DateTimeOffset.UtcNow;
+        var started = TimeProvider.System.GetUtcNow();
         ArtifactStore store;
         StepManifest manifest;
         try
@@ -168,7 +168,7 @@ public static class StrataEntrypoint
     }
 
     private static StepResultRecord Result(string status, Exception? e, DateTimeOffset started, IReadOnlyList<ArtifactRecord> outputs, StepManifest manifest) =>
-        new(status, e?.GetType().FullName, e?.Message, e?.StackTrace, started, DateTimeOffset.UtcNow, outputs, manifest.LogPath,
+        new(status, e?.GetType().FullName, e?.Message, e?.StackTrace, started, TimeProvider.System.GetUtcNow(), outputs, manifest.LogPath,
             Environment.MachineName, Environment.ProcessId);
 
     private static IReadOnlyList<StepArgument> Arguments(StepDefinition step, StepManifest manifest)

@@ -90,7 +90,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public Task UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
         var n = await ExecuteAsync(conn, tx, "UPDATE components SET config = @c, updated_at = @u WHERE type = @t AND name = @n", cancellationToken,
-            ("c", JsonSerializer.Serialize(config)), ("u", Time(DateTimeOffset.UtcNow)), ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false);
+            ("c", JsonSerializer.Serialize(config)), ("u", Time(TimeProvider.System.GetUtcNow())), ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false);
         if (n == 0) throw NoSuchComponent(type, name);
     }, cancellationToken);
 
@@ -145,7 +145,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) ?? throw NoSuchStack(name);
         await ExecuteAsync(conn, tx, "DELETE FROM stack_components WHERE stack_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await InsertMembersAsync(conn, tx, (string)id, components, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, "UPDATE stacks SET updated_at = @u WHERE id = @id", cancellationToken, ("u", Time(DateTimeOffset.UtcNow)), ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "UPDATE stacks SET updated_at = @u WHERE id = @id", cancellationToken, ("u", Time(TimeProvider.System.GetUtcNow())), ("id", id)).ConfigureAwait(false);
     }, cancellationToken);
 
     private async Task InsertMembersAsync(DbConnection conn, DbTransaction tx, string stackId, IReadOnlyList<StackMember> members, CancellationToken cancellationToken)
@@ -310,7 +310,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
                     ("st", StatusKey(w.Status)), ("f", Time(w.FinishedAt)), ("e", w.Error), ("id", w.Id)).ConfigureAwait(false);
                 break;
             case StepRunRecorded w:
-                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? DateTimeOffset.UtcNow }, w.Inputs, cancellationToken).ConfigureAwait(false);
+                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? TimeProvider.System.GetUtcNow() }, w.Inputs, cancellationToken).ConfigureAwait(false);
                 await InsertOutputsAsync(conn, tx, w.StepRunId, w.NewArtifacts, w.Outputs, cancellationToken).ConfigureAwait(false);
                 break;
             case StepLogSaved w:

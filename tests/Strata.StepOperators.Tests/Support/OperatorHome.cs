@@ -40,12 +40,13 @@ public sealed class OperatorHome : IAsyncDisposable
     }
 
     public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, RecordingObserver? observer = null, string? stack = null,
-        Dictionary<string, StepOverride>? steps = null, CancellationToken cancellationToken = default) =>
+        Dictionary<string, StepOverride>? steps = null, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
         Client.RunAsync(pipeline, new RunOptions
         {
             Observer = observer ?? new RecordingObserver(),
             Stack = stack,
             Steps = steps ?? [],
+            TimeProvider = time,
         }, cancellationToken);
 
     /// <summary>Every step run recorded for a step of a run, by attempt.</summary>

@@ -68,7 +68,7 @@ internal sealed class LocalProcessStepOperator : StepOperator
                 // A step whose process is still starting up is not raced by the next standby's start-up: on a machine of few
                 // cores that slows both. It starts when this step ends, or once this step has run a while.
                 if (handedOff && File.Exists(Path.Combine(workDir, StrataEntrypoint.StandbyReadyFile))) StartNext();
-                else _ = Task.WhenAny(exited, Task.Delay(StandbyRaceLimit)).ContinueWith(_ => StartNext(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                else _ = Task.WhenAny(exited, Task.Delay(StandbyRaceLimit, _time)).ContinueWith(_ => StartNext(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
             var pid = process.Id.ToString(CultureInfo.InvariantCulture);

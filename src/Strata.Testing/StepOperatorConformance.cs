@@ -139,6 +139,10 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         var stepRun = await StepRunAsync(result, "summarize");
         Assert.Equal(OperatorName, stepRun.StepOperator);
         Assert.NotNull(stepRun.Job);
+        // Lineage: what the job made is the step run's output, and what it read is the upstream step's.
+        Assert.All(result["summarize"].Outputs.Values, a => Assert.Equal(stepRun.Id, a.ProducerStepRunId));
+        var input = Assert.Single(await Client.Store.GetStepInputsAsync(result.Run.Id), i => i.StepRunId == stepRun.Id);
+        Assert.Equal(result["numbers"].Outputs["output"].Id, input.Artifact.Id);
         Assert.Contains($"summarizing {BigArray} numbers", await StepLogAsync(result, "summarize"));
     }
 
@@ -154,6 +158,7 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         Assert.Contains("InvalidDataException: conformance boom 42", error);
         Assert.Contains($"step operator '{OperatorName}'", error);
         Assert.Contains("preparing part 3 of 42", error);
+        Assert.DoesNotContain("MethodBaseInvoker", error);
         Assert.Contains("InvalidDataException: conformance boom 42", (await StepRunAsync(result, "explode")).Error);
         Assert.Contains("System.IO.InvalidDataException: conformance boom 42", await StepLogAsync(result, "explode"));
     }

@@ -55,7 +55,8 @@ public sealed class SageMakerEmulator : IAsyncDisposable
         _logs = new LogStore(options.Region, options.AccountId, options.Time);
         _logs.CreateGroup(TrainingJobs.LogGroup);
         _jobs = new TrainingJobs(options, _logs, _sageMaker, _workDirectory);
-        _verifier = new SigV4Verifier(options.Credentials, options.Region, options.MaxClockSkew, options.Time);
+        // A signature's time is checked against the real clock, as AWS does, whatever clock the jobs run on.
+        _verifier = new SigV4Verifier(options.Credentials, options.Region, options.MaxClockSkew, TimeProvider.System);
         _dice = options.RandomSeed is { } seed ? new Random(seed) : new Random();
     }
 

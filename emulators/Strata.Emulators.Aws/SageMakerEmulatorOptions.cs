@@ -61,6 +61,7 @@ public sealed class SageMakerEmulatorOptions
     /// <summary>Whether the emulator checks its own responses against the model's output shapes (a 500 if one does not fit).</summary>
     public bool ValidateResponses { get; set; } = true;
 
+    /// <summary>The clock of jobs (phases, MaxRuntimeInSeconds, stop grace) and logs. Signatures are checked against the real clock, as AWS does.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
     /// <summary>Called with each request once answered (on the request's thread), e.g. to log it.</summary>

@@ -176,7 +176,11 @@ internal sealed class SlurmStepOperator : StepOperator
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        await Files(job).MarkCancelledAsync().ConfigureAwait(false);
+        var files = Files(job);
+        // Its script recorded an exit code: the job has ended and its outcome stands. Marking it cancelled now would make
+        // it read as running again while Slurm still completes it, and then as cancelled.
+        if (files.ReadExitCode() is not null && !files.IsCancelled) return;
+        await files.MarkCancelledAsync().ConfigureAwait(false);
         await _transport.CancelAsync(job.JobId, cancellationToken).ConfigureAwait(false);
         _monitor.Invalidate();
     }

@@ -1,22 +1,53 @@
 using System.Text.Json;
+using Strata.Testing;
 using Strata.Tests.Support;
 
 namespace Strata.Slurm.Tests;
 
 /// <summary>
-/// The slurm step operator end to end on the real test cluster, through both transports: pipelines whose steps run as
-/// Slurm jobs, failures, pending and cancelled jobs, secrets, and handles used by a new operator after a restart.
+/// The slurm step operator on the real test cluster, through one transport: the conformance suite, and what only Slurm
+/// does (its job ids and states, setup lines, the private environment file, handles used after a restart).
 /// No test asserts a duration; waits only bound a hang.
 /// </summary>
-[Collection(SlurmClusterCollection.Name)]
-public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
+public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transport) : StepOperatorConformance
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    public static TheoryData<string> Transports => new() { "cli", "rest" };
+    protected SlurmCluster Cluster => cluster;
+
+    protected override string Flavor => "slurm";
+
+    protected override FlavorRegistry Flavors => new FlavorRegistry().AddSlurm();
+
+    protected override IReadOnlyDictionary<string, string> OperatorConfig => SlurmTestHome.OperatorConfig(cluster, transport, Path.Combine(CaseDirectory, "work"));
+
+    // The test cluster's node is this machine: a local store in a temp directory is shared with it.
+    protected override ArtifactStoreUnderTest ArtifactStore =>
+        new("local", new Dictionary<string, string> { ["path"] = Path.Combine(CaseDirectory, "artifacts"), ["shared"] = "true" });
+
+    protected override async Task PrepareAsync(StrataClient client)
+    {
+        if (transport == "rest") await client.Secrets.CreateAsync("slurm", new Dictionary<string, string> { ["token"] = cluster.Jwt });
+    }
+
+    protected override QueueSupport Queue => QueueSupport.HeldBy(new Dictionary<string, string> { ["hold"] = "true" }, "JobHeldUser");
+
+    protected override ResourceSupport Resources => ResourceSupport.Mapped("NumCPUs=2", "MinMemoryNode=1G");
+
+    /// <summary>The job while Slurm has not finished it, and any process on the node that runs as part of it.</summary>
+    protected override async Task<IReadOnlyList<string>> LiveJobsAsync(StepJob job)
+    {
+        var live = (await ActiveJobsAsync(job.Data["job_name"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(j => $"Slurm job {j}").ToList();
+        live.AddRange(ConformanceProcesses.WithEnvironment("SLURM_JOB_ID", job.JobId));
+        return live;
+    }
+
+    /// <summary>The job's script and what Slurm shows of the job.</summary>
+    protected override async Task<string> JobSpecAsync(StepJob job) =>
+        await File.ReadAllTextAsync(Path.Combine(job.Data["step_dir"], "job.sh")) + "\n" + await ScontrolAsync(job.JobId);
 
     /// <summary>Jobs with this name that Slurm has not finished (pending, running, completing, ...).</summary>
-    private async Task<string> ActiveJobsAsync(string name)
+    protected async Task<string> ActiveJobsAsync(string name)
     {
         var (code, output) = await cluster.SlurmAsync("squeue", "--noheader", $"--name={name}", "--format=%i %T");
         Assert.Equal(0, code);
@@ -43,9 +74,8 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         throw new TimeoutException($"job {job.JobId} never reached the awaited state; last: {last}");
     }
 
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task A_step_runs_as_a_Slurm_job_and_its_output_reaches_the_next_in_process_step_with_its_log(string transport)
+    [Fact]
+    public async Task A_step_runs_as_a_Slurm_job_and_its_output_reaches_the_next_in_process_step_with_its_log()
     {
         await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
         var observer = new RecordingObserver();
@@ -77,28 +107,16 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         Assert.False(File.Exists(Path.Combine(job.Data["step_dir"], "env.sh")));
     }
 
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task Failures_carry_the_steps_exception_or_the_jobs_exit_code_and_output(string transport)
+    [Fact]
+    public async Task A_setup_line_that_fails_ends_the_job_before_the_step_with_its_exit_code_and_output()
     {
         await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
 
-        var result = await home.RunAsync(p =>
-        {
-            p.Step(SlurmSteps.Explode, 42);
-            p.Step(SlurmSteps.SumOnCluster, p.Step(SlurmSteps.Numbers, 3));
-        }, steps: new()
+        var result = await home.RunAsync(p => p.Step(SlurmSteps.SumOnCluster, p.Step(SlurmSteps.Numbers, 3)), steps: new()
         {
             // A setup line that fails ends the job before the step starts: only Slurm knows how it ended.
             ["sum_on_cluster"] = new StepOverride { Settings = { ["setup"] = "echo the module system is broken >&2,exit 7" } },
         });
-
-        Assert.False(result.Succeeded);
-        var explode = result["explode"];
-        Assert.Equal(ExecutionStatus.Failed, explode.Status);
-        Assert.Contains("InvalidOperationException", explode.Error);
-        Assert.Contains("the cluster step failed on purpose (42)", explode.Error);
-        Assert.Contains("on step operator 'hpc'", explode.Error);
 
         var setup = result["sum_on_cluster"];
         Assert.Equal(ExecutionStatus.Failed, setup.Status);
@@ -108,82 +126,8 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         Assert.Contains("JobState=FAILED", await ScontrolAsync(job.JobId));
     }
 
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task A_job_held_past_the_pending_timeout_is_cancelled_and_reported_with_the_Slurm_reason(string transport)
-    {
-        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
-        var observer = new RecordingObserver();
-
-        var result = await home.RunAsync(p => p.Step(SlurmSteps.Nap, 1), observer, new()
-        {
-            ["nap"] = new StepOverride { Settings = { ["hold"] = "true", ["pending_timeout"] = "3s" } },
-        });
-
-        var nap = result["nap"];
-        Assert.Equal(ExecutionStatus.Failed, nap.Status);
-        Assert.Contains("pending timeout", nap.Error);
-        Assert.Contains("JobHeldUser", nap.Error);
-        // The reason was shown while the job waited, not only at the end.
-        Assert.Contains(observer.Changes, c => c.Step == "nap" && c.Status == ExecutionStatus.Pending && c.Detail?.Contains("JobHeldUser", StringComparison.Ordinal) == true);
-        var job = await home.JobOfAsync(result, "nap");
-        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
-        Assert.Contains("JobState=CANCELLED", await ScontrolAsync(job.JobId));
-    }
-
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task Cancelling_the_run_cancels_the_running_job(string transport)
-    {
-        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
-        var observer = new RecordingObserver { AwaitedLine = "napping for 300 s" };
-        using var cancel = new CancellationTokenSource();
-
-        var run = home.RunAsync(p => p.Step(SlurmSteps.Nap, 300), observer, cancellationToken: cancel.Token);
-        await observer.LineSeen.Task.WaitAsync(Patience); // the job runs and its output streams
-        await cancel.CancelAsync();
-        var result = await run.WaitAsync(Patience);
-
-        Assert.Equal(ExecutionStatus.Cancelled, result.Run.Status);
-        Assert.Equal(ExecutionStatus.Cancelled, result["nap"].Status);
-        var job = await home.JobOfAsync(result, "nap");
-        Assert.Empty(await ActiveJobsAsync(job.Data["job_name"]));
-        Assert.Contains("JobState=CANCELLED", await ScontrolAsync(job.JobId));
-    }
-
     [Fact]
-    public async Task Ready_steps_are_submitted_without_waiting_for_each_other()
-    {
-        await using var home = await SlurmTestHome.OpenAsync(cluster, "cli", new Dictionary<string, string> { ["hold"] = "true", ["pending_timeout"] = "5s" });
-        const int width = 4;
-        var observer = new RecordingObserver();
-
-        var run = home.RunAsync(p =>
-        {
-            for (var i = 0; i < width; i++) p.Step(SlurmSteps.Nap, i + 1);
-        }, observer, maxParallelism: width); // the orchestrator's parallelism bounds how many steps are in Slurm at once
-        // Every job is held, so none can finish: if submission waited for earlier jobs, fewer would be pending at once.
-        using var timeout = new CancellationTokenSource(Patience);
-        var pendingAtOnce = 0;
-        while (!run.IsCompleted && !timeout.IsCancellationRequested)
-        {
-            var (_, output) = await cluster.SlurmAsync("squeue", "--noheader", "--states=PENDING", "--format=%j %r");
-            var ours = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("-nap", StringComparison.Ordinal) && l.Contains("JobHeldUser", StringComparison.Ordinal));
-            pendingAtOnce = Math.Max(pendingAtOnce, ours);
-            if (pendingAtOnce >= width) break;
-            await Task.Delay(100);
-        }
-        var result = await run.WaitAsync(Patience);
-
-        Assert.Equal(width, pendingAtOnce);
-        Assert.All(result.Steps, s => Assert.Contains("pending timeout", s.Error));
-        foreach (var step in result.Steps)
-            Assert.Empty(await ActiveJobsAsync((await home.JobOfAsync(result, step.Name)).Data["job_name"]));
-    }
-
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task Secrets_reach_the_job_only_through_its_private_environment_file(string transport)
+    public async Task Secrets_reach_the_job_only_through_its_private_environment_file()
     {
         const string Distinctive = "slurm-secret-Quokka-Marmot-7731";
         // For the command-line transport, wrappers around the Slurm commands record every argument and sbatch's environment.
@@ -226,9 +170,8 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Transports))]
-    public async Task A_new_operator_finds_a_job_by_its_stored_handle_follows_it_and_cancels_it(string transport)
+    [Fact]
+    public async Task A_new_operator_finds_a_job_by_its_stored_handle_follows_it_and_cancels_it()
     {
         using var dir = new TempDirectory("strata-slurm-restart");
         var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
@@ -290,3 +233,42 @@ public sealed class SlurmStepOperatorTests(SlurmCluster cluster)
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, command)).FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException($"{command} is not on PATH");
 }
+
+[Collection(SlurmClusterCollection.Name)]
+public sealed class SlurmCliStepOperatorTests(SlurmCluster cluster) : SlurmStepOperatorTests(cluster, "cli")
+{
+    [Fact]
+    public async Task Ready_steps_are_submitted_without_waiting_for_each_other()
+    {
+        await using var home = await SlurmTestHome.OpenAsync(Cluster, "cli", new Dictionary<string, string> { ["hold"] = "true" });
+        const int width = 4;
+        var observer = new RecordingObserver();
+
+        using var stop = new CancellationTokenSource();
+        var run = home.RunAsync(p =>
+        {
+            for (var i = 0; i < width; i++) p.Step(SlurmSteps.Nap, i + 1);
+        }, observer, maxParallelism: width, cancellationToken: stop.Token); // the orchestrator's parallelism bounds how many steps are in Slurm at once
+        // Every job is held, so none can finish: if submission waited for earlier jobs, fewer would be pending at once.
+        using var timeout = new CancellationTokenSource(Patience);
+        var pendingAtOnce = 0;
+        while (!run.IsCompleted && !timeout.IsCancellationRequested)
+        {
+            var (_, output) = await Cluster.SlurmAsync("squeue", "--noheader", "--states=PENDING", "--format=%j %r");
+            var ours = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("-nap", StringComparison.Ordinal) && l.Contains("JobHeldUser", StringComparison.Ordinal));
+            pendingAtOnce = Math.Max(pendingAtOnce, ours);
+            if (pendingAtOnce >= width) break;
+            await Task.Delay(100);
+        }
+        await stop.CancelAsync(); // the held jobs are cancelled with the run
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(width, pendingAtOnce);
+        Assert.All(result.Steps, s => Assert.Equal(ExecutionStatus.Cancelled, s.Status));
+        foreach (var step in result.Steps)
+            Assert.Empty(await ActiveJobsAsync((await home.JobOfAsync(result, step.Name)).Data["job_name"]));
+    }
+}
+
+[Collection(SlurmClusterCollection.Name)]
+public sealed class SlurmRestStepOperatorTests(SlurmCluster cluster) : SlurmStepOperatorTests(cluster, "rest");

@@ -56,10 +56,11 @@ internal sealed class SlurmTestHome : IAsyncDisposable
     }
 
     public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, IRunObserver? observer = null,
-        Dictionary<string, StepOverride>? steps = null, int? maxParallelism = null, CancellationToken cancellationToken = default) =>
+        Dictionary<string, StepOverride>? steps = null, int? maxParallelism = null, CancellationToken cancellationToken = default, TimeProvider? time = null) =>
         Client.RunAsync(pipeline, new RunOptions
         {
             Stack = "hpc", Observer = observer ?? RunObservers.None, Steps = steps ?? [], NoCache = true, MaxParallelism = maxParallelism,
+            TimeProvider = time,
         }, cancellationToken);
 
     /// <summary>The job handle the run stored for a step.</summary>

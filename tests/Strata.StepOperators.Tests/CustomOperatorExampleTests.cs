@@ -1,4 +1,3 @@
-using CustomOperatorExample;
 using Strata.StepOperatorTests.Support;
 using Strata.Tests.Support;
 
@@ -18,85 +17,26 @@ public static class NiceSteps
     public static void NiceReport(PipelineBuilder p) => p.Step(Report, 21L).OnStepOperator("low");
 }
 
+/// <summary>
+/// The guide's example as documentation and as a plugin of the strata command. The operator itself proves the
+/// conformance suite in tests/CustomOperatorExample.Tests, built against Strata's public API only.
+/// </summary>
 public sealed class CustomOperatorExampleTests
 {
-    private const string ExamplePath = "tests/Fixtures/CustomOperatorExample/NiceStepOperator.cs";
-
-    [Fact]
-    public void The_guide_shows_the_example_exactly_as_the_tests_compile_it()
+    [Theory]
+    [InlineData("tests/Fixtures/CustomOperatorExample/NiceStepOperator.cs")]
+    [InlineData("tests/CustomOperatorExample.Tests/NiceStepOperatorTests.cs")]
+    public void The_guide_shows_the_example_exactly_as_the_tests_compile_it(string examplePath)
     {
         var root = RepoPaths.Root;
         var guide = File.ReadAllText(Path.Combine(root, "docs", "custom-step-operator.md"));
-        var marker = $"<!-- {ExamplePath} -->\n```csharp\n";
+        var marker = $"<!-- {examplePath} -->\n```csharp\n";
         var start = guide.IndexOf(marker, StringComparison.Ordinal);
         Assert.True(start >= 0, $"docs/custom-step-operator.md has no block marked {marker.Trim()}");
         start += marker.Length;
         var end = guide.IndexOf("\n```\n", start, StringComparison.Ordinal);
         Assert.True(end >= 0, "the example's code block is not closed");
-        Assert.Equal(File.ReadAllText(Path.Combine(root, ExamplePath)), guide[start..(end + 1)]);
-    }
-
-    [Fact]
-    public async Task The_example_flavor_registers_and_runs_steps_end_to_end()
-    {
-        var flavors = new FlavorRegistry();
-        new NiceSetup().Configure(new MaterializerRegistry(), flavors);
-        await using var home = await OperatorHome.OpenAsync(flavors);
-        await home.Client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, "low", "nice", new Dictionary<string, string> { ["niceness"] = "7" });
-        await home.Client.Stacks.RegisterStackAsync("nice_stack", StackManager.DefaultStack, StackManager.DefaultStack, ["low"]);
-        var observer = new RecordingObserver();
-        var own = Processes.Niceness("self");
-
-        var result = await home.RunAsync(p =>
-        {
-            p.Step(NiceSteps.Report, 21L).OnStepOperator("low");
-            p.Step(NiceSteps.Report, 5L).Named("lowest").OnStepOperator("low").WithSettings(new NiceSettings { Niceness = 15 });
-        }, observer, stack: "nice_stack");
-
-        Assert.True(result.Succeeded, string.Join("\n", result.Steps.Select(s => $"{s.Name}: {s.Error}")));
-        Assert.Equal(42, await result.LoadAsync<long>("report", "doubled"));
-        Assert.Equal(Math.Min(19, own + 7), await result.LoadAsync<int>("report", "niceness"));
-        Assert.Equal(10, await result.LoadAsync<long>("lowest", "doubled"));
-        Assert.Equal(Math.Min(19, own + 15), await result.LoadAsync<int>("lowest", "niceness"));
-        Assert.Contains("running nicely on 21", observer.LinesOf("report"));
-        Assert.Contains("running nicely on 21", await home.Client.Store.GetStepLogAsync(result["report"].StepRunId!));
-        Assert.Equal("low", (await home.StepRunAsync(result, "report")).StepOperator);
-        var warning = Assert.Single(observer.Warnings);
-        Assert.Contains("step operator 'low' (flavor nice) ignores cpus, gpus and memory", warning);
-        Assert.Contains("niceness", warning);
-    }
-
-    [Fact]
-    public async Task The_example_flavor_reports_failures_and_cancels_the_whole_job()
-    {
-        var flavors = new FlavorRegistry().Add(new NiceFlavor());
-        await using var home = await OperatorHome.OpenAsync(flavors);
-        await home.Client.Stacks.RegisterComponentAsync(ComponentType.StepOperator, "low", "nice", new Dictionary<string, string>());
-        await home.Client.Stacks.RegisterStackAsync("nice_stack", StackManager.DefaultStack, StackManager.DefaultStack, ["low"]);
-
-        var failed = await home.RunAsync(p => p.Step(FailureSteps.Explode, 3).OnStepOperator("low"), stack: "nice_stack");
-        Assert.Contains("InvalidDataException: remote boom 3", failed["explode"].Error);
-        Assert.Contains("step operator 'low'", failed["explode"].Error);
-
-        var pidFile = home.Scratch("hang.pids");
-        using var cancel = new CancellationTokenSource();
-        var run = home.RunAsync(p => p.Step(CancelSteps.Hang, pidFile).OnStepOperator("low"), stack: "nice_stack", cancellationToken: cancel.Token);
-        var pids = Processes.Pids(await Processes.WaitForLinesAsync(pidFile, 2, givenUp: () => run.IsCompleted));
-        await cancel.CancelAsync();
-        var result = await run.WaitAsync(TimeSpan.FromMinutes(2));
-
-        Assert.Equal(ExecutionStatus.Cancelled, result["hang"].Status);
-        Assert.True(pids.All(p => !Processes.IsAlive(p)), $"still running: {string.Join(", ", pids.Where(Processes.IsAlive))}");
-
-        // A step asked to stop gets the time to finish up.
-        var dir = home.Scratch("graceful");
-        Directory.CreateDirectory(dir);
-        using var cancelGraceful = new CancellationTokenSource();
-        var graceful = home.RunAsync(p => p.Step(CancelSteps.Graceful, dir).OnStepOperator("low"), stack: "nice_stack", cancellationToken: cancelGraceful.Token);
-        await Processes.WaitForLinesAsync(Path.Combine(dir, "graceful.started"), 0, givenUp: () => graceful.IsCompleted);
-        await cancelGraceful.CancelAsync();
-        Assert.Equal(ExecutionStatus.Cancelled, (await graceful.WaitAsync(TimeSpan.FromMinutes(2)))["graceful"].Status);
-        Assert.True(File.Exists(Path.Combine(dir, "graceful.finished")), "the step was killed before it could finish up");
+        Assert.Equal(File.ReadAllText(Path.Combine(root, examplePath)), guide[start..(end + 1)]);
     }
 
     [Fact]

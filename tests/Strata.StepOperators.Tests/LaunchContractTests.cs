@@ -1,9 +1,10 @@
 using Strata.StepOperatorTests.Support;
+using Strata.Testing;
 
 namespace Strata.StepOperatorTests;
 
-/// <summary>The classic synchronous contract: <see cref="StepOperator.LaunchAsync"/> submits, waits with backoff, and cleans up.</summary>
-public sealed class LaunchContractTests
+/// <summary>The classic synchronous contract on a local process: <see cref="StepOperator.LaunchAsync"/> submits, waits with backoff, and cleans up.</summary>
+public sealed partial class LocalProcessOperatorTests
 {
     private static StepLaunch Launch(string script, string stepRunId) => new()
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using Strata.StepOperatorTests.Support;
+using Strata.Testing;
 
 namespace Strata.StepOperatorTests;
 

@@ -1,4 +1,5 @@
 using Strata.StepOperatorTests.Support;
+using Strata.Testing;
 
 namespace Strata.StepOperatorTests;
 

@@ -7,14 +7,14 @@ namespace Strata.StepOperatorTests;
 
 public static class SecretSteps
 {
-    /// <summary>Uses the secret and reports, without returning it, that it had it; returns its own and its parent's command lines.</summary>
+    /// <summary>Prints and logs the secret (the log masks it) and says, without returning it, whether it had it.</summary>
     [Step(StepOperator = "local", Secrets = ["api"], EnableCache = false)]
-    public static (bool HadToken, string Cmdline, string ParentCmdline) UseToken(string expectedHash)
+    public static bool UseToken(string expectedHash)
     {
         var token = Environment.GetEnvironmentVariable("TOKEN") ?? "";
         Console.WriteLine($"token is {token}");
         StepContext.Current!.Logger.LogInformation("calling the API with {Token}", token);
-        return (Hash(token) == expectedHash, Cmdline("self"), Cmdline(ParentPid()));
+        return Hash(token) == expectedHash;
     }
 
     [Step(StepOperator = "local", Secrets = ["api"], EnableCache = false)]
@@ -22,55 +22,25 @@ public static class SecretSteps
         throw new UnauthorizedAccessException($"the server refused {Environment.GetEnvironmentVariable("TOKEN")} ({x})");
 
     public static string Hash(string value) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
-
-    private static string Cmdline(string pid) => File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-
-    private static string ParentPid()
-    {
-        var stat = File.ReadAllText("/proc/self/stat");
-        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1];
-    }
 }
 
-public sealed class SecretTests
+/// <summary>Beyond the job: a secret a local step used is in no command's output and no byte of the home.</summary>
+public sealed partial class LocalProcessOperatorTests
 {
     [Fact]
-    public async Task A_secret_reaches_the_step_and_no_log_command_line_store_row_or_artifact()
+    public async Task A_secret_a_step_used_is_in_no_command_output_and_no_byte_of_the_store_artifacts_or_working_files()
     {
         await using var home = await OperatorHome.OpenAsync();
         var token = $"sv{Guid.NewGuid():N}{Guid.NewGuid():N}";
         await home.Client.Secrets.CreateAsync("api", new Dictionary<string, string> { ["token"] = token });
-        var observer = new RecordingObserver();
 
         var result = await home.RunAsync(p =>
         {
             p.Step(SecretSteps.UseToken, SecretSteps.Hash(token));
             p.Step(SecretSteps.LeakInError, 7);
-        }, observer);
+        });
 
-        // The step had the value, through its environment.
-        Assert.Equal(ExecutionStatus.Completed, result["use_token"].Status);
-        Assert.True(await result.LoadAsync<bool>("use_token", "had_token"));
-
-        // Not on the command line of the step process or of the process that started it.
-        var cmdline = await result.LoadAsync<string>("use_token", "cmdline");
-        var parentCmdline = await result.LoadAsync<string>("use_token", "parent_cmdline");
-        Assert.Contains("strata-step", cmdline); // --manifest URI, or --standby for a step handed to a standby process
-        Assert.Contains("strata-step", parentCmdline);
-        Assert.DoesNotContain(token, cmdline);
-        Assert.DoesNotContain(token, parentCmdline);
-
-        // Masked wherever output is kept or shown.
-        var log = await home.Client.Store.GetStepLogAsync(result["use_token"].StepRunId!);
-        Assert.Contains("token is ****", log);
-        Assert.Contains("calling the API with ****", log);
-        Assert.DoesNotContain(token, log);
-        Assert.Contains("the server refused **** (7)", result["leak_in_error"].Error);
-        Assert.DoesNotContain(token, result["leak_in_error"].Error);
-        Assert.Contains(observer.Lines, l => l.Line.Contains("token is ****", StringComparison.Ordinal));
-        Assert.DoesNotContain(observer.Lines, l => l.Line.Contains(token, StringComparison.Ordinal));
-        Assert.DoesNotContain(observer.Changes, c => c.Detail?.Contains(token, StringComparison.Ordinal) == true);
-
+        Assert.True(await result.LoadAsync<bool>("use_token"));
         foreach (var command in new[] { new[] { "run", "logs", result.Run.Name }, ["run", "show", result.Run.Name], ["run", "show", result.Run.Name, "--output", "json"] })
         {
             var shown = home.Cli(command);

@@ -19,7 +19,8 @@ public static partial class StandbySteps
     private static partial IntPtr NativeGetenv(string name);
 }
 
-public sealed class StandbyTests
+/// <summary>Standby processes: a local step handed to a step process started ahead of it.</summary>
+public sealed partial class LocalProcessOperatorTests
 {
     [Fact]
     public async Task A_step_handed_to_a_standby_runs_in_its_own_directory_with_its_environment_set_from_the_start()

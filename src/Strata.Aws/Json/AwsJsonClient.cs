@@ -126,7 +126,8 @@ internal sealed class AwsJsonClient
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = JsonContentType;
         request.Headers.TryAddWithoutValidation("X-Amz-Target", $"{Service.TargetPrefix}.{operation}");
-        SigV4Signer.Sign(request, body, Service.SigningName, Region, credentials, _time.GetUtcNow().UtcDateTime);
+        // A signature carries the wall-clock time, which AWS checks against its own: the real clock, whatever the run's.
+        SigV4Signer.Sign(request, body, Service.SigningName, Region, credentials, TimeProvider.System.GetUtcNow().UtcDateTime);
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
         var content = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
         if (response.IsSuccessStatusCode) return content;

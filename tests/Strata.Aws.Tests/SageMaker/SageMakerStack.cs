@@ -100,8 +100,9 @@ internal sealed class SageMakerStack : IAsyncDisposable
         return new SageMakerStack(temp, emulator, client, s3);
     }
 
-    public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, CancellationToken cancellationToken = default, Dictionary<string, StepOverride>? steps = null) =>
-        Client.RunAsync(pipeline, new RunOptions { NoCache = true, Observer = RunObservers.None, Steps = steps ?? [] }, cancellationToken);
+    public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, CancellationToken cancellationToken = default, Dictionary<string, StepOverride>? steps = null,
+        TimeProvider? time = null) =>
+        Client.RunAsync(pipeline, new RunOptions { NoCache = true, Observer = RunObservers.None, Steps = steps ?? [], TimeProvider = time }, cancellationToken);
 
     /// <summary>The CreateTrainingJob requests the emulator accepted, as sent.</summary>
     public IReadOnlyList<JsonObject> CreatedJobs() => Emulator.Requests

@@ -103,6 +103,35 @@ internal static class ConformanceSteps
     [Resources(Cpus = 2, Memory = "1GiB")]
     public static int Demanding(int x) => x;
 
+    /// <summary>
+    /// The re-attach case's pipeline, run by the <c>strata</c> command in a process of its own (which the case kills):
+    /// one step that says it started and holds until released, both through files named after its run.
+    /// </summary>
+    [Pipeline(Name = ReattachPipeline)]
+    public static void Reattach(PipelineBuilder p) => p.Step(Held, 21);
+
+    public const string ReattachPipeline = "conformance-reattach";
+
+    [Step(StepOperator = StepOperatorNames.Default, EnableCache = false)]
+    public static int Held(int x)
+    {
+        var files = HeldFiles(StepContext.Current!.RunName);
+        Directory.CreateDirectory(Path.GetDirectoryName(files.Started)!);
+        File.AppendAllText(files.Started, $"{Environment.ProcessId}\n");
+        Console.WriteLine($"held {x}");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(files.Release) && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(50);
+        Console.WriteLine("released");
+        return x * 2;
+    }
+
+    /// <summary>Where the held step of run <paramref name="runName"/> says it started (one line per execution), and what releases it.</summary>
+    public static (string Started, string Release) HeldFiles(string runName)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "strata-conformance-held", runName);
+        return (Path.Combine(directory, "started"), Path.Combine(directory, "release"));
+    }
+
     public static string Hash(string value) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     private static void WaitFor(string release)

@@ -85,6 +85,20 @@ public abstract class StepOperatorConformance : IAsyncLifetime
     /// </summary>
     protected abstract Task<string> JobSpecAsync(StepJob job);
 
+    /// <summary>
+    /// Environment variables the <c>strata</c> command needs to use the operator, for the case that runs the pipeline in
+    /// a process of its own: e.g. <c>STRATA_PLUGINS</c> naming the assembly of a flavor the command does not ship with.
+    /// <value>Default: none.</value>
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string> CommandEnvironment => new Dictionary<string, string>();
+
+    /// <summary>
+    /// The <c>strata</c> command (its <c>strata.dll</c>) the re-attach case runs the pipeline with. <value>Default: the one
+    /// <c>STRATA_CLI</c> names, else <c>strata.dll</c> beside the tests.</value>
+    /// </summary>
+    protected virtual string StrataCommand =>
+        Environment.GetEnvironmentVariable("STRATA_CLI") is { Length: > 0 } fromEnv ? fromEnv : Path.Combine(AppContext.BaseDirectory, "strata.dll");
+
     // ---- The harness ----
 
     /// <summary>This case's directory: the Strata home, and room for the operator's own files (a work directory, jobs).</summary>
@@ -379,6 +393,69 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         Assert.Equal(6, await result.LoadAsync<long>("summarize", "sum"));
     }
 
+    [ConformanceFact]
+    [Trait(ConformanceTraits.Category, ConformanceTraits.Conformance)]
+    public async Task A_job_outlives_its_killed_client_and_a_resume_reattaches_to_it_without_submitting_another()
+    {
+        var cli = StrataCommand;
+        if (!File.Exists(cli)) ConformanceSkip.Because($"this case runs the pipeline with the strata command, and there is none at {cli} (reference Strata.Cli or set STRATA_CLI)");
+        var runName = $"reattach-{Guid.NewGuid():N}";
+        var files = Steps.HeldFiles(runName);
+        try
+        {
+            // The client: `strata pipeline run` in a process of its own, killed (SIGKILL) once its step's job runs.
+            StepJob job;
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { cli, "pipeline", "run", Steps.ReattachPipeline, "--assembly", typeof(Steps).Assembly.Location, "--stack", StackName, "--run-name", runName })
+                start.ArgumentList.Add(arg);
+            start.Environment["STRATA_HOME"] = Client.Home.Path;
+            start.Environment.Remove("STRATA_STORE_URL");
+            foreach (var (name, value) in CommandEnvironment) start.Environment[name] = value;
+            using (var client = Process.Start(start)!)
+            {
+                var output = client.StandardOutput.ReadToEndAsync();
+                var errors = client.StandardError.ReadToEndAsync();
+                try
+                {
+                    await WaitUntilAsync(() => File.Exists(files.Started) || client.HasExited, "the held step to start");
+                    if (client.HasExited) Assert.Fail($"strata pipeline run ended before its step started: {await output}{await errors}");
+                    var run = await Client.Store.FindRunAsync(runName) ?? throw new InvalidOperationException($"no run {runName}");
+                    job = await JobOfAsync(run.Id, "held");
+                }
+                finally
+                {
+                    client.Kill(entireProcessTree: false); // the client only: its job is the backend's
+                    await client.WaitForExitAsync();
+                }
+            }
+            Assert.True((await LiveJobsAsync(job)).Count > 0, $"job {job.JobId} did not outlive its client");
+
+            var observer = new ConformanceObserver();
+            var resume = Client.ResumeAsync(runName, new RunOptions { Observer = observer }).WaitAsync(Patience, CancellationToken.None);
+            await WaitUntilAsync(() => observer.Changes.Any(c => c.Detail?.Contains("re-attached", StringComparison.Ordinal) == true), resume, "the resume to re-attach to the job");
+            await File.WriteAllTextAsync(files.Release, "");
+            var result = await resume;
+
+            AssertSucceeded(result);
+            Assert.Equal(42, await result.LoadAsync<int>("held"));
+            // One execution, one step run, one job: the one the killed client submitted.
+            Assert.Single(await File.ReadAllLinesAsync(files.Started));
+            var held = (await Client.Store.ListStepRunsAsync(result.Run.Id)).Where(s => s.Name == "held").ToArray();
+            var only = Assert.Single(held);
+            Assert.Equal(job.StepRunId, only.Id);
+            Assert.Equal(job.JobId, JsonSerializer.Deserialize<StepJob>(only.Job!, HandleJson)!.JobId);
+            var log = await StepLogAsync(result, "held");
+            Assert.Contains("held 21", log, StringComparison.Ordinal);
+            Assert.Contains("released", log, StringComparison.Ordinal);
+            await AssertNothingLeftAsync(job);
+        }
+        finally
+        {
+            try { Directory.Delete(Path.GetDirectoryName(files.Started)!, recursive: true); }
+            catch (DirectoryNotFoundException) { }
+        }
+    }
+
     // ---- Helpers ----
 
     private Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, ConformanceObserver observer, Dictionary<string, StepOverride>? steps = null,
@@ -419,6 +496,16 @@ public abstract class StepOperatorConformance : IAsyncLifetime
     }
 
     /// <summary>Waits for <paramref name="condition"/>; fails when the run ends first or it takes too long.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > Patience) Assert.Fail($"Gave up waiting for {what}.");
+            await Task.Delay(50);
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, Task<RunResult> run, string what)
     {
         var clock = Stopwatch.StartNew();

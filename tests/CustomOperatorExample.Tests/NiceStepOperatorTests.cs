@@ -20,6 +20,10 @@ public sealed class NiceStepOperatorTests : StepOperatorConformance
 
     protected override Task<string> JobSpecAsync(StepJob job) => Task.FromResult(string.Join('\n', ConformanceProcesses.InGroup(job.JobId)));
 
+    // The strata command knows the flavor as a plugin: the library's [assembly: StrataSetup] registers it.
+    protected override IReadOnlyDictionary<string, string> CommandEnvironment =>
+        new Dictionary<string, string> { ["STRATA_PLUGINS"] = typeof(NiceFlavor).Assembly.Location };
+
     [Fact]
     public async Task Steps_run_at_the_configured_niceness_or_at_the_one_their_settings_ask_for()
     {

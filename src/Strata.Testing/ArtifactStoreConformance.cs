@@ -54,6 +54,13 @@ public abstract class ArtifactStoreConformance : IAsyncLifetime
     /// <summary>The size of the file in the large-file case. <value>Default: 64 MiB.</value></summary>
     protected virtual int LargeFileBytes => 64 << 20;
 
+    /// <summary>
+    /// Whether the case of two writers of one path runs them at the same time (the default) or one after the other.
+    /// Turn it off only when the server under test, not the store, cannot take two writes of one object at once (an
+    /// emulator that stores a request's body and metadata separately), and say so where you do.
+    /// </summary>
+    protected virtual bool WritersOfOnePathOverlap => true;
+
     public virtual async Task InitializeAsync() => _store = await CreateStoreAsync();
 
     public virtual async Task DisposeAsync()
@@ -265,7 +272,9 @@ public abstract class ArtifactStoreConformance : IAsyncLifetime
                 await Task.Run(() => meet.SignalAndWait(TimeSpan.FromSeconds(5)), ct);
             };
 
-            var contents = await Task.WhenAll(Store.WriteArtifactAsync(path, Together(a)), Store.WriteArtifactAsync(path, Together(b)));
+            var contents = WritersOfOnePathOverlap
+                ? await Task.WhenAll(Store.WriteArtifactAsync(path, Together(a)), Store.WriteArtifactAsync(path, Together(b)))
+                : [await Store.WriteArtifactAsync(path, Write(a)), await Store.WriteArtifactAsync(path, Write(b))];
 
             Assert.Equal(new[] { HashOf(a), HashOf(b) }, contents.Select(c => c.Hash));
             await using var reader = await Store.OpenArtifactAsync(path);

@@ -15,6 +15,13 @@ public sealed class S3ArtifactStoreTests(S3Server server) : ArtifactStoreConform
 {
     protected override async Task<ArtifactStore> CreateStoreAsync() => new S3ArtifactStore(await server.NewBucketConfigAsync());
 
+    /// <summary>
+    /// s3rver writes a PUT's body and its metadata separately, so two commit markers of one path PUT at the same moment
+    /// can be left with one writer's body and the other's hash, which the read then refuses. AWS S3 stores each PUT
+    /// whole; the store relies on that.
+    /// </summary>
+    protected override bool WritersOfOnePathOverlap => false;
+
     /// <summary>Rewrites the file's object with one byte changed, keeping the hash in its metadata, as a corrupting server would.</summary>
     protected override async Task CorruptByteAsync(ArtifactStore store, string path, string file)
     {

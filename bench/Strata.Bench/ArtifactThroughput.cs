@@ -69,9 +69,8 @@ internal static class ArtifactThroughput
     private static async Task WarmUpStoreAsync(LocalArtifactStore store, Materializer materializer, string kind, string path)
     {
         var small = Small(kind);
-        await store.WriteArtifactAsync(path, (writer, ct) => materializer.SaveAsync(small, TypeOf(kind), writer, ct));
-        await using (var reader = await store.OpenArtifactAsync(path))
-            await materializer.LoadAsync(TypeOf(kind), reader, CancellationToken.None);
+        var content = await store.WriteArtifactAsync(path, (writer, ct) => materializer.SaveAsync(small, TypeOf(kind), writer, ct));
+        await store.ReadArtifactAsync(path, content.Hash, (reader, ct) => materializer.LoadAsync(TypeOf(kind), reader, ct));
         await store.DeleteAsync(path);
     }
 
@@ -126,19 +125,19 @@ internal static class ArtifactThroughput
         var store = new LocalArtifactStore(args["root"]);
         var materializer = MaterializerRegistry.Default.Get(TypeOf(kind));
         await WarmUpStoreAsync(store, materializer, kind, args["path"] + "-warmup");
-        long size = 0;
+        ArtifactContent? content = null;
         var seconds = await TimeWritesAsync(
-            async attempt => size = (await store.WriteArtifactAsync(Attempt(args["path"], attempt), (writer, ct) => materializer.SaveAsync(data, TypeOf(kind), writer, ct))).Size,
+            async attempt => content = await store.WriteArtifactAsync(Attempt(args["path"], attempt), (writer, ct) => materializer.SaveAsync(data, TypeOf(kind), writer, ct)),
             attempt => store.DeleteAsync(Attempt(args["path"], attempt)).GetAwaiter().GetResult());
         GC.KeepAlive(data);
         Child.Finish(args, new JsonObject
         {
-            ["seconds"] = seconds.Min(), ["attempts_s"] = Stats.Array(seconds), ["bytes"] = DataBytes, ["file_bytes"] = size, ["idle_working_set_bytes"] = idle,
+            ["seconds"] = seconds.Min(), ["attempts_s"] = Stats.Array(seconds), ["bytes"] = DataBytes, ["file_bytes"] = content!.Size, ["hash"] = content.Hash, ["idle_working_set_bytes"] = idle,
             ["materializer"] = materializer.Name,
         });
     }
 
-    /// <summary>Loads it back through the store and the materializer.</summary>
+    /// <summary>Loads it back through the store and the materializer, checked against the content hash the save recorded, as a step's input is.</summary>
     public static async Task LoadAsync(Dictionary<string, string> args)
     {
         var kind = args["kind"];
@@ -147,9 +146,7 @@ internal static class ArtifactThroughput
         var materializer = MaterializerRegistry.Default.Get(TypeOf(kind));
         await WarmUpStoreAsync(store, materializer, kind, args["path"] + "-warmup");
         var clock = Stopwatch.StartNew();
-        Array data;
-        await using (var reader = await store.OpenArtifactAsync(args["path"]))
-            data = (Array)await materializer.LoadAsync(TypeOf(kind), reader, CancellationToken.None);
+        var data = (Array)await store.ReadArtifactAsync(args["path"], args["hash"], (reader, ct) => materializer.LoadAsync(TypeOf(kind), reader, ct));
         var seconds = clock.Elapsed.TotalSeconds;
         Verify(data);
         Child.Finish(args, new JsonObject { ["seconds"] = seconds, ["bytes"] = DataBytes, ["idle_working_set_bytes"] = idle });

@@ -135,9 +135,12 @@ internal static class Benchmarks
                 foreach (var op in writes.Concat(reads))
                 {
                     await Exec.SyncAsync();
-                    var result = op.StartsWith("raw", StringComparison.Ordinal)
-                        ? await Child.RunAsync(op, ("kind", kind), ("file", file))
-                        : await Child.RunAsync(op, ("kind", kind), ("root", root), ("path", path));
+                    var result = op switch
+                    {
+                        "raw-write" or "raw-read" => await Child.RunAsync(op, ("kind", kind), ("file", file)),
+                        "load" => await Child.RunAsync(op, ("kind", kind), ("root", root), ("path", path), ("hash", m["save"][^1]["hash"]!.GetValue<string>())),
+                        _ => await Child.RunAsync(op, ("kind", kind), ("root", root), ("path", path)),
+                    };
                     m[op].Add(result);
                     Console.Error.WriteLine($"    {kind} rep {rep + 1}/{reps} {op,-9}: {result.D("seconds"):0.000} s, {result.D("bytes") / GiB / result.D("seconds"):0.00} GiB/s, peak {result.L("peak_working_set_bytes") / MiB:0} MiB");
                 }

@@ -183,6 +183,20 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Compares the artifact hash in the commit marker with <paramref name="contentHash"/>, without downloading the files:
+    /// their bytes are checked against the marker as they are downloaded.
+    /// </summary>
+    public override async Task<bool> VerifyAsync(string path, string contentHash, CancellationToken cancellationToken = default)
+    {
+        var marker = await ReadMarkerAsync(KeyOf(path), cancellationToken).ConfigureAwait(false);
+        if (marker is null) return false;
+        if (marker.Hash != contentHash)
+            throw new ArtifactException(
+                $"Artifact {UriOf(path)} does not match its recorded content hash (recorded {contentHash}, stored {marker.Hash}): it was rewritten or changed in the store.");
+        return true;
+    }
+
     public override async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
         var key = KeyOf(path);

@@ -92,12 +92,13 @@ internal static class ArtifactIO
         new(Guid.CreateVersion7().ToString(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
             content.Hash, content.Size, producerStepRunId, outputName, TimeProvider.System.GetUtcNow());
 
-    public static async Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type, CancellationToken cancellationToken)
+    /// <summary>Loads a value, checking the artifact against its recorded content hash as it is read.</summary>
+    /// <exception cref="ArtifactException">The artifact is missing, or was changed or corrupted in the store.</exception>
+    public static Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type, CancellationToken cancellationToken)
     {
         var materializer = materializers.GetByName(artifact.Materializer);
-        await using var reader = await store.OpenArtifactAsync(store.PathOf(artifact.Uri), cancellationToken).ConfigureAwait(false);
-        if (reader.Files.Contains(NullMarker)) return null;
-        return await materializer.LoadAsync(type, reader, cancellationToken).ConfigureAwait(false);
+        return store.ReadArtifactAsync<object?>(store.PathOf(artifact.Uri), artifact.ContentHash, async (reader, ct) =>
+            reader.Files.Contains(NullMarker) ? null : await materializer.LoadAsync(type, reader, ct).ConfigureAwait(false), cancellationToken);
     }
 
     /// <summary>A type name that is readable and reloadable: assembly-qualified without version details.</summary>

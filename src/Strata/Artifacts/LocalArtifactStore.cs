@@ -71,15 +71,42 @@ public sealed class LocalArtifactStore : ArtifactStore
             await write(writer, cancellationToken).ConfigureAwait(false);
             writer.EnsureClosed();
             Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-            if (Directory.Exists(final))
-                Directory.Delete(final, recursive: true); // an earlier attempt of the same step run wrote here
-            Directory.Move(temp, final);
+            Publish(temp, final);
             return writer.Hasher.Result();
         }
         catch
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Renames a written artifact into place. An artifact already there (an earlier attempt, or another writer of the same
+    /// path finishing first) is renamed aside and removed first; a reader meanwhile finds either artifact whole, or none.
+    /// </summary>
+    private void Publish(string temp, string final)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.Move(temp, final);
+                return;
+            }
+            catch (IOException) when (attempt < 10 && Directory.Exists(final))
+            {
+                var aside = Path.Combine(_root, TempDirectory, Guid.NewGuid().ToString("n"));
+                try
+                {
+                    Directory.Move(final, aside);
+                }
+                catch (IOException) when (!Directory.Exists(final))
+                {
+                    continue; // another writer moved it first
+                }
+                TryDelete(aside);
+            }
         }
     }
 

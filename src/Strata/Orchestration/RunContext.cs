@@ -36,14 +36,14 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             var cacheKey = CacheKey.Compute(step, CacheParts(arguments), step.Outputs.Select(o => (o.Name, materializers.Get(o.Type))));
 
             // Resuming: what already succeeded in this run with the same key is kept as it is.
-            if (prior?.Succeeded.TryGetValue(node.Name, out var done) == true && done.StepRun.CacheKey == cacheKey && await OutputsExistAsync(done.Outputs, cancellationToken).ConfigureAwait(false))
+            if (prior?.Succeeded.TryGetValue(node.Name, out var done) == true && done.StepRun.CacheKey == cacheKey && await OutputsExistAsync(node.Name, done.Outputs, cancellationToken).ConfigureAwait(false))
             {
                 observer.StepChanged(new StepProgress(node.Name, done.StepRun.Status, TimeSpan.Zero, "kept from before the resume"));
                 return Record(new StepOutcome(node, done.StepRun.Id, done.StepRun.Status, TimeSpan.Zero, null,
                     done.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
 
-            if (step.EnableCache && !noCache && await FindCacheHitAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
+            if (step.EnableCache && !noCache && await FindCacheHitAsync(node.Name, cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
                 var now = _time.GetUtcNow();
                 recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
@@ -193,15 +193,29 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         }
     }
 
-    private async Task<bool> OutputsExistAsync(IReadOnlyList<StepArtifactLink> outputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether every output is still in the artifact store as it was written. One that was changed or corrupted there is
+    /// not used: the user is warned and the step runs again (its new outputs are what later runs find in the cache).
+    /// </summary>
+    private async Task<bool> OutputsExistAsync(string step, IReadOnlyList<StepArtifactLink> outputs, CancellationToken cancellationToken)
     {
         foreach (var output in outputs)
         {
+            string path;
             try
             {
-                if (!await artifacts.ExistsAsync(artifacts.PathOf(output.Artifact.Uri), cancellationToken).ConfigureAwait(false)) return false;
+                path = artifacts.PathOf(output.Artifact.Uri);
             }
-            catch (ArtifactException) { return false; }
+            catch (ArtifactException) { return false; } // in another artifact store
+            try
+            {
+                if (!await artifacts.VerifyAsync(path, output.Artifact.ContentHash, cancellationToken).ConfigureAwait(false)) return false;
+            }
+            catch (ArtifactException e)
+            {
+                observer.Warning($"step '{step}': its earlier output '{output.Name}' is not used, and the step runs again. {e.Message}");
+                return false;
+            }
         }
         return true;
     }
@@ -266,12 +280,12 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         return "{" + string.Join(",", parts) + "}";
     }
 
-    /// <summary>A cache hit counts only when every output artifact is still in the artifact store; otherwise the step runs.</summary>
-    private async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(string cacheKey, CancellationToken cancellationToken)
+    /// <summary>A cache hit counts only when every output artifact is still in the artifact store as written; otherwise the step runs.</summary>
+    private async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(string step, string cacheKey, CancellationToken cancellationToken)
     {
         var hit = await store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false);
         if (hit is null) return null;
-        return await OutputsExistAsync(hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
+        return await OutputsExistAsync(step, hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
     }
 
     internal static string Describe(Exception e) => e is StepFailedException or StepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";

@@ -1,20 +1,51 @@
 using System.Security.Cryptography;
-using System.Text;
 using Amazon.S3.Model;
 using Strata.Aws.Tests.Support;
+using Strata.Testing;
 
 namespace Strata.Aws.Tests.S3;
 
 /// <summary>
-/// The s3 artifact store against a real S3-compatible server. Every test compares the bytes read back with the bytes
-/// written: S3-compatible servers can report success while storing something else.
+/// The s3 artifact store against a real S3-compatible server: the conformance suite, then what is particular to objects,
+/// commit markers and parts. Every test compares the bytes read back with the bytes written: S3-compatible servers can
+/// report success while storing something else.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
+public sealed class S3ArtifactStoreTests(S3Server server) : ArtifactStoreConformance
 {
-    private readonly TempDirectory _temp = new("strata-s3-test");
+    protected override async Task<ArtifactStore> CreateStoreAsync() => new S3ArtifactStore(await server.NewBucketConfigAsync());
 
-    public void Dispose() => _temp.Dispose();
+    /// <summary>
+    /// s3rver writes a PUT's body and its metadata separately, so two commit markers of one path PUT at the same moment
+    /// can be left with one writer's body and the other's hash, which the read then refuses. AWS S3 stores each PUT
+    /// whole; the store relies on that.
+    /// </summary>
+    protected override bool WritersOfOnePathOverlap => false;
+
+    /// <summary>Rewrites the file's object with one byte changed, keeping the hash in its metadata, as a corrupting server would.</summary>
+    protected override async Task CorruptByteAsync(ArtifactStore store, string path, string file)
+    {
+        var s3Store = (S3ArtifactStore)store;
+        using var s3 = server.RawClient();
+        var key = (await KeysAsync(s3Store, s3Store.KeyOf(path) + "/.strata/")).Single(k => k.EndsWith("/" + file, StringComparison.Ordinal));
+        var original = await s3.GetObjectAsync(s3Store.Bucket, key);
+        using var bytes = new MemoryStream();
+        await original.ResponseStream.CopyToAsync(bytes);
+        var changed = bytes.ToArray();
+        changed[changed.Length / 2] ^= 0xff;
+        var put = new PutObjectRequest { BucketName = s3Store.Bucket, Key = key, InputStream = new MemoryStream(changed), UseChunkEncoding = false };
+        put.Metadata[S3ArtifactStore.HashMetadataKey] = original.Metadata[S3ArtifactStore.HashMetadataKey];
+        await s3.PutObjectAsync(put);
+    }
+
+    /// <summary>A writer killed after uploading leaves a generation of files and no commit marker.</summary>
+    protected override async Task LeaveKilledWriterRemainsAsync(ArtifactStore store, string path)
+    {
+        var s3Store = (S3ArtifactStore)store;
+        using var s3 = server.RawClient();
+        var orphan = $"{s3Store.KeyOf(path)}/.strata/{Guid.NewGuid():n}/data.bin";
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = s3Store.Bucket, Key = orphan, ContentBody = "half", UseChunkEncoding = false });
+    }
 
     private async Task<S3ArtifactStore> NewStoreAsync(Action<S3ArtifactStoreConfig>? configure = null)
     {
@@ -62,34 +93,6 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
     }
 
     [Fact]
-    public async Task Writes_and_reads_an_artifact_byte_for_byte()
-    {
-        using var store = await NewStoreAsync();
-        (string, byte[])[] files = [("model.bin", Random(300_000)), ("nested/dir/notes.txt", "héllo"u8.ToArray()), ("empty", [])];
-
-        var content = await store.WriteArtifactAsync("runs/1/model", Files(files));
-
-        Assert.True(await store.ExistsAsync("runs/1/model"));
-        await using (var reader = await store.OpenArtifactAsync("runs/1/model"))
-            await AssertContentAsync(reader, files);
-        Assert.Equal(300_000 + 6, content.Size);
-        Assert.StartsWith("xxh128:", content.Hash);
-    }
-
-    [Fact]
-    public async Task The_content_hash_equals_the_local_stores()
-    {
-        using var store = await NewStoreAsync();
-        var local = new LocalArtifactStore(_temp.Combine("local"));
-        (string, byte[])[] files = [("b.txt", "bee"u8.ToArray()), ("a/nested.bin", Random(70_000)), ("empty", [])];
-
-        var remote = await store.WriteArtifactAsync("x", Files(files));
-        var expected = await local.WriteArtifactAsync("x", Files(files));
-
-        Assert.Equal(expected, remote);
-    }
-
-    [Fact]
     public async Task A_large_artifact_goes_up_in_parts_and_comes_back_whole()
     {
         var config = await server.NewBucketConfigAsync();
@@ -106,7 +109,6 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
             await AssertContentAsync(reader, files);
 
         Assert.Equal(big.Length + 12, content.Size);
-        Assert.Equal((await new LocalArtifactStore(_temp.Combine("local")).WriteArtifactAsync("big", Files(files))).Hash, content.Hash);
         Assert.Equal(4, requests.OfType<UploadPartRequest>().Count());
         Assert.Single(requests.OfType<CompleteMultipartUploadRequest>());
         var ranges = requests.OfType<GetObjectRequest>().Where(r => r.ByteRange is not null).Select(r => (r.ByteRange.Start, r.ByteRange.End)).Order().ToArray();
@@ -141,24 +143,6 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
     }
 
     [Fact]
-    public async Task Files_left_by_a_killed_writer_read_as_absent_and_a_rewrite_succeeds()
-    {
-        using var store = await NewStoreAsync();
-        using var s3 = server.RawClient();
-        // What a writer killed after uploading leaves behind: a generation with files, no commit marker.
-        var orphan = store.KeyOf("runs/2/out") + "/.strata/0123456789abcdef0123456789abcdef/data.bin";
-        await s3.PutObjectAsync(new PutObjectRequest { BucketName = store.Bucket, Key = orphan, ContentBody = "half", UseChunkEncoding = false });
-
-        Assert.False(await store.ExistsAsync("runs/2/out"));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.OpenArtifactAsync("runs/2/out"));
-
-        var bytes = Random(1000);
-        await store.WriteArtifactAsync("runs/2/out", Files(("data.bin", bytes)));
-        await using var reader = await store.OpenArtifactAsync("runs/2/out");
-        await AssertContentAsync(reader, ("data.bin", bytes));
-    }
-
-    [Fact]
     public async Task A_write_that_fails_publishes_nothing_and_leaves_no_objects()
     {
         using var store = await NewStoreAsync();
@@ -190,23 +174,6 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
         Assert.DoesNotContain(keys, k => k.EndsWith("/old.txt", StringComparison.Ordinal));
         Assert.Equal(2, keys.Count); // the marker and the one file
         Assert.Contains(keysBefore.Single(k => k.EndsWith("commit.json", StringComparison.Ordinal)), keys);
-    }
-
-    [Fact]
-    public async Task A_failed_rewrite_keeps_the_published_artifact()
-    {
-        using var store = await NewStoreAsync();
-        var first = Random(500);
-        await store.WriteArtifactAsync("out", Files(("a.bin", first)));
-
-        await Assert.ThrowsAsync<IOException>(() => store.WriteArtifactAsync("out", async (writer, ct) =>
-        {
-            await Files(("a.bin", Random(500)))(writer, ct);
-            throw new IOException("disk full");
-        }));
-
-        await using var reader = await store.OpenArtifactAsync("out");
-        await AssertContentAsync(reader, ("a.bin", first));
     }
 
     [Fact]
@@ -279,22 +246,6 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
     }
 
     [Fact]
-    public async Task Writes_reads_and_overwrites_single_files()
-    {
-        using var store = await NewStoreAsync();
-        byte[] content = [0, 1, 2, 255];
-
-        await store.WriteFileAsync("runs/1/manifest.json", content);
-        Assert.Equal(content, await store.ReadFileAsync("runs/1/manifest.json"));
-        Assert.True(await store.ExistsAsync("runs/1/manifest.json"));
-
-        await store.WriteFileAsync("runs/1/manifest.json", "new"u8.ToArray());
-        Assert.Equal("new"u8.ToArray(), await store.ReadFileAsync("runs/1/manifest.json"));
-        Assert.Null(await store.ReadFileAsync("runs/1/missing.json"));
-        Assert.False(await store.ExistsAsync("runs/1/missing.json"));
-    }
-
-    [Fact]
     public async Task A_tampered_single_file_is_caught_by_its_hash()
     {
         using var store = await NewStoreAsync();
@@ -310,7 +261,7 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
     }
 
     [Fact]
-    public async Task Deletes_artifacts_and_files_and_ignores_absent_ones()
+    public async Task Deleting_an_artifact_removes_every_object_of_it()
     {
         using var store = await NewStoreAsync();
         await store.WriteArtifactAsync("a", Files(("x.txt", "x"u8.ToArray()), ("d/y.txt", "y"u8.ToArray())));
@@ -348,24 +299,36 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
         Assert.False(Directory.Exists(local));
     }
 
-    [Theory]
-    [InlineData("..")]
-    [InlineData("../outside")]
-    [InlineData("a/../../outside")]
-    [InlineData("/etc/passwd")]
-    [InlineData("")]
-    [InlineData("a/.strata/commit.json")]
-    public async Task Refuses_paths_that_escape_the_root_or_reach_into_an_artifact(string path)
+    [Fact]
+    public async Task Refuses_paths_that_reach_into_an_artifacts_own_objects()
     {
         using var store = await NewStoreAsync();
 
-        await Assert.ThrowsAsync<ArtifactException>(() => store.WriteArtifactAsync(path, Files(("a.txt", "a"u8.ToArray()))));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.OpenArtifactAsync(path));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.ExistsAsync(path));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.DeleteAsync(path));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.WriteFileAsync(path, new byte[] { 1 }));
-        await Assert.ThrowsAsync<ArtifactException>(() => store.ReadFileAsync(path));
+        foreach (var path in new[] { "a/.strata/commit.json", "a/.strata", ".strata/x" })
+        {
+            await Assert.ThrowsAsync<ArtifactException>(() => store.WriteArtifactAsync(path, Files(("a.txt", "a"u8.ToArray()))));
+            await Assert.ThrowsAsync<ArtifactException>(() => store.OpenArtifactAsync(path));
+            await Assert.ThrowsAsync<ArtifactException>(() => store.DeleteAsync(path));
+            await Assert.ThrowsAsync<ArtifactException>(() => store.WriteFileAsync(path, new byte[] { 1 }));
+            await Assert.ThrowsAsync<ArtifactException>(() => store.ReadFileAsync(path));
+        }
         Assert.Empty(await KeysAsync(store));
+    }
+
+    [Fact]
+    public async Task Verifying_an_artifact_reads_its_commit_marker_and_downloads_none_of_its_files()
+    {
+        var config = await server.NewBucketConfigAsync();
+        using var client = S3ClientFactory.Create(config);
+        var requests = new System.Collections.Concurrent.ConcurrentBag<Amazon.Runtime.AmazonWebServiceRequest>();
+        client.BeforeRequestEvent += (_, e) => { if (e is Amazon.Runtime.WebServiceRequestEventArgs w) requests.Add(w.Request); };
+        using var store = new S3ArtifactStore(client, S3ClientFactory.TransferSettings(config), ownsClient: false);
+        var content = await store.WriteArtifactAsync("out", Files(("data.bin", Random(100_000))));
+        requests.Clear();
+
+        Assert.True(await store.VerifyAsync("out", content.Hash));
+
+        Assert.Equal([store.KeyOf("out") + "/.strata/commit.json"], requests.OfType<GetObjectRequest>().Select(r => r.Key));
     }
 
     [Fact]
@@ -396,18 +359,4 @@ public sealed class S3ArtifactStoreTests(S3Server server) : IDisposable
         await AssertContentAsync(reader, ("w.bin", bytes));
     }
 
-    [Fact]
-    public async Task Writes_artifacts_concurrently()
-    {
-        using var store = await NewStoreAsync();
-        var payloads = Enumerable.Range(0, 8).Select(i => Random(10_000 + i)).ToArray();
-
-        await Task.WhenAll(payloads.Select((p, i) => store.WriteArtifactAsync($"many/{i}", Files(("p.bin", p), ("i.txt", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)))))));
-
-        for (var i = 0; i < payloads.Length; i++)
-        {
-            await using var reader = await store.OpenArtifactAsync($"many/{i}");
-            await AssertContentAsync(reader, ("i.txt", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture))), ("p.bin", payloads[i]));
-        }
-    }
 }

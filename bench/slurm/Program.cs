@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Strata;
 using Strata.Bench.Slurm;
-using Strata.Artifacts;
 using Strata.Stacks;
-using Strata.StepOperators;
 using Strata.Store;
 
 // A fan-out of trivial steps through the slurm step operator, against the floor (bare sbatch --wrap jobs, polling squeue

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
-using Microsoft.AspNetCore.Connections;
 using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
 
 namespace Strata.Emulators;
 

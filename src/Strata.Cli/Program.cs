@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Strata;
 using Strata.Cli;
 using Strata.Cli.Commands;
 

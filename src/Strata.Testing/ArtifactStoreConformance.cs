@@ -1,7 +1,6 @@
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
-using Strata.Artifacts;
 using Xunit;
 
 namespace Strata.Testing;

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Strata.Tests.Support;
 
 namespace Strata.ML.Tests;

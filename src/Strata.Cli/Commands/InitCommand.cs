@@ -1,4 +1,3 @@
-using Spectre.Console;
 using System.CommandLine;
 
 namespace Strata.Cli.Commands;

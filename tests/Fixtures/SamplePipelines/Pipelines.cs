@@ -1,5 +1,3 @@
-using Strata;
-
 namespace SamplePipelines;
 
 /// <summary>Small pipelines with known outcomes, for tests that drive the strata command line.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Amazon.S3.Model;
-using Strata.Aws.Tests.Support;
 using Strata.Testing;
 
 namespace Strata.Aws.Tests.S3;

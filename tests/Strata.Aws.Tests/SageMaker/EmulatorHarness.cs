@@ -1,8 +1,8 @@
 using Amazon.Runtime;
-using Strata.Emulators.Aws;
 using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;
+using Strata.Emulators.Aws;
 
 namespace Strata.Aws.Tests.SageMaker;
 

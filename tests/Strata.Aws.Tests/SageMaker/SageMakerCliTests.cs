@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Strata.Emulators.Aws;
 using Strata.Aws.Tests.S3;
-using Strata.Aws.Tests.Support;
+using Strata.Emulators.Aws;
 
 namespace Strata.Aws.Tests.SageMaker;
 

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using Strata.Emulators.Aws;
 using Strata.Aws.Tests.S3;
-using Strata.Aws.Tests.Support;
+using Strata.Emulators.Aws;
 using Strata.Testing;
 
 namespace Strata.Aws.Tests.SageMaker;

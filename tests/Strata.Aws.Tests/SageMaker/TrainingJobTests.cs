@@ -1,8 +1,7 @@
-using Strata.Emulators.Aws;
 using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;
-using Strata.Aws.Tests.Support;
+using Strata.Emulators.Aws;
 using static Strata.Aws.Tests.SageMaker.EmulatorHarness;
 
 namespace Strata.Aws.Tests.SageMaker;

@@ -25,7 +25,7 @@ public sealed class StrataCli : IDisposable
     public static string StrataDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
     public static string SamplePipelinesDll => Path.Combine(AppContext.BaseDirectory, "SamplePipelines.dll");
 
-    /// <summary>Runs `strata args...` with STRATA_HOME set to this instance's home (unless <paramref name="home"/> is null and environment is given).</summary>
+    /// <summary>Runs `strata args...` with STRATA_HOME set to this instance's home.</summary>
     public CliResult Run(params string[] args) => RunIn(WorkingDirectory, new Dictionary<string, string?> { ["STRATA_HOME"] = Home }, args);
 
     public CliResult RunIn(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args) =>

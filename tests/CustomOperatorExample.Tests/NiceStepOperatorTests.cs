@@ -1,4 +1,8 @@
 using System.Runtime.InteropServices;
+using Strata;
+using Strata.Stacks;
+using Strata.StepOperators;
+using Strata.Store;
 using Strata.Testing;
 
 namespace CustomOperatorExample.Tests;

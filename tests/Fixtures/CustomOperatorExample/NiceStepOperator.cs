@@ -3,6 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using CustomOperatorExample;
+using Strata;
+using Strata.Artifacts;
+using Strata.Stacks;
+using Strata.StepOperators;
 
 // Whoever loads this library as a plugin (STRATA_PLUGINS for the strata command) gets the flavor.
 [assembly: StrataSetup(typeof(NiceSetup))]

@@ -1,3 +1,5 @@
+using Strata;
+
 namespace SamplePipelines;
 
 /// <summary>Small pipelines with known outcomes, for tests that drive the strata command line.</summary>

@@ -32,5 +32,6 @@ internal sealed class AwsClientOptions
     };
 
     internal AwsJsonClient JsonClient(AwsJsonService service, Uri? endpoint) =>
-        new(HttpClient ?? SharedHttp, service, endpoint ?? service.DefaultEndpoint(AwsCredentialSource.CheckRegion(Region)), Region, Credentials, Retry, Time, Logger);
+        new(HttpClient ?? SharedHttp, service, endpoint ?? service.DefaultEndpoint(AwsCredentialSource.CheckRegion(Region)), Region, Credentials, Retry, Time,
+            Logger);
 }

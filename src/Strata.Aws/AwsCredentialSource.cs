@@ -17,7 +17,8 @@ internal static class AwsCredentialSource
         var hasSecret = !string.IsNullOrWhiteSpace(secretAccessKey);
         if (hasKey != hasSecret)
             throw new StrataConfigException(
-                $"Only one of access_key_id and secret_access_key is set; set both (as secret references such as {{{{aws.access_key_id}}}}), or neither to use {(string.IsNullOrWhiteSpace(profile) ? "the standard AWS credential chain" : $"profile '{profile}'")}.");
+                $"Only one of access_key_id and secret_access_key is set; set both (as secret references such as {{{{aws.access_key_id}}}}), or neither to " +
+                $"use {(string.IsNullOrWhiteSpace(profile) ? "the standard AWS credential chain" : $"profile '{profile}'")}.");
         if (hasKey)
             return string.IsNullOrWhiteSpace(sessionToken)
                 ? new BasicAWSCredentials(accessKeyId, secretAccessKey)
@@ -27,7 +28,8 @@ internal static class AwsCredentialSource
             var chain = new CredentialProfileStoreChain();
             if (!chain.TryGetAWSCredentials(profile, out var credentials))
                 throw new StrataConfigException(
-                    $"AWS profile '{profile}' was not found or has no usable credentials in the shared config and credentials files (~/.aws/config, ~/.aws/credentials); create it with 'aws configure --profile {profile}', or set access_key_id and secret_access_key.");
+                    $"AWS profile '{profile}' was not found or has no usable credentials in the shared config and credentials files (~/.aws/config, " +
+                    $"~/.aws/credentials); create it with 'aws configure --profile {profile}', or set access_key_id and secret_access_key.");
             return credentials;
         }
         try
@@ -37,7 +39,8 @@ internal static class AwsCredentialSource
         catch (AmazonClientException e)
         {
             throw new StrataConfigException(
-                "No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, configure a profile (profile=...), or give access_key_id and secret_access_key as secret references.", e);
+                "No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, configure a profile (profile=...), or give access_key_id and " +
+                "secret_access_key as secret references.", e);
         }
     }
 

@@ -31,7 +31,8 @@ internal static class RunConfigFile
         }
         catch (YamlDotNet.Core.YamlException e)
         {
-            throw new CliUsageException($"'{path}' is not a valid run config: {e.Message} (expected `steps: {{ STEP: {{ step_operator, settings, retries, timeout }} }}`).");
+            throw new CliUsageException($"'{path}' is not a valid run config: {e.Message} (expected `steps: {{ STEP: {{ step_operator, settings, retries, " +
+                $"timeout }} }}`).");
         }
     }
 }

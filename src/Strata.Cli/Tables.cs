@@ -13,7 +13,8 @@ internal static class Tables
     }
 
     /// <summary>Adds a row of plain text (never parsed as markup, so user values print as they are).</summary>
-    public static void Row(Table table, params string?[] cells) => table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c ?? "")).ToArray());
+    public static void Row(Table table, params string?[] cells) =>
+        table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c ?? "")).ToArray());
 
     public static string Time(DateTimeOffset? t) => t?.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "";
 

@@ -71,14 +71,16 @@ internal sealed class PostgresMetadataStore : SqlMetadataStore
             var (key, value) = pair.IndexOf('=') is var eq and >= 0
                 ? (Uri.UnescapeDataString(pair[..eq]), Uri.UnescapeDataString(pair[(eq + 1)..]))
                 : (Uri.UnescapeDataString(pair), "");
-            if (key.Equals("sslmode", StringComparison.OrdinalIgnoreCase)) value = value.Replace("-", "", StringComparison.Ordinal); // verify-full → VerifyFull
+            if (key.Equals("sslmode", StringComparison.OrdinalIgnoreCase))
+                value = value.Replace("-", "", StringComparison.Ordinal); // verify-full → VerifyFull
             try
             {
                 builder[LibpqKeywords.GetValueOrDefault(key, key)] = value;
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
-                throw new StoreException($"The PostgreSQL URL parameter '{key}' is not understood ({e.Message.TrimEnd('.')}); use libpq names such as sslmode, or Npgsql connection string keywords.", e);
+                throw new StoreException($"The PostgreSQL URL parameter '{key}' is not understood ({e.Message.TrimEnd('.')}); use libpq names such as " +
+                    "sslmode, or Npgsql connection string keywords.", e);
             }
         }
         var user = builder.Username is { Length: > 0 } u ? Uri.EscapeDataString(u) + "@" : "";
@@ -94,7 +96,8 @@ internal sealed class PostgresMetadataStore : SqlMetadataStore
         }
         catch (NpgsqlException e)
         {
-            throw new StoreException($"Cannot connect to the PostgreSQL store at {Location}: {e.Message.TrimEnd('.')}. Check STRATA_STORE_URL and that the server is running.", e);
+            throw new StoreException($"Cannot connect to the PostgreSQL store at {Location}: {e.Message.TrimEnd('.')}. Check STRATA_STORE_URL and that the " +
+                "server is running.", e);
         }
     }
 

@@ -92,7 +92,8 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
             ?? throw new SlurmException(SlurmErrorKind.Protocol, $"scontrol show job printed no JobState for job {jobId}: {line}");
     }
 
-    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobIds);
         foreach (var id in jobIds) SlurmJobIds.Check(id);
@@ -165,7 +166,8 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
     {
         SlurmJobIds.Check(jobId);
         var result = await RunAsync("scancel", [jobId], null, cancellationToken).ConfigureAwait(false);
-        if (result.ExitCode != 0 && !IsUnknownJob(result.Stderr) && !result.Stderr.Contains("already completing or completed", StringComparison.OrdinalIgnoreCase))
+        if (result.ExitCode != 0 && !IsUnknownJob(result.Stderr)
+            && !result.Stderr.Contains("already completing or completed", StringComparison.OrdinalIgnoreCase))
             throw Failure("scancel", result, $"Cannot cancel Slurm job {jobId}");
     }
 

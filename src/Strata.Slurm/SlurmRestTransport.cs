@@ -192,7 +192,8 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         return Jobs(json).FirstOrDefault(j => j.JobId == jobId);
     }
 
-    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobIds);
         foreach (var id in jobIds) SlurmJobIds.Check(id);
@@ -359,14 +360,16 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         catch (Exception e) when (e is FormatException or JsonException)
         {
             throw new SlurmException(SlurmErrorKind.Authentication,
-                $"The Slurm token for user '{_options.UserName}' is not a JWT (header.payload.signature). Make one with 'scontrol token username={_options.UserName}'.", e);
+                $"The Slurm token for user '{_options.UserName}' is not a JWT (header.payload.signature). Make one with 'scontrol token " +
+                $"username={_options.UserName}'.", e);
         }
         if (payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds))
         {
             var expiry = DateTimeOffset.FromUnixTimeSeconds(seconds);
             if (expiry <= TimeProvider.System.GetUtcNow()) // the token's expiry is on the real clock
                 throw new SlurmException(SlurmErrorKind.Authentication,
-                    $"The Slurm JWT for user '{_options.UserName}' expired at {expiry:u}. Make a new one with 'scontrol token username={_options.UserName} lifespan=<seconds>'.");
+                    $"The Slurm JWT for user '{_options.UserName}' expired at {expiry:u}. Make a new one with 'scontrol token username={_options.UserName} " +
+                    "lifespan=<seconds>'.");
         }
         _checkedToken = token;
     }

@@ -44,7 +44,8 @@ internal static class SlurmStepJob
                 yield return "container_command contains a newline or control character";
             var count = CountOf(container, CommandPlaceholder);
             if (count != 1)
-                yield return $"container_command must contain {CommandPlaceholder} exactly once (where the step's command goes), e.g. 'apptainer exec /images/app.sif {CommandPlaceholder}'; it contains it {count} times";
+                yield return $"container_command must contain {CommandPlaceholder} exactly once (where the step's command goes), e.g. 'apptainer exec " +
+                    $"/images/app.sif {CommandPlaceholder}'; it contains it {count} times";
         }
         if (settings.Nodes is <= 0) yield return $"nodes {settings.Nodes} must be positive";
         if (settings.Ntasks is <= 0) yield return $"ntasks {settings.Ntasks} must be positive";
@@ -57,11 +58,13 @@ internal static class SlurmStepJob
         var sb = new StringBuilder();
         sb.Append("#!/bin/bash\n");
         sb.Append(CultureInfo.InvariantCulture,
-            $"# Strata step '{Comment(launch.StepName)}' of pipeline '{Comment(launch.Pipeline)}', run {Comment(launch.RunName)}, step run {Comment(launch.StepRunId)}, attempt {launch.Attempt}.\n");
+            $"# Strata step '{Comment(launch.StepName)}' of pipeline '{Comment(launch.Pipeline)}', run {Comment(launch.RunName)}, step run " +
+            $"{Comment(launch.StepRunId)}, attempt {launch.Attempt}.\n");
         sb.Append("# Written by Strata. The step's environment, secrets included, is in env.sh beside this script (0600, removed when the step ends).\n");
         sb.Append(CultureInfo.InvariantCulture, $"cd {Quote(stepDir)} || exit {CannotStart}\n");
         sb.Append(CultureInfo.InvariantCulture,
-            $"if ! . ./{EnvironmentFile}; then printf 'strata: cannot read %s on %s: is the work directory shared with this node?\\n' {Quote(stepDir + "/" + EnvironmentFile)} \"$(hostname)\" >&2; exit {CannotStart}; fi\n");
+            $"if ! . ./{EnvironmentFile}; then printf 'strata: cannot read %s on %s: is the work directory shared with this node?\\n' " +
+            $"{Quote(stepDir + "/" + EnvironmentFile)} \"$(hostname)\" >&2; exit {CannotStart}; fi\n");
         foreach (var line in settings.Setup ?? []) sb.Append(line).Append('\n');
         var command = string.Join(' ', launch.Command.Select(Quote));
         if (settings.ContainerCommand is { } container) command = container.Replace(CommandPlaceholder, command, StringComparison.Ordinal);
@@ -81,7 +84,8 @@ internal static class SlurmStepJob
         foreach (var (name, value) in launch.Environment.Concat(launch.Secrets))
         {
             if (!SlurmJobSpec.IsEnvironmentName(name))
-                throw new SlurmException(SlurmErrorKind.InvalidSpec, $"Environment variable name '{name}' must be letters, digits and '_', not starting with a digit.");
+                throw new SlurmException(SlurmErrorKind.InvalidSpec,
+                    $"Environment variable name '{name}' must be letters, digits and '_', not starting with a digit.");
             if (value.Contains('\0', StringComparison.Ordinal))
                 throw new SlurmException(SlurmErrorKind.InvalidSpec, $"Environment variable {name} contains a NUL character.");
             sb.Append(CultureInfo.InvariantCulture, $"export {name}={Quote(value)}\n");
@@ -90,7 +94,8 @@ internal static class SlurmStepJob
     }
 
     /// <summary>The job to submit for a step: the script, the settings, the resources and the step's directory.</summary>
-    public static SlurmJobSpec Spec(string name, string script, SlurmStepOperatorSettings settings, StepResources resources, TimeSpan? stepTimeout, string stepDir) => new()
+    public static SlurmJobSpec Spec(string name, string script, SlurmStepOperatorSettings settings, StepResources resources, TimeSpan? stepTimeout,
+        string stepDir) => new()
     {
         Name = name,
         Script = script,

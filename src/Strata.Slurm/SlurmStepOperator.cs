@@ -41,7 +41,8 @@ internal sealed class SlurmStepOperator : StepOperator
         var problems = SlurmStepJob.Problems(settings).ToList();
         if (problems.Count > 0)
             throw new SlurmException(SlurmErrorKind.InvalidSpec,
-                $"Step '{launch.StepName}' cannot run on step operator '{Name}':{Environment.NewLine}  - " + string.Join(Environment.NewLine + "  - ", problems));
+                $"Step '{launch.StepName}' cannot run on step operator '{Name}':{Environment.NewLine}  - " +
+                string.Join(Environment.NewLine + "  - ", problems));
         var name = StepJobNames.For(launch.StepRunId, launch.Pipeline, launch.StepName);
         var stepDir = SlurmStepJob.DirectoryFor(_config.WorkDir, launch.StepRunId);
 
@@ -57,7 +58,8 @@ internal sealed class SlurmStepOperator : StepOperator
                 new JobDirectory(stepDir).ClearOutcome();
             }
             CreatePrivateDirectory(_config.WorkDir, stepDir);
-            await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.EnvironmentFile), SlurmStepJob.EnvironmentFileText(launch), cancellationToken).ConfigureAwait(false);
+            await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.EnvironmentFile), SlurmStepJob.EnvironmentFileText(launch),
+                cancellationToken).ConfigureAwait(false);
             var script = SlurmStepJob.Script(launch, settings, stepDir);
             await WritePrivateFileAsync(Path.Combine(stepDir, SlurmStepJob.ScriptFile), script, cancellationToken).ConfigureAwait(false);
             var spec = SlurmStepJob.Spec(name, script, settings, launch.Resources, launch.Timeout, stepDir);
@@ -130,13 +132,15 @@ internal sealed class SlurmStepOperator : StepOperator
                 : new StepJobStatus(StepJobState.Failed, $"the step's command exited with code {code} in Slurm job {jobId}", code);
         if (!knownToSlurm || state is null)
             return new StepJobStatus(StepJobState.Failed,
-                $"Slurm job {jobId} vanished without recording an exit code: it ended longer ago than the cluster's MinJobAge, or was killed before its script finished, or the work directory is not shared with the node it ran on");
+                $"Slurm job {jobId} vanished without recording an exit code: it ended longer ago than the cluster's MinJobAge, or was killed before its " +
+                "script finished, or the work directory is not shared with the node it ran on");
         return state.Phase switch
         {
             SlurmJobPhase.Pending => new StepJobStatus(StepJobState.Queued, PendingReason(state)),
             SlurmJobPhase.Running or SlurmJobPhase.Unknown => new StepJobStatus(StepJobState.Running, state.SlurmState == "RUNNING" ? null : state.Describe()),
             SlurmJobPhase.Completed => new StepJobStatus(StepJobState.Succeeded, null, state.ExitCode ?? 0),
-            SlurmJobPhase.Cancelled => new StepJobStatus(StepJobState.Cancelled, state.Describe() + " (by scancel or an administrator, not by Strata)", ExitOf(state)),
+            SlurmJobPhase.Cancelled =>
+                new StepJobStatus(StepJobState.Cancelled, state.Describe() + " (by scancel or an administrator, not by Strata)", ExitOf(state)),
             _ => new StepJobStatus(StepJobState.Failed, state.Describe(), ExitOf(state)),
         };
     }
@@ -166,7 +170,8 @@ internal sealed class SlurmStepOperator : StepOperator
             "InvalidAccount" => "the account is not valid for this user or partition",
             "InvalidQOS" => "the QOS is not valid for this user or partition",
             "BadConstraints" => "no node can satisfy its constraints",
-            _ when reason.StartsWith("QOS", StringComparison.Ordinal) || reason.StartsWith("Assoc", StringComparison.Ordinal) => "a QOS or account limit holds it back",
+            _ when reason.StartsWith("QOS", StringComparison.Ordinal)
+                || reason.StartsWith("Assoc", StringComparison.Ordinal) => "a QOS or account limit holds it back",
             _ => null,
         };
         return meaning is null ? reason : $"{reason}: {meaning.Replace("JOBID", state.JobId, StringComparison.Ordinal)}";
@@ -262,7 +267,8 @@ internal sealed class SlurmStepOperator : StepOperator
     private static string StepDir(StepJob job) =>
         job.Data.TryGetValue("step_dir", out var dir) && dir.Length > 0
             ? dir
-            : throw new SlurmException(SlurmErrorKind.InvalidSpec, $"The handle of job {job.JobId} has no step_dir; it was not made by the slurm step operator.");
+            : throw new SlurmException(SlurmErrorKind.InvalidSpec,
+                $"The handle of job {job.JobId} has no step_dir; it was not made by the slurm step operator.");
 
     private static JobDirectory Files(StepJob job) => new(StepDir(job));
 

@@ -35,13 +35,16 @@ public class SlurmStepOperatorSettings : StepOperatorSettings
     [Description("Number of tasks (sbatch --ntasks).")]
     public int? Ntasks { get; set; }
 
-    [Description("More sbatch options, comma-separated, each '--name' or '--name=value' without spaces or shell characters (e.g. --constraint=a100,--exclusive). Options Strata sets itself are refused.")]
+    [Description("More sbatch options, comma-separated, each '--name' or '--name=value' without spaces or shell characters (e.g. " +
+        "--constraint=a100,--exclusive). Options Strata sets itself are refused.")]
     public List<string>? ExtraSbatchOptions { get; set; }
 
-    [Description("Shell lines run in the job before the step, comma-separated (e.g. 'module load dotnet/10'). Runs in the step's directory with the step's environment.")]
+    [Description("Shell lines run in the job before the step, comma-separated (e.g. 'module load dotnet/10'). Runs in the step's directory with the step's " +
+        "environment.")]
     public List<string>? Setup { get; set; }
 
-    [Description("Wraps the step's command for clusters that run jobs in containers; {command} is replaced by the quoted command (e.g. 'apptainer exec --bind /shared /images/app.sif {command}').")]
+    [Description("Wraps the step's command for clusters that run jobs in containers; {command} is replaced by the quoted command (e.g. 'apptainer exec " +
+        "--bind /shared /images/app.sif {command}').")]
     public string? ContainerCommand { get; set; }
 
     [Description("Submit the job held (sbatch --hold): it waits, pending with reason JobHeldUser, until released with `scontrol release JOBID`.")]
@@ -54,7 +57,8 @@ public sealed class SlurmStepOperatorConfig : SlurmStepOperatorSettings
     [Description("How to talk to Slurm: cli (sbatch, squeue, scontrol, scancel on this host) or rest (slurmrestd).")]
     public SlurmTransportKind Transport { get; set; } = SlurmTransportKind.Cli;
 
-    [Description("A directory on a filesystem shared with the compute nodes, at the same path there: each step gets its job script, environment file, output and exit code in a directory under it.")]
+    [Description("A directory on a filesystem shared with the compute nodes, at the same path there: each step gets its job script, environment file, output " +
+        "and exit code in a directory under it.")]
     public required string WorkDir { get; set; }
 
     [Description("slurm.conf for the Slurm commands (SLURM_CONF); default: the environment's or Slurm's own.")]
@@ -69,13 +73,15 @@ public sealed class SlurmStepOperatorConfig : SlurmStepOperatorSettings
     [Description("slurmrestd unix socket for transport=rest, instead of rest_url (local auth; the token is optional).")]
     public string? RestSocket { get; set; }
 
-    [Description("User the REST requests and the jobs run as (X-SLURM-USER-NAME); default: the user running Strata. Jobs must be able to read the work directory's files, which Strata creates for this user only.")]
+    [Description("User the REST requests and the jobs run as (X-SLURM-USER-NAME); default: the user running Strata. Jobs must be able to read the work " +
+        "directory's files, which Strata creates for this user only.")]
     public string? UserName { get; set; }
 
     [Secret]
     [Description("Slurm JWT for transport=rest (scontrol token username=USER lifespan=SECONDS); give it as a secret reference, e.g. {{slurm.token}}.")]
     public string? Token { get; set; }
 
-    [Description("How many of this operator's jobs may be in Slurm at once (submitted and not finished); 0 means no limit. Steps over the limit wait before sbatch.")]
+    [Description("How many of this operator's jobs may be in Slurm at once (submitted and not finished); 0 means no limit. Steps over the limit wait before " +
+        "sbatch.")]
     public int MaxJobs { get; set; }
 }

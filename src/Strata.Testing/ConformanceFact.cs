@@ -36,7 +36,8 @@ public sealed class ConformanceFactDiscoverer(IMessageSink diagnosticMessageSink
     }
 }
 
-/// <summary>A conformance case as xunit runs it: a failure by <see cref="ConformanceSkipException"/> is reported as a skip. Plumbing: not for use in code.</summary>
+/// <summary>A conformance case as xunit runs it: a failure by <see cref="ConformanceSkipException"/> is reported as a skip. Plumbing: not for use in
+/// code.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class ConformanceTestCase : XunitTestCase
 {

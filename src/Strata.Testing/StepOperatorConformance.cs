@@ -116,7 +116,8 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         var config = new Dictionary<string, string>(OperatorConfig);
         if (Entrypoint is { Count: > 0 } entrypoint) config["entrypoint"] = string.Join(',', entrypoint);
         else if (Environment.GetEnvironmentVariable("STRATA_CLI") is not { Length: > 0 } && !File.Exists(Path.Combine(AppContext.BaseDirectory, "strata.dll")))
-            throw new InvalidOperationException("No step entrypoint for the jobs: reference Strata.Cli from the test project (strata.dll beside the tests), set STRATA_CLI, or override Entrypoint.");
+            throw new InvalidOperationException("No step entrypoint for the jobs: reference Strata.Cli from the test project (strata.dll beside the tests), " +
+                "set STRATA_CLI, or override Entrypoint.");
         var store = StackManager.DefaultStack;
         if (ArtifactStore is { } artifactStore)
         {
@@ -270,7 +271,8 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         Assert.Contains(Queue.Reason!, error);
         Assert.Contains("was cancelled", error);
         // The reason was shown while the job waited, not only at the end.
-        Assert.Contains(observer.Changes, c => c is { Step: "sleep", Status: ExecutionStatus.Pending } && c.Detail?.Contains(Queue.Reason!, StringComparison.Ordinal) == true);
+        Assert.Contains(observer.Changes,
+            c => c is { Step: "sleep", Status: ExecutionStatus.Pending } && c.Detail?.Contains(Queue.Reason!, StringComparison.Ordinal) == true);
         await AssertNothingLeftAsync(await JobOfAsync(observer, "sleep"));
     }
 
@@ -300,10 +302,12 @@ public abstract class StepOperatorConformance : IAsyncLifetime
         var observer = new ConformanceObserver();
 
         var run = RunAsync(p => p.Step(Steps.UseSecret, Steps.Hash(token), release), observer);
-        await WaitUntilAsync(() => observer.LinesOf("use_secret").Any(l => l.StartsWith("token is", StringComparison.Ordinal)), run, "the step to use its secret");
+        await WaitUntilAsync(() => observer.LinesOf("use_secret").Any(l => l.StartsWith("token is", StringComparison.Ordinal)), run,
+            "the step to use its secret");
         var job = await JobOfAsync(observer, "use_secret");
         var spec = await JobSpecAsync(job);
-        Assert.True(spec.Contains(StrataEntrypoint.Verb, StringComparison.Ordinal), $"JobSpecAsync does not show the job's command ({StrataEntrypoint.Verb}): {spec}");
+        Assert.True(spec.Contains(StrataEntrypoint.Verb, StringComparison.Ordinal),
+            $"JobSpecAsync does not show the job's command ({StrataEntrypoint.Verb}): {spec}");
         Assert.DoesNotContain(token, spec, StringComparison.Ordinal);
         await File.WriteAllTextAsync(release, "");
         var result = await run.WaitAsync(Patience);
@@ -398,7 +402,9 @@ public abstract class StepOperatorConformance : IAsyncLifetime
     public async Task A_job_outlives_its_killed_client_and_a_resume_reattaches_to_it_without_submitting_another()
     {
         var cli = StrataCommand;
-        if (!File.Exists(cli)) ConformanceSkip.Because($"this case runs the pipeline with the strata command, and there is none at {cli} (reference Strata.Cli or set STRATA_CLI)");
+        if (!File.Exists(cli))
+            ConformanceSkip.Because($"this case runs the pipeline with the strata command, and there is none at {cli} (reference Strata.Cli or set " +
+                "STRATA_CLI)");
         var runName = $"reattach-{Guid.NewGuid():N}";
         var files = Steps.HeldFiles(runName);
         try
@@ -406,7 +412,8 @@ public abstract class StepOperatorConformance : IAsyncLifetime
             // The client: `strata pipeline run` in a process of its own, killed (SIGKILL) once its step's job runs.
             StepJob job;
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { cli, "pipeline", "run", Steps.ReattachPipeline, "--assembly", typeof(Steps).Assembly.Location, "--stack", StackName, "--run-name", runName })
+            foreach (var arg in new[] { cli, "pipeline", "run", Steps.ReattachPipeline, "--assembly", typeof(Steps).Assembly.Location, "--stack", StackName,
+                "--run-name", runName })
                 start.ArgumentList.Add(arg);
             start.Environment["STRATA_HOME"] = Client.Home.Path;
             start.Environment.Remove("STRATA_STORE_URL");
@@ -432,7 +439,8 @@ public abstract class StepOperatorConformance : IAsyncLifetime
 
             var observer = new ConformanceObserver();
             var resume = Client.ResumeAsync(runName, new RunOptions { Observer = observer }).WaitAsync(Patience, CancellationToken.None);
-            await WaitUntilAsync(() => observer.Changes.Any(c => c.Detail?.Contains("re-attached", StringComparison.Ordinal) == true), resume, "the resume to re-attach to the job");
+            await WaitUntilAsync(() => observer.Changes.Any(c => c.Detail?.Contains("re-attached", StringComparison.Ordinal) == true), resume,
+                "the resume to re-attach to the job");
             await File.WriteAllTextAsync(files.Release, "");
             var result = await resume;
 
@@ -460,7 +468,8 @@ public abstract class StepOperatorConformance : IAsyncLifetime
 
     private Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, ConformanceObserver observer, Dictionary<string, StepOverride>? steps = null,
         TimeProvider? time = null, CancellationToken cancellationToken = default) =>
-        Client.RunAsync(pipeline, new RunOptions { Stack = StackName, NoCache = true, Observer = observer, Steps = steps ?? [], TimeProvider = time }, cancellationToken)
+        Client.RunAsync(pipeline, new RunOptions { Stack = StackName, NoCache = true, Observer = observer, Steps = steps ?? [], TimeProvider = time },
+            cancellationToken)
             .WaitAsync(Patience, CancellationToken.None);
 
     private async Task<string> CreateSecretAsync()

@@ -42,7 +42,8 @@ public sealed class StrataClient : IAsyncDisposable
     }
 
     /// <summary>Opens the default home, runs a pipeline, and closes the store.</summary>
-    public static async Task<RunResult> RunPipelineAsync(Action<PipelineBuilder> pipeline, RunOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<RunResult> RunPipelineAsync(Action<PipelineBuilder> pipeline, RunOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         await using var client = await OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         return await client.RunAsync(pipeline, options, cancellationToken).ConfigureAwait(false);
@@ -64,7 +65,8 @@ public sealed class StrataClient : IAsyncDisposable
         var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline), cancellationToken).ConfigureAwait(false);
+            return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline),
+                cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -116,7 +118,8 @@ public sealed class StrataClient : IAsyncDisposable
             .Where(s => !s.Status.IsFinished() && s.Job is not null && s.StepOperator is not null && operatorOf.GetValueOrDefault(s.Name) == s.StepOperator)
             .GroupBy(s => s.Name)
             .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Attempt).Last());
-        await StopLeftoversAsync(record, steps.Where(s => !reattachable.Values.Contains(s)).ToArray(), "interrupted; resumed", cancellationToken).ConfigureAwait(false);
+        await StopLeftoversAsync(record, steps.Where(s => !reattachable.Values.Contains(s)).ToArray(), "interrupted; resumed",
+            cancellationToken).ConfigureAwait(false);
         var outputs = (await Store.GetStepOutputsAsync(record.Id, cancellationToken).ConfigureAwait(false)).ToLookup(o => o.StepRunId);
         var succeeded = steps.Where(s => s.Status.IsSuccess())
             .GroupBy(s => s.Name)
@@ -126,7 +129,8 @@ public sealed class StrataClient : IAsyncDisposable
                 return (latest, (IReadOnlyList<StepArtifactLink>)outputs[latest.Id].ToArray());
             });
         var attempts = steps.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Max(s => s.Attempt));
-        return await orchestrator.ResumeAsync(record, pipeline, plans, parallelism, new PriorRun(succeeded, attempts, reattachable), cancellationToken).ConfigureAwait(false);
+        return await orchestrator.ResumeAsync(record, pipeline, plans, parallelism, new PriorRun(succeeded, attempts, reattachable),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -164,7 +168,8 @@ public sealed class StrataClient : IAsyncDisposable
             if (step.Job is not null && step.StepOperator is not null)
             {
                 var job = System.Text.Json.JsonSerializer.Deserialize<StepJob>(step.Job, StrataJson.Compact)!;
-                await using var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, new StepOperatorContext(Home, artifacts), cancellationToken).ConfigureAwait(false);
+                await using var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, new StepOperatorContext(Home, artifacts),
+                    cancellationToken).ConfigureAwait(false);
                 await op.CancelAsync(job, cancellationToken).ConfigureAwait(false);
             }
             var status = reason == "cancelled" ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
@@ -175,7 +180,8 @@ public sealed class StrataClient : IAsyncDisposable
     private async Task<(LocalOrchestrator, IReadOnlyDictionary<StepNode, StepPlan>, int)> PrepareAsync(
         PipelineDefinition pipeline, StackRecord stack, RunOptions options, CancellationToken cancellationToken)
     {
-        var orchestratorConfig = await Stacks.GetConfigAsync(ComponentType.Orchestrator, stack.Single(ComponentType.Orchestrator)!, cancellationToken).ConfigureAwait(false);
+        var orchestratorConfig = await Stacks.GetConfigAsync(ComponentType.Orchestrator, stack.Single(ComponentType.Orchestrator)!,
+            cancellationToken).ConfigureAwait(false);
         var parallelism = options.MaxParallelism
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);

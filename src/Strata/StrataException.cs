@@ -58,7 +58,8 @@ public sealed class StackValidationException : StrataException
 /// <summary>A step that ran elsewhere and failed: what failed there, where, and the end of its log.</summary>
 public sealed class StepFailedException : Exception
 {
-    internal StepFailedException(string message, string step, string? stepOperator, string? jobId, StepJobState? state, int? exitCode, string? remoteType, string? logTail)
+    internal StepFailedException(string message, string step, string? stepOperator, string? jobId, StepJobState? state, int? exitCode, string? remoteType,
+        string? logTail)
         : base(message)
     {
         Step = step;

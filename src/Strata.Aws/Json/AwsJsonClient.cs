@@ -86,7 +86,8 @@ internal sealed class AwsJsonClient
                 OnRetry = args =>
                 {
                     Interlocked.Increment(ref _retries);
-                    _logger?.LogDebug(args.Outcome.Exception, "{Service} call retried (attempt {Attempt}) after {Delay}", service.TargetPrefix, args.AttemptNumber + 1, args.RetryDelay);
+                    _logger?.LogDebug(args.Outcome.Exception, "{Service} call retried (attempt {Attempt}) after {Delay}", service.TargetPrefix,
+                        args.AttemptNumber + 1, args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -112,7 +113,8 @@ internal sealed class AwsJsonClient
         }
         catch (JsonException e)
         {
-            throw new AwsServiceException(operation, "InvalidResponse", $"The {Service.TargetPrefix}.{operation} response could not be read: {e.Message}", HttpStatusCode.OK, null, e);
+            throw new AwsServiceException(operation, "InvalidResponse", $"The {Service.TargetPrefix}.{operation} response could not be read: {e.Message}",
+                HttpStatusCode.OK, null, e);
         }
     }
 
@@ -148,7 +150,8 @@ public sealed class AwsServiceException : Exception
 
     private static readonly HashSet<string> Transient = new(StringComparer.Ordinal)
     {
-        "InternalFailure", "InternalError", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
+        "InternalFailure", "InternalError", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout",
+            "RequestTimeoutException",
     };
 
     internal AwsServiceException(string operation, string errorCode, string message, HttpStatusCode statusCode, string? requestId, Exception? inner = null)
@@ -189,7 +192,8 @@ public sealed class AwsServiceException : Exception
                 foreach (var p in doc.RootElement.EnumerateObject())
                 {
                     if (p.NameEquals("__type") || p.NameEquals("code") || p.NameEquals("Code")) type ??= p.Value.GetString();
-                    else if (p.Name.Equals("message", StringComparison.OrdinalIgnoreCase) && p.Value.ValueKind == JsonValueKind.String) message ??= p.Value.GetString();
+                    else if (p.Name.Equals("message", StringComparison.OrdinalIgnoreCase) && p.Value.ValueKind == JsonValueKind.String)
+                        message ??= p.Value.GetString();
                 }
         }
         catch (JsonException)

@@ -46,7 +46,8 @@ internal sealed class CloudWatchLogsClient(AwsJsonClient json)
     /// The events of a stream after <paramref name="forwardToken"/> (from the start when null), page by page until the
     /// stream has no more for now; returns them with the token to continue from later.
     /// </summary>
-    public async Task<(IReadOnlyList<OutputLogEvent> Events, string? NextToken)> ReadForwardAsync(string group, string stream, string? forwardToken, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<OutputLogEvent> Events, string? NextToken)> ReadForwardAsync(string group, string stream, string? forwardToken,
+        CancellationToken cancellationToken)
     {
         var events = new List<OutputLogEvent>();
         var token = forwardToken;

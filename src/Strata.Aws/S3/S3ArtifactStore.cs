@@ -74,7 +74,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
     {
         var relative = ArtifactPath.Normalize(path);
         if (relative.Split('/').Contains(MetaSegment))
-            throw new ArtifactException($"Artifact path '{path}' uses the reserved name '{MetaSegment}', where the store keeps artifacts' files and commit markers.");
+            throw new ArtifactException($"Artifact path '{path}' uses the reserved name '{MetaSegment}', where the store keeps artifacts' files and commit " +
+                "markers.");
         return _location.Key(relative);
     }
 
@@ -82,7 +83,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
 
     private static string GenerationPrefix(string key, string generation) => $"{key}/{MetaSegment}/{generation}/";
 
-    public override async Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write, CancellationToken cancellationToken = default)
+    public override async Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
         var key = KeyOf(path);
@@ -123,7 +125,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     // Report the upload that failed first, not a sibling we cancelled because of it.
-                    throw uploads.Select(u => u.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) ?? throw new InvalidOperationException("An upload was cancelled.");
+                    throw uploads.Select(u => u.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
+                        ?? throw new InvalidOperationException("An upload was cancelled.");
                 }
             }
 
@@ -140,7 +143,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
 
             var marker = new CommitMarker(1, generation, content.Hash, content.Size,
                 files.Select(f => new CommitFile(f.Name, f.Size, ContentHasher.Format(f.Hash))).ToArray());
-            await PutBytesAsync(MarkerKey(key), JsonSerializer.SerializeToUtf8Bytes(marker, MarkerJson), "application/json", cancellationToken).ConfigureAwait(false);
+            await PutBytesAsync(MarkerKey(key), JsonSerializer.SerializeToUtf8Bytes(marker, MarkerJson), "application/json",
+                cancellationToken).ConfigureAwait(false);
             committed = true;
 
             await RemoveStaleGenerationsAsync(key, generation, previous?.Generation).ConfigureAwait(false);
@@ -193,7 +197,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         if (marker is null) return false;
         if (marker.Hash != contentHash)
             throw new ArtifactException(
-                $"Artifact {UriOf(path)} does not match its recorded content hash (recorded {contentHash}, stored {marker.Hash}): it was rewritten or changed in the store.");
+                $"Artifact {UriOf(path)} does not match its recorded content hash (recorded {contentHash}, stored {marker.Hash}): it was rewritten or " +
+                "changed in the store.");
         return true;
     }
 
@@ -212,7 +217,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         var keys = new List<string>();
         await foreach (var o in ListAsync(key + "/", cancellationToken).ConfigureAwait(false)) keys.Add(o.Key);
         keys.Add(key);
-        await ForEachAsync(keys, (k, ct) => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = k }, ct), cancellationToken).ConfigureAwait(false);
+        await ForEachAsync(keys, (k, ct) => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = k }, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     public override async Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
@@ -295,7 +301,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         {
             try
             {
-                await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = upload.UploadId }, CancellationToken.None).ConfigureAwait(false);
+                await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = upload.UploadId },
+                    CancellationToken.None).ConfigureAwait(false);
             }
             catch (AmazonServiceException) { } // the store drops abandoned uploads itself (lifecycle rules)
             catch (AmazonClientException) { }
@@ -348,7 +355,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
     {
         try
         {
-            await ForEachAsync(keys.ToArray(), (k, ct) => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = k }, ct), CancellationToken.None).ConfigureAwait(false);
+            await ForEachAsync(keys.ToArray(), (k, ct) => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = k }, ct),
+                CancellationToken.None).ConfigureAwait(false);
         }
         catch (AmazonServiceException) { }
         catch (AmazonClientException) { }
@@ -390,7 +398,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                 var text = ContentHasher.Format(hash);
                 if (text != file.Hash)
                     throw new ArtifactException(
-                        $"File '{file.Name}' of artifact {uri} does not match its recorded hash (recorded {file.Hash}, read {text}): the object was changed or corrupted in the store.");
+                        $"File '{file.Name}' of artifact {uri} does not match its recorded hash (recorded {file.Hash}, read {text}): the object was changed " +
+                        "or corrupted in the store.");
                 hasher.Add(name, hash, file.Size);
             }
             catch
@@ -405,11 +414,13 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw downloads.Select(d => d.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) ?? throw new InvalidOperationException("A download was cancelled.");
+            throw downloads.Select(d => d.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
+                ?? throw new InvalidOperationException("A download was cancelled.");
         }
         var total = hasher.Result();
         if (total.Hash != marker.Hash || total.Size != marker.Size)
-            throw new ArtifactException($"The files of artifact {uri} add up to {total.Hash} ({total.Size} bytes), but its commit marker records {marker.Hash} ({marker.Size} bytes).");
+            throw new ArtifactException($"The files of artifact {uri} add up to {total.Hash} ({total.Size} bytes), but its commit marker records " +
+                $"{marker.Hash} ({marker.Size} bytes).");
     }
 
     private async Task<byte[]> DownloadWholeAsync(string uri, CommitFile file, string objectKey, string local, SemaphoreSlim gate, CancellationToken ct)
@@ -449,7 +460,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         CheckObject(uri, file, head.Metadata[HashMetadataKey], head.ContentLength);
         var partSize = Settings.PartSize;
         var parts = (int)((file.Size + partSize - 1) / partSize);
-        using (var handle = File.OpenHandle(local, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous, preallocationSize: file.Size))
+        using (var handle = File.OpenHandle(local, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous,
+            preallocationSize: file.Size))
         {
             await Task.WhenAll(Enumerable.Range(0, parts).Select(async i =>
             {
@@ -477,7 +489,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
                         offset += read;
                     }
                     if (offset != end + 1)
-                        throw new ArtifactException($"A ranged read of '{file.Name}' of artifact {uri} returned {offset - start} bytes instead of {end + 1 - start}.");
+                        throw new ArtifactException($"A ranged read of '{file.Name}' of artifact {uri} returned {offset - start} bytes instead of " +
+                            $"{end + 1 - start}.");
                 }
                 finally
                 {
@@ -487,7 +500,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         }
         // Hash in order, over what is now on disk.
         var hash = new XxHash128();
-        await using var input = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using var input = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20,
+            FileOptions.Asynchronous | FileOptions.SequentialScan);
         var chunk = new byte[1 << 20];
         int n;
         while ((n = await input.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0) hash.Append(chunk.AsSpan(0, n));
@@ -498,7 +512,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
     {
         if (metadataHash != file.Hash)
             throw new ArtifactException(
-                $"File '{file.Name}' of artifact {uri} carries hash {metadataHash ?? "(none)"} in the store, but its commit marker records {file.Hash}: the object was replaced or corrupted.");
+                $"File '{file.Name}' of artifact {uri} carries hash {metadataHash ?? "(none)"} in the store, but its commit marker records {file.Hash}: the " +
+                "object was replaced or corrupted.");
         if (contentLength != file.Size)
             throw new ArtifactException($"File '{file.Name}' of artifact {uri} is {contentLength} bytes in the store, but {file.Size} bytes were written.");
     }
@@ -515,7 +530,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         var actual = ContentHasher.HashBytes(content);
         if (recorded != actual)
             throw new ArtifactException(
-                $"s3://{Bucket}/{key} does not match its recorded hash (recorded {recorded ?? "(none)"}, read {actual}): the object was changed or corrupted in the store.");
+                $"s3://{Bucket}/{key} does not match its recorded hash (recorded {recorded ?? "(none)"}, read {actual}): the object was changed or corrupted " +
+                "in the store.");
         return content;
     }
 
@@ -552,7 +568,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
         string? token = null;
         do
         {
-            var page = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, ContinuationToken = token }, ct).ConfigureAwait(false);
+            var page = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, ContinuationToken = token },
+                ct).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? []) yield return o;
             token = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
@@ -585,7 +602,8 @@ public sealed class S3ArtifactStore : ArtifactStore, IDisposable
             var relative = ArtifactPath.Normalize(name);
             if (!_names.Contains(relative))
                 throw new ArtifactException($"The artifact has no file '{name}'.");
-            return new FileStream(Path.Combine(directory, relative.Replace('/', Path.DirectorySeparatorChar)), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return new FileStream(Path.Combine(directory, relative.Replace('/', Path.DirectorySeparatorChar)), FileMode.Open, FileAccess.Read, FileShare.Read,
+                1 << 16, FileOptions.SequentialScan);
         }
 
         public ValueTask DisposeAsync()

@@ -38,7 +38,8 @@ public sealed class S3ArtifactStoreConfig
     [Description("Path-style addressing (endpoint/bucket/key) instead of virtual-hosted (bucket.endpoint/key); default: true with endpoint_url, else false.")]
     public bool? ForcePathStyle { get; set; }
 
-    [Description("When the client adds flexible checksums to requests and validates them on responses; default: when_required with endpoint_url, else when_supported.")]
+    [Description("When the client adds flexible checksums to requests and validates them on responses; default: when_required with endpoint_url, else " +
+        "when_supported.")]
     public S3ChecksumMode? ChecksumMode { get; set; }
 
     [Description("Send uploads with a signed body hash instead of aws-chunked payload signing; default: true with endpoint_url, else false.")]

@@ -22,8 +22,12 @@ internal static class S3ClientFactory
         var s3Config = new AmazonS3Config
         {
             ForcePathStyle = config.ForcePathStyle ?? custom,
-            RequestChecksumCalculation = checksum == S3ChecksumMode.WhenRequired ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED,
-            ResponseChecksumValidation = checksum == S3ChecksumMode.WhenRequired ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED,
+            RequestChecksumCalculation = checksum == S3ChecksumMode.WhenRequired
+                ? RequestChecksumCalculation.WHEN_REQUIRED
+                : RequestChecksumCalculation.WHEN_SUPPORTED,
+            ResponseChecksumValidation = checksum == S3ChecksumMode.WhenRequired
+                ? ResponseChecksumValidation.WHEN_REQUIRED
+                : ResponseChecksumValidation.WHEN_SUPPORTED,
         };
         if (custom)
         {
@@ -44,11 +48,13 @@ internal static class S3ClientFactory
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.PartSizeMb is < MinPartSizeMb or > MaxPartSizeMb)
-            throw new StrataConfigException($"part_size_mb must be between {MinPartSizeMb} and {MaxPartSizeMb} (S3's part size limits); it is {config.PartSizeMb}.");
+            throw new StrataConfigException($"part_size_mb must be between {MinPartSizeMb} and {MaxPartSizeMb} (S3's part size limits); it is " +
+                $"{config.PartSizeMb}.");
         if (config.MaxConcurrency is < 1 or > 64)
             throw new StrataConfigException($"max_concurrency must be between 1 and 64; it is {config.MaxConcurrency}.");
         var custom = !string.IsNullOrWhiteSpace(config.EndpointUrl);
         var disableChunked = config.DisableChunkedSigning ?? custom;
-        return new S3TransferSettings(S3Location.Parse(config.Path), config.PartSizeMb * 1024L * 1024L, config.MaxConcurrency, UseChunkEncoding: !disableChunked);
+        return new S3TransferSettings(S3Location.Parse(config.Path), config.PartSizeMb * 1024L * 1024L, config.MaxConcurrency,
+            UseChunkEncoding: !disableChunked);
     }
 }

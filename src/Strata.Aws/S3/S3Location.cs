@@ -18,7 +18,8 @@ internal sealed partial record S3Location(string Bucket, string Prefix)
         var prefix = slash < 0 ? "" : rest[(slash + 1)..];
         if (!BucketName().IsMatch(bucket) || bucket.Contains("..", StringComparison.Ordinal))
             throw new StrataConfigException(
-                $"'{bucket}' in '{path}' is not an S3 bucket name: 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit.");
+                $"'{bucket}' in '{path}' is not an S3 bucket name: 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a " +
+                "letter or digit.");
         if (prefix.Length > 0)
         {
             try { prefix = ArtifactPath.Normalize(prefix); }

@@ -22,7 +22,8 @@ internal sealed record CreateTrainingJobRequest
     public ExperimentConfig? ExperimentConfig { get; init; }
 }
 
-/// <summary>An input channel: SageMaker copies (File mode) the data under <see cref="S3DataSource.S3Uri"/> to <c>/opt/ml/input/data/&lt;ChannelName&gt;</c>.</summary>
+/// <summary>An input channel: SageMaker copies (File mode) the data under <see cref="S3DataSource.S3Uri"/> to
+/// <c>/opt/ml/input/data/&lt;ChannelName&gt;</c>.</summary>
 internal sealed record Channel
 {
     public required string ChannelName { get; init; }
@@ -115,7 +116,8 @@ internal sealed record DescribeTrainingJobResponse
     public int? TrainingTimeInSeconds { get; init; }
     public int? BillableTimeInSeconds { get; init; }
 
-    public bool IsTerminal => TrainingJobStatus is SageMaker.TrainingJobStatus.Completed or SageMaker.TrainingJobStatus.Failed or SageMaker.TrainingJobStatus.Stopped;
+    public bool IsTerminal =>
+        TrainingJobStatus is SageMaker.TrainingJobStatus.Completed or SageMaker.TrainingJobStatus.Failed or SageMaker.TrainingJobStatus.Stopped;
 }
 
 internal sealed record SecondaryStatusTransition

@@ -73,7 +73,8 @@ internal sealed class SageMakerStepOperator : StepOperator
         }
         catch (AwsServiceException e) when (!e.IsRetryable)
         {
-            throw new StrataConfigException($"SageMaker refused training job {name} for step '{launch.StepName}': {e.ErrorCode}: {e.ErrorMessage}{Hint(e, request)}", e);
+            throw new StrataConfigException($"SageMaker refused training job {name} for step '{launch.StepName}': {e.ErrorCode}: " +
+                $"{e.ErrorMessage}{Hint(e, request)}", e);
         }
         catch (OperationCanceledException)
         {
@@ -102,10 +103,12 @@ internal sealed class SageMakerStepOperator : StepOperator
         }
         catch (AwsServiceException e) when (SageMakerClient.IsNotFound(e))
         {
-            if (job.Data.TryGetValue("submitted_at", out var at) && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var submitted)
+            if (job.Data.TryGetValue("submitted_at", out var at)
+                && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var submitted)
                 && _time.GetUtcNow() - submitted < NotFoundGrace)
                 return new StepJobStatus(StepJobState.Queued, "SageMaker does not list the new training job yet");
-            return new StepJobStatus(StepJobState.Failed, $"training job {job.JobId} does not exist in SageMaker ({job.Data.GetValueOrDefault("region") ?? _clients.Value.Region})");
+            return new StepJobStatus(StepJobState.Failed,
+                $"training job {job.JobId} does not exist in SageMaker ({job.Data.GetValueOrDefault("region") ?? _clients.Value.Region})");
         }
     }
 
@@ -135,9 +138,12 @@ internal sealed class SageMakerStepOperator : StepOperator
     /// </summary>
     public override async IAsyncEnumerable<string> StreamLogsAsync(StepJob job, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        yield return $"[sagemaker] training job {job.JobId} on {job.Data.GetValueOrDefault("instance_count") ?? "1"} × {job.Data.GetValueOrDefault("instance_type") ?? "?"} in {job.Data.GetValueOrDefault("region") ?? "?"}";
+        yield return $"[sagemaker] training job {job.JobId} on {job.Data.GetValueOrDefault("instance_count") ?? "1"} × " +
+            $"{job.Data.GetValueOrDefault("instance_type") ?? "?"} in {job.Data.GetValueOrDefault("region") ?? "?"}";
         if (job.Data.TryGetValue("withheld_secrets", out var withheld))
-            yield return $"[sagemaker] warning: the step's secrets ({withheld}) were not sent: SageMaker shows a job's environment to anyone who can describe it. The job runs as the operator's execution role; give that role what the step needs, or read the values in the step from AWS Secrets Manager.";
+            yield return $"[sagemaker] warning: the step's secrets ({withheld}) were not sent: SageMaker shows a job's environment to anyone who can " +
+                "describe it. The job runs as the operator's execution role; give that role what the step needs, or read the values in the step from AWS " +
+                "Secrets Manager.";
         var follower = new LogFollower(this, job);
         var delay = LogPollFirst;
         var failures = 0;
@@ -204,7 +210,8 @@ internal sealed class SageMakerStepOperator : StepOperator
 
     private static string Hint(AwsServiceException e, CreateTrainingJobRequest request) => e.ErrorCode switch
     {
-        "ResourceLimitExceeded" => $" (an account quota: request an increase for {request.ResourceConfig.InstanceType} training, or choose another instance_type)",
+        "ResourceLimitExceeded" =>
+            $" (an account quota: request an increase for {request.ResourceConfig.InstanceType} training, or choose another instance_type)",
         "AccessDeniedException" => " (the operator's credentials need sagemaker:CreateTrainingJob, and iam:PassRole on the role)",
         "ValidationException" => " (check the step operator's config and the step's settings)",
         _ => "",
@@ -265,7 +272,8 @@ internal sealed class SageMakerStepOperator : StepOperator
                         _tokens.TryAdd(stream.LogStreamName, null);
                 foreach (var stream in _tokens.Keys.Order(StringComparer.Ordinal).ToArray())
                 {
-                    var (events, next) = await op.Logs.ReadForwardAsync(CloudWatchLogsClient.TrainingJobsLogGroup, stream, _tokens[stream], cancellationToken).ConfigureAwait(false);
+                    var (events, next) = await op.Logs.ReadForwardAsync(CloudWatchLogsClient.TrainingJobsLogGroup, stream, _tokens[stream],
+                        cancellationToken).ConfigureAwait(false);
                     _tokens[stream] = next;
                     var prefix = _tokens.Count > 1 ? $"[{Host(stream)}] " : "";
                     lines.AddRange(events.Select(e => prefix + e.Message.TrimEnd('\r', '\n')));
@@ -278,7 +286,8 @@ internal sealed class SageMakerStepOperator : StepOperator
             catch (AwsServiceException e) when (!e.IsRetryable)
             {
                 _logsUnavailable = true;
-                lines.Add($"[sagemaker] the job's CloudWatch logs cannot be read ({e.ErrorCode}: {e.ErrorMessage}); following its status only. The operator's credentials need logs:DescribeLogStreams and logs:GetLogEvents.");
+                lines.Add($"[sagemaker] the job's CloudWatch logs cannot be read ({e.ErrorCode}: {e.ErrorMessage}); following its status only. The " +
+                    "operator's credentials need logs:DescribeLogStreams and logs:GetLogEvents.");
             }
             return lines;
         }

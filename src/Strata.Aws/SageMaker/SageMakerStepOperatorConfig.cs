@@ -9,7 +9,8 @@ namespace Strata.Aws;
 /// </summary>
 public class SageMakerSettings : StepOperatorSettings
 {
-    [Description("Training image URI (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1) holding the app; its ENTRYPOINT runs the app (e.g. [\"dotnet\", \"/app/App.dll\"]) and gets 'strata-step --manifest URI' as arguments, unless entrypoint is set. Required.")]
+    [Description("Training image URI (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1) holding the app; its ENTRYPOINT runs the app (e.g. " +
+        "[\"dotnet\", \"/app/App.dll\"]) and gets 'strata-step --manifest URI' as arguments, unless entrypoint is set. Required.")]
     public string? Image { get; set; }
 
     [Description("Instance type of the training job (e.g. ml.m5.xlarge, ml.g5.xlarge). It decides the CPUs, memory and GPUs a step gets.")]
@@ -21,28 +22,34 @@ public class SageMakerSettings : StepOperatorSettings
     [Description("Size in GB of the storage volume attached to each instance.")]
     public int VolumeSizeGb { get; set; } = 30;
 
-    [Description("Longest the job may run, in seconds (SageMaker's MaxRuntimeInSeconds); default: the step's timeout, else 86400 (one day). SageMaker stops the job after that and the step fails with MaxRuntimeExceeded.")]
+    [Description("Longest the job may run, in seconds (SageMaker's MaxRuntimeInSeconds); default: the step's timeout, else 86400 (one day). SageMaker stops " +
+        "the job after that and the step fails with MaxRuntimeExceeded.")]
     public int? MaxRun { get; set; }
 
     [Description("Run on managed spot capacity (cheaper, may be interrupted and resumed).")]
     public bool UseSpotInstances { get; set; }
 
-    [Description("With use_spot_instances: longest the job may take in seconds, waiting for spot capacity included (MaxWaitTimeInSeconds, at least max_run); default: twice max_run.")]
+    [Description("With use_spot_instances: longest the job may take in seconds, waiting for spot capacity included (MaxWaitTimeInSeconds, at least max_run); " +
+        "default: twice max_run.")]
     public int? MaxWait { get; set; }
 
-    [Description("Where SageMaker uploads what the job leaves in /opt/ml/model and /opt/ml/output (S3OutputPath); default: 'sagemaker' under the s3 artifact store's path. Step outputs go to the artifact store either way.")]
+    [Description("Where SageMaker uploads what the job leaves in /opt/ml/model and /opt/ml/output (S3OutputPath); default: 'sagemaker' under the s3 artifact " +
+        "store's path. Step outputs go to the artifact store either way.")]
     public string? OutputDataS3Uri { get; set; }
 
-    [Description("Input data SageMaker copies to /opt/ml/input/data/CHANNEL before the step starts: an S3 URI (channel 'training'), or CHANNEL=URI pairs (e.g. train=s3://b/train,test=s3://b/test).")]
+    [Description("Input data SageMaker copies to /opt/ml/input/data/CHANNEL before the step starts: an S3 URI (channel 'training'), or CHANNEL=URI pairs " +
+        "(e.g. train=s3://b/train,test=s3://b/test).")]
     public string? InputDataS3Uri { get; set; }
 
-    [Description("Extra environment variables for the job (KEY=value,KEY2=value2). SageMaker shows them to anyone who can describe the job and caps each value at 512 characters: never put a credential here.")]
+    [Description("Extra environment variables for the job (KEY=value,KEY2=value2). SageMaker shows them to anyone who can describe the job and caps each " +
+        "value at 512 characters: never put a credential here.")]
     public Dictionary<string, string>? Environment { get; set; }
 
     [Description("Tags for the training job (KEY=value,...), besides the strata:pipeline, strata:run, strata:step and strata:step-run tags Strata adds.")]
     public Dictionary<string, string>? Tags { get; set; }
 
-    [Description("An existing SageMaker experiment to record the job in (ExperimentConfig.ExperimentName); the step's name becomes the trial component's display name.")]
+    [Description("An existing SageMaker experiment to record the job in (ExperimentConfig.ExperimentName); the step's name becomes the trial component's " +
+        "display name.")]
     public string? ExperimentName { get; set; }
 }
 
@@ -57,7 +64,8 @@ public class SageMakerSettings : StepOperatorSettings
 /// </remarks>
 public sealed class SageMakerStepOperatorConfig : SageMakerSettings
 {
-    [Description("ARN of the IAM execution role the training jobs run as (arn:aws:iam::ACCOUNT:role/NAME). It must be able to read and write the s3 artifact store and pull the image.")]
+    [Description("ARN of the IAM execution role the training jobs run as (arn:aws:iam::ACCOUNT:role/NAME). It must be able to read and write the s3 artifact " +
+        "store and pull the image.")]
     public required string Role { get; set; }
 
     [Description("AWS region of the jobs; default: from the environment or profile (AWS_REGION), else us-east-1.")]
@@ -66,7 +74,8 @@ public sealed class SageMakerStepOperatorConfig : SageMakerSettings
     [Description("SageMaker endpoint (emulators, VPC endpoints), e.g. http://127.0.0.1:4566; default: SageMaker's public endpoint in the region.")]
     public string? EndpointUrl { get; set; }
 
-    [Description("CloudWatch Logs endpoint for the jobs' logs; default: endpoint_url when set (one endpoint for both, as emulators serve), else the public endpoint.")]
+    [Description("CloudWatch Logs endpoint for the jobs' logs; default: endpoint_url when set (one endpoint for both, as emulators serve), else the public " +
+        "endpoint.")]
     public string? LogsEndpointUrl { get; set; }
 
     [Description("Subnet ids the jobs run in (with security_group_ids), e.g. subnet-0a1b2c,subnet-3d4e5f.")]

@@ -39,7 +39,8 @@ internal static partial class TrainingJobSpec
         var name = JobName(launch);
 
         if (string.IsNullOrWhiteSpace(settings.Image))
-            problems.Add("no training image: set image to an image URI that holds the app (--image=ACCOUNT.dkr.ecr.REGION.amazonaws.com/app:TAG, or per step in its settings)");
+            problems.Add("no training image: set image to an image URI that holds the app (--image=ACCOUNT.dkr.ecr.REGION.amazonaws.com/app:TAG, or per step " +
+                "in its settings)");
         if (!RoleArn().IsMatch(config.Role ?? ""))
             problems.Add($"role '{config.Role}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
 
@@ -64,7 +65,8 @@ internal static partial class TrainingJobSpec
         if (!string.IsNullOrWhiteSpace(settings.ExperimentName))
         {
             if (!EntityName().IsMatch(settings.ExperimentName))
-                problems.Add($"experiment_name '{settings.ExperimentName}' is not a SageMaker experiment name (up to 120 letters, digits and '-', starting with a letter or digit)");
+                problems.Add($"experiment_name '{settings.ExperimentName}' is not a SageMaker experiment name (up to 120 letters, digits and '-', starting " +
+                    "with a letter or digit)");
             experiment = new ExperimentConfig { ExperimentName = settings.ExperimentName, TrialComponentDisplayName = EntityNameFrom(launch.StepName) };
         }
         var tags = Tags(launch, settings, problems);
@@ -84,7 +86,8 @@ internal static partial class TrainingJobSpec
             },
             RoleArn = config.Role!,
             OutputDataConfig = new OutputDataConfig { S3OutputPath = output! },
-            ResourceConfig = new ResourceConfig { InstanceType = settings.InstanceType.Trim(), InstanceCount = settings.InstanceCount, VolumeSizeInGB = settings.VolumeSizeGb },
+            ResourceConfig = new ResourceConfig { InstanceType = settings.InstanceType.Trim(), InstanceCount = settings.InstanceCount,
+                VolumeSizeInGB = settings.VolumeSizeGb },
             StoppingCondition = stopping,
             EnableManagedSpotTraining = spot ? true : null,
             Environment = environment,
@@ -101,7 +104,8 @@ internal static partial class TrainingJobSpec
     /// prefix that starts the app on the orchestrator's machine; in the image the app is started by the image's own
     /// ENTRYPOINT, or by the <c>entrypoint</c> setting when given. A command without the step verb is passed whole.
     /// </summary>
-    private static (IReadOnlyList<string>? Entrypoint, IReadOnlyList<string>? Arguments) Container(StepLaunch launch, SageMakerSettings settings, List<string> problems)
+    private static (IReadOnlyList<string>? Entrypoint, IReadOnlyList<string>? Arguments) Container(StepLaunch launch, SageMakerSettings settings,
+        List<string> problems)
     {
         var command = launch.Command;
         var verb = -1;
@@ -122,7 +126,8 @@ internal static partial class TrainingJobSpec
         if (entrypoint is { Count: > 10 })
             problems.Add($"the entrypoint has {entrypoint.Count} parts; SageMaker takes at most 10");
         foreach (var part in (entrypoint ?? []).Concat(arguments).Where(p => p.Length > MaxContainerString))
-            problems.Add($"'{Shorten(part)}' of the step's command is {part.Length} characters long; SageMaker takes at most {MaxContainerString} per entrypoint or argument string (shorten the artifact store's path, or the pipeline's or run's name)");
+            problems.Add($"'{Shorten(part)}' of the step's command is {part.Length} characters long; SageMaker takes at most {MaxContainerString} per " +
+                "entrypoint or argument string (shorten the artifact store's path, or the pipeline's or run's name)");
         if (arguments.Count > 100)
             problems.Add($"the step's command has {arguments.Count} arguments; SageMaker takes at most 100");
         return (entrypoint is { Count: > 0 } ? entrypoint : null, arguments.Count == 0 ? null : arguments);
@@ -142,14 +147,17 @@ internal static partial class TrainingJobSpec
         foreach (var (k, v) in settings.Environment ?? []) environment[k] = v;
 
         if (environment.TryGetValue(ArtifactStoreLocatorVariable, out var store) && store.Length > MaxEnvironmentLength)
-            problems.Add($"the artifact store's settings for the job ({ArtifactStoreLocatorVariable}) take {store.Length} characters, more than the {MaxEnvironmentLength} SageMaker allows in an environment value; shorten the s3 store's path or endpoint_url, or leave out settings that have good defaults");
+            problems.Add($"the artifact store's settings for the job ({ArtifactStoreLocatorVariable}) take {store.Length} characters, more than the " +
+                $"{MaxEnvironmentLength} SageMaker allows in an environment value; shorten the s3 store's path or endpoint_url, or leave out settings that " +
+                "have good defaults");
         foreach (var (k, v) in environment)
         {
             if (k == ArtifactStoreLocatorVariable) continue;
             if (!EnvironmentKey().IsMatch(k) || k.Length > MaxEnvironmentLength)
                 problems.Add($"environment variable name '{Shorten(k)}' is not allowed by SageMaker (letters, digits and '_', not starting with a digit)");
             if (v.Length > MaxEnvironmentLength)
-                problems.Add($"environment variable {k} is {v.Length} characters long; SageMaker allows at most {MaxEnvironmentLength} per value (pass large values as step parameters or input artifacts)");
+                problems.Add($"environment variable {k} is {v.Length} characters long; SageMaker allows at most {MaxEnvironmentLength} per value (pass large " +
+                    "values as step parameters or input artifacts)");
         }
         if (environment.Count > MaxEnvironmentEntries)
             problems.Add($"the job would have {environment.Count} environment variables; SageMaker allows at most {MaxEnvironmentEntries}");
@@ -251,7 +259,8 @@ internal static partial class TrainingJobSpec
                 problems.Add($"the value of tag '{Shorten(k)}' is not allowed by SageMaker (up to 256 letters, digits, spaces and _.:/=+-@)");
             tags.Add(new Tag(k, v));
         }
-        foreach (var (k, v) in new[] { ("strata:pipeline", launch.Pipeline), ("strata:run", launch.RunName), ("strata:step", launch.StepName), ("strata:step-run", launch.StepRunId) })
+        foreach (var (k, v) in new[] { ("strata:pipeline", launch.Pipeline), ("strata:run", launch.RunName), ("strata:step", launch.StepName),
+            ("strata:step-run", launch.StepRunId) })
             if (tags.All(t => t.Key != k)) tags.Add(new Tag(k, TagValue(v)));
         if (tags.Count > 50) problems.Add($"{tags.Count} tags; SageMaker takes at most 50 (Strata adds 4)");
         return tags;

@@ -23,9 +23,11 @@ internal static class TrainingJobStates
         TrainingJobStatus.Failed => new StepJobStatus(StepJobState.Failed,
             string.IsNullOrWhiteSpace(job.FailureReason) ? "SageMaker gives no failure reason; see the job's log" : job.FailureReason),
         TrainingJobStatus.Stopped when job.SecondaryStatus == SecondaryStatus.MaxRuntimeExceeded => new StepJobStatus(StepJobState.Failed,
-            $"MaxRuntimeExceeded: SageMaker stopped the job after its maximum run time{Seconds(job.StoppingCondition?.MaxRuntimeInSeconds)}; raise max_run or the step's timeout"),
+            $"MaxRuntimeExceeded: SageMaker stopped the job after its maximum run time{Seconds(job.StoppingCondition?.MaxRuntimeInSeconds)}; raise max_run " +
+            "or the step's timeout"),
         TrainingJobStatus.Stopped when job.SecondaryStatus == SecondaryStatus.MaxWaitTimeExceeded => new StepJobStatus(StepJobState.Failed,
-            $"MaxWaitTimeExceeded: the spot job did not finish within its maximum wait time{Seconds(job.StoppingCondition?.MaxWaitTimeInSeconds)}, waiting for capacity included; raise max_wait"),
+            $"MaxWaitTimeExceeded: the spot job did not finish within its maximum wait time{Seconds(job.StoppingCondition?.MaxWaitTimeInSeconds)}, waiting " +
+            "for capacity included; raise max_wait"),
         TrainingJobStatus.Stopped => new StepJobStatus(StepJobState.Cancelled, "stopped"),
         _ => new StepJobStatus(StepJobState.Running, $"{job.TrainingJobStatus}/{job.SecondaryStatus}"),
     };

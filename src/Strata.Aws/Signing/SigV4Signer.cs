@@ -37,7 +37,8 @@ internal static class SigV4Signer
     /// <param name="credentials">The credentials; their token, if any, is sent and signed.</param>
     /// <param name="signedAt">The signing time (UTC).</param>
     /// <returns>What was signed and the signature.</returns>
-    public static SigV4Signature Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string service, string region, ImmutableCredentials credentials, DateTime signedAt)
+    public static SigV4Signature Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string service, string region, ImmutableCredentials credentials,
+        DateTime signedAt)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -82,7 +83,8 @@ internal static class SigV4Signer
     }
 
     /// <summary>Header values trimmed, runs of spaces collapsed to one.</summary>
-    private static string CanonicalHeaderValue(string value) => string.Join(' ', value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    private static string CanonicalHeaderValue(string value) =>
+        string.Join(' ', value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>The path as sent, each segment URI-encoded once more (SigV4 for services other than S3).</summary>
     private static string CanonicalPath(Uri uri)

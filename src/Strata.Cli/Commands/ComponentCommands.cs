@@ -13,7 +13,8 @@ internal static class ComponentCommands
 
         var name = new Argument<string>("name") { Description = $"The {typeName}'s name." };
         var flavor = new Option<string>("--flavor", "-f") { Description = "The flavor (see `flavor list`).", Required = true };
-        var register = new Command("register", $"Register a {typeName}: NAME --flavor=F [--key=value ...] (see `strata {typeName} flavor describe F` for the keys).")
+        var register = new Command("register",
+            $"Register a {typeName}: NAME --flavor=F [--key=value ...] (see `strata {typeName} flavor describe F` for the keys).")
         {
             name, flavor,
         };
@@ -22,7 +23,8 @@ internal static class ComponentCommands
         {
             var client = await c.ClientAsync();
             var warnings = new List<string>();
-            var record = await client.Stacks.RegisterComponentAsync(type, c.Get(name)!, c.Get(flavor)!, Handler.ConfigPairs(c.Parse), warnings, c.CancellationToken);
+            var record = await client.Stacks.RegisterComponentAsync(type, c.Get(name)!, c.Get(flavor)!, Handler.ConfigPairs(c.Parse), warnings,
+                c.CancellationToken);
             foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
             if (c.Json) c.WriteJson(Shapes.Component(record, client.Stacks.Flavors));
             else c.Success($"Registered {typeName} '{record.Name}' (flavor {record.Flavor}).");
@@ -46,7 +48,8 @@ internal static class ComponentCommands
             }
             var table = Tables.Create("NAME", "FLAVOR", "CONFIG", "UPDATED");
             foreach (var r in records)
-                Tables.Row(table, r.Name, r.Flavor, string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")), Tables.Time(r.UpdatedAt));
+                Tables.Row(table, r.Name, r.Flavor, string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")),
+                    Tables.Time(r.UpdatedAt));
             c.Out.Write(table);
             return Handler.Ok;
         });
@@ -75,7 +78,8 @@ internal static class ComponentCommands
         Handler.Set(update, async c =>
         {
             var changes = Handler.ConfigPairs(c.Parse);
-            if (changes.Count == 0) throw new CliUsageException($"Nothing to update; give --key=value pairs (see `strata {typeName} describe {c.Get(updateName)}`).");
+            if (changes.Count == 0)
+                throw new CliUsageException($"Nothing to update; give --key=value pairs (see `strata {typeName} describe {c.Get(updateName)}`).");
             var client = await c.ClientAsync();
             var warnings = new List<string>();
             var r = await client.Stacks.UpdateComponentAsync(type, c.Get(updateName)!, changes, warnings, c.CancellationToken);
@@ -142,7 +146,10 @@ internal static class ComponentCommands
                 c.WriteJson(new
                 {
                     name = flavor.Name, type = typeName, integration = flavor.Integration, description = flavor.Description,
-                    config = fields.Select(f => new { name = f.Name, type = f.TypeName, required = f.Required, @default = f.Default, secret = f.Secret, description = f.Description }).ToArray(),
+                    config = fields.Select(f => new
+                    {
+                        name = f.Name, type = f.TypeName, required = f.Required, @default = f.Default, secret = f.Secret, description = f.Description
+                    }).ToArray(),
                 });
                 return Task.FromResult(Handler.Ok);
             }

@@ -8,7 +8,8 @@ internal static class InitCommand
     public static Command Create()
     {
         var path = new Argument<string?>("path") { Description = "Directory to initialise (default: the current directory).", Arity = ArgumentArity.ZeroOrOne };
-        var init = new Command("init", "Create a project-local Strata home (.strata/) with its store and the default stack; commands run below this directory use it.") { path };
+        var init = new Command("init",
+            "Create a project-local Strata home (.strata/) with its store and the default stack; commands run below this directory use it.") { path };
         Handler.Set(init, async c =>
         {
             var dir = Path.GetFullPath(c.Get(path) ?? Environment.CurrentDirectory);

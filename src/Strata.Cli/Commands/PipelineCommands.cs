@@ -10,15 +10,22 @@ internal static class PipelineCommands
     {
         var group = new Command("pipeline", "Run the pipelines of a built .NET assembly.");
 
-        var assembly = new Option<string>("--assembly", "-A") { Description = "Path to the .dll that defines the pipeline (your built project).", Required = true };
+        var assembly = new Option<string>("--assembly", "-A") { Description = "Path to the .dll that defines the pipeline (your built project).",
+            Required = true };
 
         var name = new Argument<string>("pipeline") { Description = "Pipeline name, Type.Method or Namespace.Type.Method." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run every step even when a cached result exists." };
-        var parallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once (default: the orchestrator's setting, else the processor count)." };
+        var parallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once (default: the orchestrator's setting, else the " +
+            "processor count)." };
         var stack = new Option<string>("--stack") { Description = "Run on this stack instead of the active one." };
         var runName = new Option<string>("--run-name") { Description = "Name the run (default: pipeline-date-time-random)." };
-        var config = new Option<string>("--config", "-c") { Description = "A YAML run config: per step, step_operator, settings, retries, timeout (see docs/cli.md)." };
-        var run = new Command("run", "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded. Ctrl+C cancels the run's jobs and waits for them to stop; a second Ctrl+C stops waiting.")
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = "A YAML run config: per step, step_operator, settings, retries, timeout (see docs/cli.md)."
+        };
+        var run = new Command("run",
+            "Run a pipeline on the active stack, showing progress; exits 0 only when every step succeeded. Ctrl+C cancels the run's jobs and waits for them " +
+            "to stop; a second Ctrl+C stops waiting.")
         {
             name, assembly, noCache, parallelism, stack, runName, config,
         };

@@ -29,13 +29,15 @@ internal static class RunCommands
             }
             var table = Tables.Create("RUN", "PIPELINE", "STACK", "STATUS", "STARTED", "DURATION", "STEPS");
             foreach (var r in runs)
-                Tables.Row(table, r.Name, r.Pipeline, r.Stack, Status(r.Status), Tables.Time(r.StartedAt), Tables.Duration(r.StartedAt, r.FinishedAt), r.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Tables.Row(table, r.Name, r.Pipeline, r.Stack, Status(r.Status), Tables.Time(r.StartedAt), Tables.Duration(r.StartedAt, r.FinishedAt),
+                    r.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
             c.Out.Write(table);
             return Handler.Ok;
         });
 
         var runArg = new Argument<string>("run") { Description = "Run name, id or id prefix." };
-        var all = new Option<bool>("--all") { Description = $"List every step in the table (by default a run of more than {StepTableCap} steps lists {StepTableCap}, those that did not complete first)." };
+        var all = new Option<bool>("--all") { Description = $"List every step in the table (by default a run of more than {StepTableCap} steps lists " +
+            $"{StepTableCap}, those that did not complete first)." };
         var show = new Command("show", "Show a run's steps, their states, durations, errors and artifacts.") { runArg, all };
         Handler.Set(show, async c =>
         {
@@ -120,7 +122,8 @@ internal static class RunCommands
         });
 
         var cancelRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
-        var wait = new Option<string>("--wait") { Description = "How long to wait for the running process to stop its jobs before stopping them from here.", DefaultValueFactory = _ => "30s" };
+        var wait = new Option<string>("--wait") { Description = "How long to wait for the running process to stop its jobs before stopping them from here.",
+            DefaultValueFactory = _ => "30s" };
         var cancel = new Command("cancel", "Cancel a running run from any terminal: its jobs are cancelled through their step operators.") { cancelRun, wait };
         Handler.Set(cancel, async c =>
         {
@@ -134,8 +137,13 @@ internal static class RunCommands
 
         var resumeRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
         var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." };
-        var resumeConfig = new Option<string>("--config", "-c") { Description = "The YAML run config the run was started with, if any (per step: step_operator, settings, retries, timeout)." };
-        var resume = new Command("resume", "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for them to stop; a second Ctrl+C stops waiting.") { resumeRun, resumeParallelism, resumeConfig };
+        var resumeConfig = new Option<string>("--config", "-c")
+        {
+            Description = "The YAML run config the run was started with, if any (per step: step_operator, settings, retries, timeout)."
+        };
+        var resume = new Command("resume",
+            "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for " +
+            "them to stop; a second Ctrl+C stops waiting.") { resumeRun, resumeParallelism, resumeConfig };
         Handler.Set(resume, async c =>
         {
             var client = await c.ClientAsync();
@@ -172,7 +180,8 @@ internal static class RunCommands
     {
         var total = counts.Values.Sum();
         c.Out.WriteLine($"Run {run.Name} ({run.Id})");
-        c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration {Tables.Duration(run.StartedAt, run.FinishedAt)}");
+        c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration " +
+            $"{Tables.Duration(run.StartedAt, run.FinishedAt)}");
         if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
         c.Out.WriteLine($"  steps {total}: {string.Join(", ", counts.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))}");
         var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
@@ -182,7 +191,8 @@ internal static class RunCommands
                 s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
         c.Out.Write(table);
         if (listed.Count < total)
-            c.Out.WriteLine($"{total - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every field.");
+            c.Out.WriteLine($"{total - listed.Count} more steps not listed: `strata run show {run.Name} --all` lists them all, `--output json` gives every " +
+                "field.");
     }
 
     private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();

@@ -150,7 +150,8 @@ internal static class SecretCommands
 
         var fromStdin = values.Where(kv => kv.Value == "-").Select(kv => kv.Key).ToArray();
         if (fromStdin.Length > 1)
-            throw new CliUsageException($"Only one value can come from standard input, not {string.Join(", ", fromStdin.Select(k => $"'{k}'"))}; use --from-env for the others.");
+            throw new CliUsageException($"Only one value can come from standard input, not {string.Join(", ", fromStdin.Select(k => $"'{k}'"))}; use " +
+                "--from-env for the others.");
         if (fromStdin.Length == 1)
         {
             var key = fromStdin[0];
@@ -166,11 +167,13 @@ internal static class SecretCommands
         foreach (var spec in c.Get(fromEnv) ?? [])
         {
             var eq = spec.IndexOf('=');
-            if (eq <= 0 || eq == spec.Length - 1) throw new CliUsageException("--from-env takes key=ENVVAR (the argument given is not shown: it may be a value).");
+            if (eq <= 0 || eq == spec.Length - 1)
+                throw new CliUsageException("--from-env takes key=ENVVAR (the argument given is not shown: it may be a value).");
             var (key, variable) = (spec[..eq], spec[(eq + 1)..]);
             var value = Environment.GetEnvironmentVariable(variable);
             if (string.IsNullOrEmpty(value))
-                throw new CliUsageException($"The environment variable --from-env names for key '{key}' is not set or is empty (its name is not shown: it may be a value).");
+                throw new CliUsageException($"The environment variable --from-env names for key '{key}' is not set or is empty (its name is not shown: it " +
+                    "may be a value).");
             Add(key, value);
         }
         return values;

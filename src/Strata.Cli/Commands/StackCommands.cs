@@ -15,11 +15,16 @@ internal static class StackCommands
         var name = new Argument<string>("name") { Description = "The stack's name." };
         var orchestrator = new Option<string>("--orchestrator", "-o") { Description = "Orchestrator component.", Required = true };
         var artifactStore = new Option<string>("--artifact-store", "-a") { Description = "Artifact store component.", Required = true };
-        var stepOperators = new Option<string[]>("--step-operator", "-s") { Description = "Step operator component; repeat for several (the first is the default).", AllowMultipleArgumentsPerToken = false };
+        var stepOperators = new Option<string[]>("--step-operator", "-s")
+        {
+            Description = "Step operator component; repeat for several (the first is the default).",
+            AllowMultipleArgumentsPerToken = false
+        };
         var registry = new Option<string>("--container-registry", "-c") { Description = "Container registry component." };
         var builder = new Option<string>("--image-builder", "-i") { Description = "Image builder component." };
         var set = new Option<bool>("--set") { Description = "Make it the active stack." };
-        var register = new Command("register", "Register a stack from registered components.") { name, orchestrator, artifactStore, stepOperators, registry, builder, set };
+        var register = new Command("register", "Register a stack from registered components.") { name, orchestrator, artifactStore, stepOperators, registry,
+            builder, set };
         Handler.Set(register, async c =>
         {
             var client = await c.ClientAsync();
@@ -61,13 +66,18 @@ internal static class StackCommands
                 components.Add(await client.Stacks.GetComponentAsync(m.Type, m.Name, c.CancellationToken));
             if (c.Json)
             {
-                c.WriteJson(new { stack = Shapes.Stack(stack, stack.Name == active), components = components.Select(r => Shapes.Component(r, client.Stacks.Flavors)).ToArray() });
+                c.WriteJson(new
+                {
+                    stack = Shapes.Stack(stack, stack.Name == active),
+                    components = components.Select(r => Shapes.Component(r, client.Stacks.Flavors)).ToArray()
+                });
                 return Handler.Ok;
             }
             c.Out.WriteLine($"Stack '{stack.Name}'{(stack.Name == active ? " (active)" : "")}");
             var table = Tables.Create("TYPE", "NAME", "FLAVOR", "CONFIG");
             foreach (var r in components)
-                Tables.Row(table, ComponentTypes.CliName(r.Type), r.Name, r.Flavor, string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")));
+                Tables.Row(table, ComponentTypes.CliName(r.Type), r.Name, r.Flavor,
+                    string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")));
             c.Out.Write(table);
             return Handler.Ok;
         });
@@ -103,7 +113,8 @@ internal static class StackCommands
         {
             var client = await c.ClientAsync();
             var ops = c.Parse.GetResult(uStepOperators) is null ? null : c.Get(uStepOperators);
-            var stack = await client.Stacks.UpdateStackAsync(c.Get(updateName)!, c.Get(uOrchestrator), c.Get(uArtifactStore), ops, c.Get(uRegistry), c.Get(uBuilder), c.CancellationToken);
+            var stack = await client.Stacks.UpdateStackAsync(c.Get(updateName)!, c.Get(uOrchestrator), c.Get(uArtifactStore), ops, c.Get(uRegistry),
+                c.Get(uBuilder), c.CancellationToken);
             if (c.Json) c.WriteJson(Shapes.Stack(stack, (await client.Stacks.GetActiveStackAsync(c.CancellationToken)).Name == stack.Name));
             else c.Success($"Updated stack '{stack.Name}'.");
             return Handler.Ok;

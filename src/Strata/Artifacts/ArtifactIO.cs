@@ -19,7 +19,8 @@ internal static class ArtifactIO
     public static async Task<ArtifactRecord> SaveAsync(ArtifactStore store, MaterializerRegistry materializers, string path, object? value, Type type,
         string? producerStepRunId, string outputName, CancellationToken cancellationToken)
     {
-        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false);
+        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName,
+            cancellationToken).ConfigureAwait(false);
         if (write is not null) await write().ConfigureAwait(false);
         return record;
     }
@@ -32,7 +33,8 @@ internal static class ArtifactIO
     public static async Task<(ArtifactRecord Record, Task Written)> SaveBehindAsync(ArtifactStore store, MaterializerRegistry materializers, string path,
         object? value, Type type, string? producerStepRunId, string outputName, CancellationToken cancellationToken)
     {
-        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName, cancellationToken).ConfigureAwait(false);
+        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName,
+            cancellationToken).ConfigureAwait(false);
         return (record, write is null ? Task.CompletedTask : WriteBehindAsync(write));
     }
 
@@ -54,7 +56,8 @@ internal static class ArtifactIO
         }
         if (buffer.Overflowed)
         {
-            var content = await store.WriteArtifactAsync(path, (writer, ct) => WriteValueAsync(materializer, value, type, writer, ct), cancellationToken).ConfigureAwait(false);
+            var content = await store.WriteArtifactAsync(path, (writer, ct) => WriteValueAsync(materializer, value, type, writer, ct),
+                cancellationToken).ConfigureAwait(false);
             return (Record(store, path, type, materializer, content, producerStepRunId, outputName), null);
         }
         var files = buffer.Files;
@@ -94,7 +97,8 @@ internal static class ArtifactIO
 
     /// <summary>Loads a value, checking the artifact against its recorded content hash as it is read.</summary>
     /// <exception cref="ArtifactException">The artifact is missing, or was changed or corrupted in the store.</exception>
-    public static Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type, CancellationToken cancellationToken)
+    public static Task<object?> LoadAsync(ArtifactStore store, MaterializerRegistry materializers, ArtifactRecord artifact, Type type,
+        CancellationToken cancellationToken)
     {
         var materializer = materializers.GetByName(artifact.Materializer);
         return store.ReadArtifactAsync<object?>(store.PathOf(artifact.Uri), artifact.ContentHash, async (reader, ct) =>

@@ -33,7 +33,8 @@ public abstract class ArtifactStore
 
     /// <summary>Writes the files of one artifact at <paramref name="path"/> and publishes them all at once.</summary>
     /// <returns>The artifact's content hash and size over every file written.</returns>
-    public abstract Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write, CancellationToken cancellationToken = default);
+    public abstract Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Opens a published artifact for reading.</summary>
     /// <exception cref="ArtifactException">No artifact at that path.</exception>
@@ -55,7 +56,8 @@ public abstract class ArtifactStore
         ArgumentNullException.ThrowIfNull(contentHash);
         ArgumentNullException.ThrowIfNull(read);
         if (!contentHash.StartsWith(ContentHasher.Prefix, StringComparison.Ordinal))
-            throw new ArtifactException($"Artifact {UriOf(path)} has content hash '{contentHash}', not an {ContentHasher.Prefix} hash, so it cannot be checked.");
+            throw new ArtifactException($"Artifact {UriOf(path)} has content hash '{contentHash}', not an {ContentHasher.Prefix} hash, so it cannot be " +
+                "checked.");
         var reader = new ContentCheckingReader(await OpenArtifactAsync(path, cancellationToken).ConfigureAwait(false), UriOf(path), contentHash);
         await using (reader.ConfigureAwait(false))
         {

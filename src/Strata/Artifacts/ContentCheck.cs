@@ -41,7 +41,8 @@ internal sealed class ContentCheckingReader(IArtifactReader inner, string uri, s
         var actual = hasher.Result().Hash;
         if (actual != contentHash)
             throw new ArtifactException(
-                $"Artifact {uri} does not match its recorded content hash (recorded {contentHash}, read {actual}): its files were changed or corrupted in the store.",
+                $"Artifact {uri} does not match its recorded content hash (recorded {contentHash}, read {actual}): its files were changed or corrupted in " +
+                "the store.",
                 readFailure);
     }
 

@@ -60,7 +60,8 @@ public sealed class LocalArtifactStore : ArtifactStore
     private bool IsInsideRoot(string fullPath) =>
         fullPath == _root || fullPath.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    public override async Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write, CancellationToken cancellationToken = default)
+    public override async Task<ArtifactContent> WriteArtifactAsync(string path, Func<IArtifactWriter, CancellationToken, Task> write,
+        CancellationToken cancellationToken = default)
     {
         var final = FullPathOf(path);
         var temp = Path.Combine(_root, TempDirectory, Guid.NewGuid().ToString("n"));

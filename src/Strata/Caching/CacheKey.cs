@@ -9,7 +9,8 @@ namespace Strata;
 /// </summary>
 internal static class CacheKey
 {
-    public static string Compute(StepDefinition step, IReadOnlyList<string> parameterParts, IEnumerable<(string Name, Materializer Materializer)> outputMaterializers)
+    public static string Compute(StepDefinition step, IReadOnlyList<string> parameterParts,
+        IEnumerable<(string Name, Materializer Materializer)> outputMaterializers)
     {
         var hash = new XxHash128();
         void Add(string s)

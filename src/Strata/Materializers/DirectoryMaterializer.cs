@@ -24,7 +24,8 @@ internal sealed class DirectoryMaterializer : Materializer<DirectoryInfo>
 
     // root and directory are real paths (links resolved); prefix is directory's path inside the artifact ("" or
     // ending with '/'); ancestors are the real paths being copied, to refuse a link back into one of them.
-    private static async Task CopyAsync(string root, string directory, string prefix, HashSet<string> ancestors, IArtifactWriter writer, CancellationToken cancellationToken)
+    private static async Task CopyAsync(string root, string directory, string prefix, HashSet<string> ancestors, IArtifactWriter writer,
+        CancellationToken cancellationToken)
     {
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
         {

@@ -30,7 +30,8 @@ internal sealed class LocalOrchestrator(
         int maxParallelism, PriorRun prior, CancellationToken cancellationToken)
     {
         await store.ReopenRunAsync(run.Id, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(run with { Status = ExecutionStatus.Running, FinishedAt = null, Error = null }, pipeline, plans, maxParallelism, false, prior, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(run with { Status = ExecutionStatus.Running, FinishedAt = null, Error = null }, pipeline, plans, maxParallelism, false, prior,
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<RunResult> ExecuteAsync(RunRecord run, PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans,
@@ -101,7 +102,8 @@ internal sealed class LocalOrchestrator(
         }
     }
 
-    private static async Task<StepOutcome> RunNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim gate, CancellationToken cancellationToken)
+    private static async Task<StepOutcome> RunNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim gate,
+        CancellationToken cancellationToken)
     {
         StepOutcome[] inputs;
         if (upstream.Length > 0)

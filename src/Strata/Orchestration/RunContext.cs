@@ -36,7 +36,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
             var cacheKey = CacheKey.Compute(step, CacheParts(arguments), step.Outputs.Select(o => (o.Name, materializers.Get(o.Type))));
 
             // Resuming: what already succeeded in this run with the same key is kept as it is.
-            if (prior?.Succeeded.TryGetValue(node.Name, out var done) == true && done.StepRun.CacheKey == cacheKey && await OutputsExistAsync(node.Name, done.Outputs, cancellationToken).ConfigureAwait(false))
+            if (prior?.Succeeded.TryGetValue(node.Name, out var done) == true && done.StepRun.CacheKey == cacheKey
+                && await OutputsExistAsync(node.Name, done.Outputs, cancellationToken).ConfigureAwait(false))
             {
                 observer.StepChanged(new StepProgress(node.Name, done.StepRun.Status, TimeSpan.Zero, "kept from before the resume"));
                 return Record(new StepOutcome(node, done.StepRun.Id, done.StepRun.Status, TimeSpan.Zero, null,
@@ -92,7 +93,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 try
                 {
                     result = reattach is not null
-                        ? await ((RemoteStepLauncher)launcherFor(plan)).ReattachAsync(invocation, StepJobOf(reattach), artifacts, cancellationToken).ConfigureAwait(false)
+                        ? await ((RemoteStepLauncher)launcherFor(plan)).ReattachAsync(invocation, StepJobOf(reattach), artifacts,
+                            cancellationToken).ConfigureAwait(false)
                         : await LaunchAsync(plan, invocation, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e)
@@ -281,7 +283,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     }
 
     /// <summary>A cache hit counts only when every output artifact is still in the artifact store as written; otherwise the step runs.</summary>
-    private async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(string step, string cacheKey, CancellationToken cancellationToken)
+    private async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(string step, string cacheKey,
+        CancellationToken cancellationToken)
     {
         var hit = await store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false);
         if (hit is null) return null;
@@ -292,7 +295,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
 }
 
 /// <summary>How a step invocation ended in this run, with its outputs for the steps downstream.</summary>
-internal sealed record StepOutcome(StepNode Node, string? StepRunId, ExecutionStatus Status, TimeSpan Duration, string? Error, IReadOnlyDictionary<string, OutputSlot> Outputs)
+internal sealed record StepOutcome(StepNode Node, string? StepRunId, ExecutionStatus Status, TimeSpan Duration, string? Error,
+    IReadOnlyDictionary<string, OutputSlot> Outputs)
 {
     public StepResult ToResult() => new(Node.Name, StepRunId, Status, Duration, Error, Outputs.ToDictionary(o => o.Key, o => o.Value.Artifact));
 }

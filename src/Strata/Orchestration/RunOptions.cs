@@ -40,7 +40,8 @@ public static class RunObservers
 }
 
 /// <summary>How one step invocation of a run ended.</summary>
-public sealed record StepResult(string Name, string? StepRunId, ExecutionStatus Status, TimeSpan Duration, string? Error, IReadOnlyDictionary<string, ArtifactRecord> Outputs);
+public sealed record StepResult(string Name, string? StepRunId, ExecutionStatus Status, TimeSpan Duration, string? Error,
+    IReadOnlyDictionary<string, ArtifactRecord> Outputs);
 
 /// <summary>The outcome of a run: its record, every step's result, and access to the outputs.</summary>
 public sealed class RunResult
@@ -72,7 +73,8 @@ public sealed class RunResult
     {
         var result = this[step];
         if (!result.Outputs.TryGetValue(output, out var artifact))
-            throw new ArgumentException($"Step '{step}' has no output '{output}' in this run (status {result.Status}). Outputs: {string.Join(", ", result.Outputs.Keys)}.", nameof(output));
+            throw new ArgumentException($"Step '{step}' has no output '{output}' in this run (status {result.Status}). Outputs: " +
+                $"{string.Join(", ", result.Outputs.Keys)}.", nameof(output));
         return (T)(await ArtifactIO.LoadAsync(_artifacts, _materializers, artifact, typeof(T), cancellationToken).ConfigureAwait(false))!;
     }
 }

@@ -68,19 +68,23 @@ internal static class RunPlanner
             if (string.IsNullOrEmpty(requested))
             {
                 if (step.Secrets.Count > 0 && warned.Add($"secrets:{node.Name}"))
-                    warnings.Add($"step '{node.Name}' asks for secrets ({string.Join(", ", step.Secrets)}) but runs in-process, where they are not set as environment variables; give it a step operator to receive them");
+                    warnings.Add($"step '{node.Name}' asks for secrets ({string.Join(", ", step.Secrets)}) but runs in-process, where they are not set as " +
+                        "environment variables; give it a step operator to receive them");
                 plans[node] = StepPlan.InProcess(node, resources, timeout, retries, delay, step.Backoff);
                 continue;
             }
             var name = requested == StepOperatorNames.Default ? stackOperators.FirstOrDefault() : requested;
             if (name is null)
             {
-                problems.Add($"step '{node.Name}' asks for the stack's default step operator, but stack '{stack.Name}' has none; add one with `strata stack update {stack.Name} -s NAME`");
+                problems.Add($"step '{node.Name}' asks for the stack's default step operator, but stack '{stack.Name}' has none; add one with `strata stack " +
+                    $"update {stack.Name} -s NAME`");
                 continue;
             }
             if (!stackOperators.Contains(name))
             {
-                problems.Add($"step '{node.Name}' asks for step operator '{name}', which stack '{stack.Name}' does not have (it has: {(stackOperators.Count == 0 ? "none" : string.Join(", ", stackOperators))}); add it with `strata stack update {stack.Name} -s {string.Join(" -s ", stackOperators.Append(name))}`");
+                problems.Add($"step '{node.Name}' asks for step operator '{name}', which stack '{stack.Name}' does not have (it has: " +
+                    $"{(stackOperators.Count == 0 ? "none" : string.Join(", ", stackOperators))}); add it with `strata stack update {stack.Name} -s " +
+                    $"{string.Join(" -s ", stackOperators.Append(name))}`");
                 continue;
             }
             if (!operators.TryGetValue(name, out var entry))
@@ -92,9 +96,12 @@ internal static class RunPlanner
                 entry = (op, flavor, config);
                 operators[name] = entry;
                 if (flavor.ArtifactStoreProblem(context.ArtifactStore) is { } storeProblem)
-                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) {storeProblem} (stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root})");
+                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) {storeProblem} (stack '{stack.Name}' uses " +
+                        $"'{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root})");
                 else if (flavor.Requirements.HasFlag(StackRequirements.RemoteArtifactStore) && !context.ArtifactStore.IsRemote)
-                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) runs steps on other machines and needs an artifact store they can reach; stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root}, which is local (register a remote one, e.g. s3, or a local store on a shared filesystem with --shared=true)");
+                    problems.Add($"step operator '{name}' (flavor {flavor.Name}) runs steps on other machines and needs an artifact store they can reach; " +
+                        $"stack '{stack.Name}' uses '{stack.Single(ComponentType.ArtifactStore)}' at {context.ArtifactStore.Root}, which is local (register " +
+                        "a remote one, e.g. s3, or a local store on a shared filesystem with --shared=true)");
                 if (flavor.Requirements.HasFlag(StackRequirements.ContainerRegistry) && stack.Single(ComponentType.ContainerRegistry) is null)
                     problems.Add($"step operator '{name}' (flavor {flavor.Name}) needs a container registry in stack '{stack.Name}'");
                 if (flavor.Requirements.HasFlag(StackRequirements.ImageBuilder) && stack.Single(ComponentType.ImageBuilder) is null)
@@ -109,7 +116,8 @@ internal static class RunPlanner
             object settings;
             try
             {
-                foreach (var (k, v) in settingsSchema.Validate(stepSettings, requireAll: false, $"step '{node.Name}' on step operator '{name}' (flavor {entry.Flavor.Name})"))
+                foreach (var (k, v) in settingsSchema.Validate(stepSettings, requireAll: false,
+                    $"step '{node.Name}' on step operator '{name}' (flavor {entry.Flavor.Name})"))
                     values[k] = v;
                 settings = settingsSchema.Bind(values);
             }

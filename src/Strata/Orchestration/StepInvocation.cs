@@ -35,7 +35,8 @@ internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactR
 /// <summary>Executes step runs. The in-process launcher is the default; step operators take steps elsewhere.</summary>
 internal interface IStepLauncher
 {
-    Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken);
+    Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -44,7 +45,8 @@ internal interface IStepLauncher
 /// </summary>
 internal sealed class InProcessStepLauncher : IStepLauncher
 {
-    public Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    public Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers,
+        CancellationToken cancellationToken)
     {
         var context = new StepContext(invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
             new StepLogger(invocation.Log), Path.Combine(Path.GetTempPath(), "strata-steps", invocation.StepRunId), cancellationToken);
@@ -53,7 +55,8 @@ internal sealed class InProcessStepLauncher : IStepLauncher
     }
 }
 
-/// <summary>Executes a step from its arguments: loads inputs, calls the method, saves outputs. The same code runs in-process and in a step entrypoint.</summary>
+/// <summary>Executes a step from its arguments: loads inputs, calls the method, saves outputs. The same code runs in-process and in a step
+/// entrypoint.</summary>
 internal static class StepExecutor
 {
     public static async Task<StepExecutionResult> ExecuteAsync(StepDefinition step, IReadOnlyList<StepArgument> argumentList, StepContext context, StepLog log,
@@ -77,10 +80,12 @@ internal static class StepExecutor
                 StepContext.Current = previous;
             }
         }
-        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, writeBehind, cancellationToken).ConfigureAwait(false);
+        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, writeBehind,
+            cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task<object?> ResolveAsync(StepArgument argument, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    public static async Task<object?> ResolveAsync(StepArgument argument, ArtifactStore artifacts, MaterializerRegistry materializers,
+        CancellationToken cancellationToken)
     {
         if (argument.IsLiteral) return argument.Literal;
         if (!argument.Assemble)
@@ -104,13 +109,17 @@ internal static class StepExecutor
             var path = ArtifactPath.Normalize($"{prefix}.{output.Name}");
             if (writeBehind)
             {
-                var (record, written) = await ArtifactIO.SaveBehindAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken).ConfigureAwait(false);
+                var (record, written) = await ArtifactIO.SaveBehindAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name,
+                    cancellationToken).ConfigureAwait(false);
                 outputs.Add((output.Name, record, value));
                 writes.Add(written);
             }
             else
             {
-                outputs.Add((output.Name, await ArtifactIO.SaveAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken).ConfigureAwait(false), value));
+                outputs.Add((output.Name,
+                    await ArtifactIO.SaveAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken)
+                        .ConfigureAwait(false),
+                    value));
             }
         }
         return new StepExecutionResult(outputs, writes.Count switch { 0 => null, 1 => writes[0], _ => Task.WhenAll(writes) });

@@ -36,7 +36,8 @@ public sealed class StepAttribute : Attribute
     /// <summary>What each retry's wait is multiplied by. <value>Default: 2.</value></summary>
     public double Backoff { get; set; } = 2;
 
-    /// <summary>How long the step may run, e.g. <c>30m</c>; then it is cancelled and fails. <value>Default: no limit (or the operator's <c>timeout</c>).</value></summary>
+    /// <summary>How long the step may run, e.g. <c>30m</c>; then it is cancelled and fails. <value>Default: no limit (or the operator's
+    /// <c>timeout</c>).</value></summary>
     public string? Timeout { get; set; }
 
     /// <summary>
@@ -51,7 +52,8 @@ public sealed class StepAttribute : Attribute
 [AttributeUsage(AttributeTargets.Method, Inherited = false)]
 public sealed class PipelineAttribute : Attribute
 {
-    /// <summary>The pipeline's name. <value>Default: the declaring type's name in snake_case when the method is called <c>Build</c>, otherwise the method name in snake_case.</value></summary>
+    /// <summary>The pipeline's name. <value>Default: the declaring type's name in snake_case when the method is called <c>Build</c>, otherwise the method name
+    /// in snake_case.</value></summary>
     public string? Name { get; set; }
 }
 

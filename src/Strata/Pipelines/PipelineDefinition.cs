@@ -38,7 +38,9 @@ public sealed class PipelineDefinition
         var builder = new PipelineBuilder(resolvedName, materializers);
         pipeline(builder);
         var definition = Validate(builder, materializers);
-        return pipeline.Method.IsStatic && !pipeline.Method.Name.Contains('<') ? new PipelineDefinition(definition.Name, definition.Nodes, definition.ParameterJson) { Method = pipeline.Method } : definition;
+        return pipeline.Method.IsStatic && !pipeline.Method.Name.Contains('<')
+            ? new PipelineDefinition(definition.Name, definition.Nodes, definition.ParameterJson) { Method = pipeline.Method }
+            : definition;
     }
 
     internal static string DefaultName(MethodInfo method) =>
@@ -66,7 +68,8 @@ public sealed class PipelineDefinition
                 problems.Add($"step '{node.Name}': method {d.FullName} is not marked [Step]");
             foreach (var output in d.Outputs)
                 if (!materializers.CanMaterialize(output.Type))
-                    problems.Add($"step '{node.Name}': output '{output.Name}' of type {TypeNames.Display(output.Type)} has no materializer; register one with MaterializerRegistry.Register");
+                    problems.Add($"step '{node.Name}': output '{output.Name}' of type {TypeNames.Display(output.Type)} has no materializer; register one " +
+                        "with MaterializerRegistry.Register");
 
             var json = new string?[d.Parameters.Count];
             for (var i = 0; i < d.Parameters.Count; i++)
@@ -75,7 +78,8 @@ public sealed class PipelineDefinition
                 switch (node.Bindings[i])
                 {
                     case OutputBinding ob when ob.Node.Owner != builder:
-                        problems.Add($"step '{node.Name}', parameter '{parameter.Name}': bound to an output of step '{ob.Node.Name}' from another pipeline ('{ob.Node.Owner.Name}')");
+                        problems.Add($"step '{node.Name}', parameter '{parameter.Name}': bound to an output of step '{ob.Node.Name}' from another pipeline " +
+                            $"('{ob.Node.Owner.Name}')");
                         break;
                     case LiteralBinding lb:
                         json[i] = LiteralJson(node, parameter, lb.Value, problems);
@@ -108,7 +112,8 @@ public sealed class PipelineDefinition
         }
         catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
         {
-            problems.Add($"step '{node.Name}', parameter '{parameter.Name}': the literal value of type {TypeNames.Display(value.GetType())} cannot be stored as a parameter ({e.Message}); pass it as another step's output instead");
+            problems.Add($"step '{node.Name}', parameter '{parameter.Name}': the literal value of type {TypeNames.Display(value.GetType())} cannot be stored " +
+                $"as a parameter ({e.Message}); pass it as another step's output instead");
             return null;
         }
     }

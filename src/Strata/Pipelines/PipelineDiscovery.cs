@@ -52,10 +52,13 @@ public static class PipelineDiscovery
         {
             var method = matches[0];
             if (method.ReturnType != typeof(void) || method.GetParameters() is not [{ ParameterType: var p }] || p != typeof(PipelineBuilder))
-                throw new StrataConfigException($"Pipeline method {method.DeclaringType!.FullName}.{method.Name} must be `static void {method.Name}(PipelineBuilder p)`.");
+                throw new StrataConfigException($"Pipeline method {method.DeclaringType!.FullName}.{method.Name} must be `static void " +
+                    $"{method.Name}(PipelineBuilder p)`.");
             return method.CreateDelegate<Action<PipelineBuilder>>();
         }
-        var available = all.Count == 0 ? "none (mark a static method with [Pipeline])" : string.Join(", ", all.Select(m => $"{m.DeclaringType!.Name}.{m.Name}"));
+        var available = all.Count == 0
+            ? "none (mark a static method with [Pipeline])"
+            : string.Join(", ", all.Select(m => $"{m.DeclaringType!.Name}.{m.Name}"));
         throw new StrataConfigException(matches.Length == 0
             ? $"No pipeline '{name}' in {assembly.GetName().Name}; available: {available}."
             : $"Pipeline name '{name}' is ambiguous in {assembly.GetName().Name}; use Namespace.Type.Method. Available: {available}.");

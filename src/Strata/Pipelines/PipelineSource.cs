@@ -20,8 +20,10 @@ internal sealed record PipelineSource(string Assembly, string? AssemblyPath, str
             ?? (source.AssemblyPath is not null && File.Exists(source.AssemblyPath)
                 ? PipelineDiscovery.LoadAssembly(source.AssemblyPath)
                 : throw new StrataConfigException($"Run {run.Name} cannot be resumed: its assembly {source.AssemblyPath ?? source.Assembly} is gone."));
-        var method = assembly.GetType(source.Type)?.GetMethod(source.Method, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, [typeof(PipelineBuilder)])
-            ?? throw new StrataConfigException($"Run {run.Name} cannot be resumed: {source.Type}.{source.Method}(PipelineBuilder) is not in {assembly.GetName().Name} any more.");
+        var method = assembly.GetType(source.Type)?.GetMethod(source.Method, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static,
+            [typeof(PipelineBuilder)])
+            ?? throw new StrataConfigException($"Run {run.Name} cannot be resumed: {source.Type}.{source.Method}(PipelineBuilder) is not in " +
+                $"{assembly.GetName().Name} any more.");
         return method.CreateDelegate<Action<PipelineBuilder>>();
     }
 }

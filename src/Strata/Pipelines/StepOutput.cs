@@ -43,7 +43,8 @@ public sealed class StepOutput<T> : StepInput<T>, IStepOutput
         return this;
     }
 
-    /// <summary>Settings for this invocation's step operator: a settings object of the operator's flavor, e.g. <c>new LocalProcessSettings { Timeout = ... }</c>.</summary>
+    /// <summary>Settings for this invocation's step operator: a settings object of the operator's flavor, e.g.
+    /// <c>new LocalProcessSettings { Timeout = ... }</c>.</summary>
     public StepOutput<T> WithSettings(StepOperatorSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -67,7 +68,8 @@ public sealed class StepOutput<T> : StepInput<T>, IStepOutput
         if (property.Body is not MemberExpression member)
             throw new ArgumentException("Pass a property access such as s => s.Train.", nameof(property));
         var output = Node.Definition.Outputs.FirstOrDefault(o => o.Member == member.Member.Name)
-            ?? throw new ArgumentException($"Step '{Node.Name}' has no output for member '{member.Member.Name}'. Outputs: {string.Join(", ", Node.Definition.Outputs.Select(o => o.Name))}.", nameof(property));
+            ?? throw new ArgumentException($"Step '{Node.Name}' has no output for member '{member.Member.Name}'. Outputs: " +
+                $"{string.Join(", ", Node.Definition.Outputs.Select(o => o.Name))}.", nameof(property));
         return new StepOutput<TProperty>(Node, output.Name);
     }
 
@@ -75,7 +77,8 @@ public sealed class StepOutput<T> : StepInput<T>, IStepOutput
     public StepOutput<TOutput> Output<TOutput>(string name)
     {
         var output = Node.Definition.Outputs.FirstOrDefault(o => o.Name == name)
-            ?? throw new ArgumentException($"Step '{Node.Name}' has no output '{name}'. Outputs: {string.Join(", ", Node.Definition.Outputs.Select(o => o.Name))}.", nameof(name));
+            ?? throw new ArgumentException($"Step '{Node.Name}' has no output '{name}'. Outputs: " +
+                $"{string.Join(", ", Node.Definition.Outputs.Select(o => o.Name))}.", nameof(name));
         if (!typeof(TOutput).IsAssignableFrom(output.Type))
             throw new ArgumentException($"Output '{name}' of step '{Node.Name}' is a {output.Type.Name}, not a {typeof(TOutput).Name}.", nameof(name));
         return new StepOutput<TOutput>(Node, output.Name);
@@ -103,12 +106,14 @@ public static class StepOutputTupleExtensions
         a = Item<T1>(o, 0); b = Item<T2>(o, 1); c = Item<T3>(o, 2);
     }
 
-    public static void Deconstruct<T1, T2, T3, T4>(this StepOutput<(T1, T2, T3, T4)> o, out StepOutput<T1> a, out StepOutput<T2> b, out StepOutput<T3> c, out StepOutput<T4> d)
+    public static void Deconstruct<T1, T2, T3, T4>(this StepOutput<(T1, T2, T3, T4)> o, out StepOutput<T1> a, out StepOutput<T2> b, out StepOutput<T3> c,
+        out StepOutput<T4> d)
     {
         a = Item<T1>(o, 0); b = Item<T2>(o, 1); c = Item<T3>(o, 2); d = Item<T4>(o, 3);
     }
 
-    public static void Deconstruct<T1, T2, T3, T4, T5>(this StepOutput<(T1, T2, T3, T4, T5)> o, out StepOutput<T1> a, out StepOutput<T2> b, out StepOutput<T3> c, out StepOutput<T4> d, out StepOutput<T5> e)
+    public static void Deconstruct<T1, T2, T3, T4, T5>(this StepOutput<(T1, T2, T3, T4, T5)> o, out StepOutput<T1> a, out StepOutput<T2> b,
+        out StepOutput<T3> c, out StepOutput<T4> d, out StepOutput<T5> e)
     {
         a = Item<T1>(o, 0); b = Item<T2>(o, 1); c = Item<T3>(o, 2); d = Item<T4>(o, 3); e = Item<T5>(o, 4);
     }

@@ -34,7 +34,8 @@ public static class StrataSetups
             foreach (var attribute in assembly.GetCustomAttributes<StrataSetupAttribute>())
             {
                 if (!typeof(IStrataSetup).IsAssignableFrom(attribute.SetupType) || attribute.SetupType.GetConstructor(Type.EmptyTypes) is null)
-                    throw new StrataConfigException($"[assembly: StrataSetup(typeof({attribute.SetupType.Name}))] in {assembly.GetName().Name}: the type must implement IStrataSetup and have a parameterless constructor.");
+                    throw new StrataConfigException($"[assembly: StrataSetup(typeof({attribute.SetupType.Name}))] in {assembly.GetName().Name}: the type " +
+                        "must implement IStrataSetup and have a parameterless constructor.");
                 ((IStrataSetup)Activator.CreateInstance(attribute.SetupType)!).Configure(materializers, flavors);
             }
         }

@@ -97,7 +97,8 @@ public sealed partial class SecretManager
         if (missing.Length == 1)
             throw new StrataConfigException($"No secret named '{missing[0]}'; create it with `strata secret create {missing[0]} --key=value`.");
         if (missing.Length > 1)
-            throw new StrataConfigException($"Missing secrets: {string.Join(", ", missing.Select(m => $"'{m}'"))}; create them with `strata secret create NAME --key=value`.");
+            throw new StrataConfigException($"Missing secrets: {string.Join(", ", missing.Select(m => $"'{m}'"))}; create them with `strata secret create " +
+                "NAME --key=value`.");
     }
 
     /// <summary>
@@ -148,14 +149,16 @@ public sealed partial class SecretManager
     private static void CheckName(string name)
     {
         if (!IsValidName(name))
-            throw new StrataConfigException($"'{name}' is not a valid secret name: use letters, digits, '_', '-' and '.' (up to 128, starting with a letter or digit).");
+            throw new StrataConfigException($"'{name}' is not a valid secret name: use letters, digits, '_', '-' and '.' (up to 128, starting with a letter " +
+                "or digit).");
     }
 
     private static void CheckValues(string name, IReadOnlyDictionary<string, string> values)
     {
         var badKeys = values.Keys.Where(k => !ValidKey().IsMatch(k)).ToArray();
         if (badKeys.Length > 0)
-            throw new StrataConfigException($"Secret '{name}': {string.Join(", ", badKeys.Select(k => $"'{k}'"))} {(badKeys.Length == 1 ? "is not a valid key" : "are not valid keys")}: use letters, digits, '_' and '-'.");
+            throw new StrataConfigException($"Secret '{name}': {string.Join(", ", badKeys.Select(k => $"'{k}'"))} " +
+                $"{(badKeys.Length == 1 ? "is not a valid key" : "are not valid keys")}: use letters, digits, '_' and '-'.");
         var empty = values.Where(kv => kv.Value.Length == 0).Select(kv => kv.Key).ToArray();
         if (empty.Length > 0)
             throw new StrataConfigException($"Secret '{name}': key {string.Join(", ", empty.Select(k => $"'{k}'"))} has an empty value; give a value.");
@@ -178,7 +181,8 @@ public sealed partial class SecretManager
         var nonce = payload.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
         using (var aes = new AesGcm(Key(), TagSize))
-            aes.Encrypt(nonce, plaintext, payload.AsSpan(NonceSize, plaintext.Length), payload.AsSpan(NonceSize + plaintext.Length), Encoding.UTF8.GetBytes(name));
+            aes.Encrypt(nonce, plaintext, payload.AsSpan(NonceSize, plaintext.Length), payload.AsSpan(NonceSize + plaintext.Length),
+                Encoding.UTF8.GetBytes(name));
         CryptographicOperations.ZeroMemory(plaintext);
         return Convert.ToBase64String(payload);
     }
@@ -221,7 +225,8 @@ public sealed partial class SecretManager
                 $"restrict it with `chmod 600 {KeyPath}`.");
         var key = File.ReadAllBytes(KeyPath);
         if (key.Length != KeySize)
-            throw new StrataConfigException($"The secrets key {KeyPath} is not a {KeySize}-byte key; restore it from a backup (secrets encrypted with it cannot be read otherwise).");
+            throw new StrataConfigException($"The secrets key {KeyPath} is not a {KeySize}-byte key; restore it from a backup (secrets encrypted with it " +
+                "cannot be read otherwise).");
         return _key = key;
     }
 

@@ -36,7 +36,8 @@ internal static partial class SecretReferences
 
     /// <summary>The config with every reference replaced by the secret's value.</summary>
     /// <exception cref="StrataConfigException">A referenced secret or key does not exist (names the component, the field and the reference).</exception>
-    public static async Task<IReadOnlyDictionary<string, string>> ResolveAsync(IReadOnlyDictionary<string, string> config, SecretManager secrets, string context,
+    public static async Task<IReadOnlyDictionary<string, string>> ResolveAsync(IReadOnlyDictionary<string, string> config, SecretManager secrets,
+        string context,
         CancellationToken cancellationToken)
     {
         if (!config.Values.Any(Contains)) return config;
@@ -65,7 +66,8 @@ internal static partial class SecretReferences
                 if (!values.TryGetValue(reference.Key, out var secretValue))
                     throw new StrataConfigException(
                         $"Config '{field}' of {context} refers to {m.Value}, but secret '{reference.Name}' has no key '{reference.Key}' " +
-                        $"(keys: {string.Join(", ", values.Keys.Order(StringComparer.Ordinal))}); add it with `strata secret update {reference.Name} --{reference.Key}=...`.");
+                        $"(keys: {string.Join(", ", values.Keys.Order(StringComparer.Ordinal))}); add it with `strata secret update {reference.Name} " +
+                        $"--{reference.Key}=...`.");
                 result.Append(value, last, m.Index - last).Append(secretValue);
                 last = m.Index + m.Length;
             }

@@ -40,7 +40,8 @@ public sealed class ConfigSchema
             .Select(p => new ConfigField(
                 Naming.ToSnakeCase(p.Name),
                 TypeName(p.PropertyType),
-                p.GetCustomAttribute<RequiredMemberAttribute>() is not null || p.GetCustomAttribute<System.ComponentModel.DataAnnotations.RequiredAttribute>() is not null,
+                p.GetCustomAttribute<RequiredMemberAttribute>() is not null
+                    || p.GetCustomAttribute<System.ComponentModel.DataAnnotations.RequiredAttribute>() is not null,
                 Format(p.GetValue(instance)),
                 p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "",
                 p.GetCustomAttribute<SecretAttribute>() is not null) { Property = p })
@@ -103,7 +104,8 @@ public sealed class ConfigSchema
             {
                 if (TryConvert(raw, field.Property.PropertyType, out var converted) is { } error)
                     throw new StrataConfigException(fromSecrets?.Contains(field.Name) == true
-                        ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with `strata secret update`."
+                        ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with " +
+                            "`strata secret update`."
                         : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
                 field.Property.SetValue(config, converted);
             }
@@ -178,13 +180,18 @@ public sealed class ConfigSchema
         if (t == typeof(long))
             return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Set(out value, l) : $"'{raw}' is not an integer";
         if (t == typeof(double) || t == typeof(float))
-            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? Set(out value, t == typeof(float) ? (object)(float)d : d) : $"'{raw}' is not a number";
+            return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+                ? Set(out value, t == typeof(float) ? (object)(float)d : d)
+                : $"'{raw}' is not a number";
         if (t == typeof(TimeSpan))
             return Durations.TryParse(s, out var ts) ? Set(out value, ts) : $"'{raw}' is not a duration (e.g. 90s, 15m, 2h, 01:30:00)";
         if (t.IsEnum)
         {
-            var match = Enum.GetNames(t).FirstOrDefault(n => Naming.ToSnakeCase(n) == s.ToLowerInvariant().Replace('-', '_') || n.Equals(s, StringComparison.OrdinalIgnoreCase));
-            return match is not null ? Set(out value, Enum.Parse(t, match)) : $"'{raw}' is not one of {string.Join(", ", Enum.GetNames(t).Select(Naming.ToSnakeCase))}";
+            var match = Enum.GetNames(t).FirstOrDefault(n => Naming.ToSnakeCase(n) == s.ToLowerInvariant().Replace('-', '_')
+                || n.Equals(s, StringComparison.OrdinalIgnoreCase));
+            return match is not null
+                ? Set(out value, Enum.Parse(t, match))
+                : $"'{raw}' is not one of {string.Join(", ", Enum.GetNames(t).Select(Naming.ToSnakeCase))}";
         }
         if (t == typeof(string[]) || t == typeof(List<string>) || t == typeof(IReadOnlyList<string>))
         {

@@ -39,6 +39,7 @@ public sealed class FlavorRegistry
         var known = List(type);
         return known.FirstOrDefault(f => f.Name == name)
             ?? throw new StrataConfigException(
-                $"Unknown {ComponentTypes.CliName(type)} flavor '{name}'; known flavors: {(known.Count == 0 ? "none installed" : string.Join(", ", known.Select(f => f.Name)))}.");
+                $"Unknown {ComponentTypes.CliName(type)} flavor '{name}'; known flavors: " +
+                $"{(known.Count == 0 ? "none installed" : string.Join(", ", known.Select(f => f.Name)))}.");
     }
 }

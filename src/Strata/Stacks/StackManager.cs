@@ -23,7 +23,8 @@ public sealed class StackManager
 
     // ---- components ----
 
-    public Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default) =>
+    public Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config,
+        CancellationToken cancellationToken = default) =>
         RegisterComponentAsync(type, name, flavor, config, warnings: null, cancellationToken);
 
     /// <summary>
@@ -46,7 +47,8 @@ public sealed class StackManager
     }
 
     /// <summary>Changes some config values of a component; the rest stay. An empty value removes a key.</summary>
-    public Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes, CancellationToken cancellationToken = default) =>
+    public Task<ComponentRecord> UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> changes,
+        CancellationToken cancellationToken = default) =>
         UpdateComponentAsync(type, name, changes, warnings: null, cancellationToken);
 
     /// <summary>
@@ -59,7 +61,8 @@ public sealed class StackManager
         var existing = await GetComponentAsync(type, name, cancellationToken).ConfigureAwait(false);
         var f = _flavors.Get(type, existing.Flavor);
         var merged = new Dictionary<string, string>(existing.Config);
-        foreach (var (k, v) in f.Schema.Validate(changes.Where(c => c.Value.Length > 0).ToDictionary(), requireAll: false, $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')"))
+        foreach (var (k, v) in f.Schema.Validate(changes.Where(c => c.Value.Length > 0).ToDictionary(), requireAll: false,
+            $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')"))
             merged[k] = v;
         foreach (var removed in changes.Where(c => c.Value.Length == 0))
             merged.Remove(removed.Key.Replace('-', '_'));
@@ -101,7 +104,8 @@ public sealed class StackManager
     {
         CheckName(name, "stack");
         await EnsureDefaultStackAsync(cancellationToken).ConfigureAwait(false);
-        var members = await MembersAsync(orchestrator, artifactStore, stepOperators ?? [], containerRegistry, imageBuilder, cancellationToken).ConfigureAwait(false);
+        var members = await MembersAsync(orchestrator, artifactStore, stepOperators ?? [], containerRegistry, imageBuilder,
+            cancellationToken).ConfigureAwait(false);
         var now = TimeProvider.System.GetUtcNow();
         await _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), name, members, now, now), cancellationToken).ConfigureAwait(false);
         if (setActive) await _store.SetSettingAsync(ActiveStackKey, name, cancellationToken).ConfigureAwait(false);
@@ -109,7 +113,8 @@ public sealed class StackManager
     }
 
     /// <summary>Replaces the given parts of a stack; null leaves a part as it is. Step operators given replace the list.</summary>
-    public async Task<StackRecord> UpdateStackAsync(string name, string? orchestrator = null, string? artifactStore = null, IReadOnlyList<string>? stepOperators = null,
+    public async Task<StackRecord> UpdateStackAsync(string name, string? orchestrator = null, string? artifactStore = null,
+        IReadOnlyList<string>? stepOperators = null,
         string? containerRegistry = null, string? imageBuilder = null, CancellationToken cancellationToken = default)
     {
         var stack = await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
@@ -132,7 +137,8 @@ public sealed class StackManager
         async Task AddAsync(ComponentType type, string componentName, int position)
         {
             if (await _store.GetComponentAsync(type, componentName, cancellationToken).ConfigureAwait(false) is null)
-                missing.Add($"no {ComponentTypes.CliName(type)} named '{componentName}' (register it with `strata {ComponentTypes.CliName(type)} register {componentName} --flavor=...`)");
+                missing.Add($"no {ComponentTypes.CliName(type)} named '{componentName}' (register it with `strata {ComponentTypes.CliName(type)} register " +
+                    $"{componentName} --flavor=...`)");
             else members.Add(new StackMember(type, componentName, position));
         }
         await AddAsync(ComponentType.Orchestrator, orchestrator, 0).ConfigureAwait(false);
@@ -182,7 +188,8 @@ public sealed class StackManager
         return await GetStackAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store, a <c>local-process</c> step operator named <c>local</c>) the first time a store is used.</summary>
+    /// <summary>Creates the <c>default</c> stack (local orchestrator, local artifact store, a <c>local-process</c> step operator named <c>local</c>) the first
+    /// time a store is used.</summary>
     public async Task EnsureDefaultStackAsync(CancellationToken cancellationToken = default)
     {
         if (await _store.GetSettingAsync(ActiveStackKey, cancellationToken).ConfigureAwait(false) is not null)
@@ -196,11 +203,20 @@ public sealed class StackManager
             catch (StrataConfigException) { }
         }
         if (await _store.GetComponentAsync(ComponentType.Orchestrator, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
-            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now), cancellationToken)).ConfigureAwait(false);
+            await TolerateDuplicateAsync(() =>
+                _store.AddComponentAsync(
+                    new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.Orchestrator, "local", empty, now, now),
+                    cancellationToken)).ConfigureAwait(false);
         if (await _store.GetComponentAsync(ComponentType.ArtifactStore, DefaultStack, cancellationToken).ConfigureAwait(false) is null)
-            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now), cancellationToken)).ConfigureAwait(false);
+            await TolerateDuplicateAsync(() =>
+                _store.AddComponentAsync(
+                    new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStack, ComponentType.ArtifactStore, "local", empty, now, now),
+                    cancellationToken)).ConfigureAwait(false);
         if (await _store.GetComponentAsync(ComponentType.StepOperator, DefaultStepOperator, cancellationToken).ConfigureAwait(false) is null)
-            await TolerateDuplicateAsync(() => _store.AddComponentAsync(new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now), cancellationToken)).ConfigureAwait(false);
+            await TolerateDuplicateAsync(() =>
+                _store.AddComponentAsync(
+                    new ComponentRecord(Guid.CreateVersion7().ToString(), DefaultStepOperator, ComponentType.StepOperator, "local-process", empty, now, now),
+                    cancellationToken)).ConfigureAwait(false);
         if (await _store.GetStackAsync(DefaultStack, cancellationToken).ConfigureAwait(false) is null)
             await TolerateDuplicateAsync(() => _store.AddStackAsync(new StackRecord(Guid.CreateVersion7().ToString(), DefaultStack,
                 [new StackMember(ComponentType.Orchestrator, DefaultStack, 0), new StackMember(ComponentType.ArtifactStore, DefaultStack, 0),
@@ -212,7 +228,8 @@ public sealed class StackManager
     /// <summary>Builds the artifact store of a stack from its component's config.</summary>
     public async Task<ArtifactStore> CreateArtifactStoreAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
     {
-        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
+        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!,
+            cancellationToken).ConfigureAwait(false);
         var flavor = (ArtifactStoreFlavor)_flavors.Get(ComponentType.ArtifactStore, component.Flavor);
         return flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), home);
     }
@@ -236,11 +253,14 @@ public sealed class StackManager
     }
 
     /// <summary>How a job reaches a stack's artifact store: its flavor and its config without secret fields (jobs use their own credentials).</summary>
-    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, ArtifactStore artifacts, CancellationToken cancellationToken = default)
+    internal async Task<ArtifactStoreLocator> ArtifactStoreLocatorAsync(StackRecord stack, ArtifactStore artifacts,
+        CancellationToken cancellationToken = default)
     {
-        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!, cancellationToken).ConfigureAwait(false);
+        var component = await GetComponentAsync(ComponentType.ArtifactStore, stack.Single(ComponentType.ArtifactStore)!,
+            cancellationToken).ConfigureAwait(false);
         var secret = _flavors.Get(ComponentType.ArtifactStore, component.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet();
-        var config = component.Config.Where(kv => !secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var config = component.Config.Where(kv => !secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
         // A job must find the very directory this process uses, wherever it starts.
         if (artifacts is LocalArtifactStore local && !config.ContainsKey("path"))
             config["path"] = local.Root;
@@ -273,7 +293,10 @@ public sealed class StackManager
         foreach (var m in stack.Components.OrderBy(c => c.Type).ThenBy(c => c.Position))
         {
             var c = await GetComponentAsync(m.Type, m.Name, cancellationToken).ConfigureAwait(false);
-            components.Add(new StackDocumentComponent { Type = ComponentTypes.CliName(m.Type), Name = c.Name, Flavor = c.Flavor, Config = new Dictionary<string, string>(c.Config) });
+            components.Add(new StackDocumentComponent
+            {
+                Type = ComponentTypes.CliName(m.Type), Name = c.Name, Flavor = c.Flavor, Config = new Dictionary<string, string>(c.Config)
+            });
         }
         return new StackDocument { Name = stack.Name, Components = components };
     }
@@ -297,7 +320,8 @@ public sealed class StackManager
             var existing = await _store.GetComponentAsync(type, c.Name, cancellationToken).ConfigureAwait(false);
             if (existing is null) toCreate.Add((type, c, values));
             else if (existing.Flavor != c.Flavor || !existing.Config.OrderBy(kv => kv.Key).SequenceEqual(values.OrderBy(kv => kv.Key)))
-                throw new StrataConfigException($"A {c.Type} named '{c.Name}' already exists with another flavor or config; rename it in the file or delete the existing one.");
+                throw new StrataConfigException($"A {c.Type} named '{c.Name}' already exists with another flavor or config; rename it in the file or delete " +
+                    "the existing one.");
         }
         string? Only(ComponentType t) => document.Components.Where(c => ComponentTypes.Parse(c.Type) == t).Select(c => c.Name).FirstOrDefault();
         var orchestrator = Only(ComponentType.Orchestrator) ?? throw new StrataConfigException("The stack file has no orchestrator.");
@@ -312,7 +336,8 @@ public sealed class StackManager
     private static void CheckName(string name, string what)
     {
         if (!PipelineNames.Valid().IsMatch(name))
-            throw new StrataConfigException($"'{name}' is not a valid {what} name: use letters, digits, '_', '-' and '.' (up to 128, starting with a letter or digit).");
+            throw new StrataConfigException($"'{name}' is not a valid {what} name: use letters, digits, '_', '-' and '.' (up to 128, starting with a letter " +
+                "or digit).");
     }
 }
 

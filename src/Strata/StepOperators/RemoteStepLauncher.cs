@@ -6,14 +6,16 @@ namespace Strata.StepOperators;
 /// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and
 /// logs, applies the pending and step timeouts, cancels the job when the run is cancelled, and reads the result record.
 /// </summary>
-internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer, TimeProvider time) : IStepLauncher
+internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer,
+    TimeProvider time) : IStepLauncher
 {
     private const int LogTailLines = 20;
 
     /// <summary>How long the log stream may go on after the job ended, to hand over what the job wrote last.</summary>
     private static readonly TimeSpan LogDrain = TimeSpan.FromSeconds(5);
 
-    public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
+    public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers,
+        CancellationToken cancellationToken)
     {
         var op = plan.Operator!;
         var settings = (StepOperatorSettings)plan.Settings!;
@@ -26,7 +28,9 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
         var command = settings.Entrypoint is { Count: > 0 } entrypoint
             ? [.. entrypoint, StrataEntrypoint.Verb, "--manifest", manifestUri]
             : StrataEntrypoint.DefaultCommand(manifestUri)
-              ?? throw new StrataConfigException($"Step operator '{op.Name}' has no command to run step '{invocation.Node.Name}': add `if (await StrataEntrypoint.TryRunAsync(args) is {{ }} code) return code;` at the top of your app's Main, or set the operator's entrypoint (--entrypoint=dotnet,/path/App.dll).");
+              ?? throw new StrataConfigException($"Step operator '{op.Name}' has no command to run step '{invocation.Node.Name}': add `if (await " +
+                  $"StrataEntrypoint.TryRunAsync(args) is {{ }} code) return code;` at the top of your app's Main, or set the operator's entrypoint " +
+                  "(--entrypoint=dotnet,/path/App.dll).");
         var launch = new StepLaunch
         {
             Pipeline = invocation.Run.Pipeline,
@@ -52,7 +56,8 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
 
         var submittedAt = time.GetUtcNow();
         var job = await StepJobFollower.SubmitAsync(op, launch, time, cancellationToken).ConfigureAwait(false);
-        await store.SetStepJobAsync(invocation.StepRunId, op.Name, JsonSerializer.Serialize(job, StrataJson.Compact), CancellationToken.None).ConfigureAwait(false);
+        await store.SetStepJobAsync(invocation.StepRunId, op.Name, JsonSerializer.Serialize(job, StrataJson.Compact),
+            CancellationToken.None).ConfigureAwait(false);
         return await FollowAsync(invocation, job, artifacts, masker, submittedAt, cancellationToken).ConfigureAwait(false);
     }
 
@@ -110,8 +115,10 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
         var tail = Tail(invocation.Log.Text);
         if (resultBytes is null)
             throw new StepFailedException(masker.Mask(
-                $"job {job.JobId} on step operator '{op.Name}' {status.State.ToString().ToLowerInvariant()}{(status.ExitCode is { } code ? $" with exit code {code}" : "")}" +
-                $"{(status.Reason is { } reason ? $": {reason}" : "")}, without a result{(tail.Length > 0 ? $"; last output:{Environment.NewLine}{tail}" : "")}"),
+                $"job {job.JobId} on step operator '{op.Name}' " +
+                $"{status.State.ToString().ToLowerInvariant()}{(status.ExitCode is { } code ? $" with exit code {code}" : "")}" +
+                $"{(status.Reason is { } reason ? $": {reason}" : "")}, without a " +
+                $"result{(tail.Length > 0 ? $"; last output:{Environment.NewLine}{tail}" : "")}"),
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
         var result = StepResultRecord.FromJson(resultBytes);
         if (result.Status != StepResultRecord.Completed)
@@ -124,7 +131,8 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, result.ErrorType, tail);
         }
         if (status.State != StepJobState.Succeeded)
-            throw new StepFailedException($"job {job.JobId} on step operator '{op.Name}' ended {status.State.ToString().ToLowerInvariant()} after writing its result: {status.Reason}",
+            throw new StepFailedException($"job {job.JobId} on step operator '{op.Name}' ended {status.State.ToString().ToLowerInvariant()} after writing " +
+                $"its result: {status.Reason}",
                 invocation.Node.Name, op.Name, job.JobId, status.State, status.ExitCode, null, tail);
         invocation.Log.WriteLine($"ran on step operator '{op.Name}' ({plan.Flavor!.Name}), job {job.JobId}, host {result.Host}, process {result.ProcessId}");
         return new StepExecutionResult(result.Outputs.Select(a => (a.OutputName, a, (object?)null)).ToArray());

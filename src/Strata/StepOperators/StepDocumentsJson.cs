@@ -188,7 +188,8 @@ internal static class StepDocumentsJson
 
     private static JsonElement? Property(JsonElement e, string name) => e.TryGetProperty(name, out var value) ? value : null;
 
-    private static string? NullableText(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+    private static string? NullableText(JsonElement e, string name) =>
+        Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
 
     private static string Text(JsonElement e, string name) => NullableText(e, name) ?? "";
 
@@ -196,7 +197,8 @@ internal static class StepDocumentsJson
 
     private static bool Bool(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.True };
 
-    private static DateTimeOffset Time(JsonElement e, string name) => Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetDateTimeOffset() : default;
+    private static DateTimeOffset Time(JsonElement e, string name) =>
+        Property(e, name) is { ValueKind: JsonValueKind.String } value ? value.GetDateTimeOffset() : default;
 
     /// <summary>A dictionary of strings as an object of string values; <see cref="Strings"/> reads it back.</summary>
     private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> values)

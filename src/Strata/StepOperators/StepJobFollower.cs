@@ -48,7 +48,8 @@ internal sealed class StepJobFollower(StepOperator op, StepJob job, TimeProvider
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new StepTimeoutException($"step '{launch.StepName}' could not be submitted to '{op.Name}' within the pending timeout {launch.PendingTimeout}", pending: true);
+            throw new StepTimeoutException($"step '{launch.StepName}' could not be submitted to '{op.Name}' within the pending timeout {launch.PendingTimeout}",
+                pending: true);
         }
     }
 
@@ -78,7 +79,8 @@ internal sealed class StepJobFollower(StepOperator op, StepJob job, TimeProvider
                     if (PendingTimeout is { } pending && now - SubmittedAt > pending)
                     {
                         await CancelAndWaitAsync().ConfigureAwait(false);
-                        throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator '{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
+                        throw new StepTimeoutException($"job {job.JobId} waited longer than the pending timeout {pending} on step operator " +
+                            $"'{op.Name}'{(status.Reason is null ? "" : $" ({status.Reason})")} and was cancelled", pending: true);
                     }
                 }
                 else
@@ -91,7 +93,8 @@ internal sealed class StepJobFollower(StepOperator op, StepJob job, TimeProvider
                     if (Timeout is { } limit && now - runningSince > limit)
                     {
                         await CancelAndWaitAsync().ConfigureAwait(false);
-                        throw new StepTimeoutException($"step '{Step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) and was cancelled", pending: false);
+                        throw new StepTimeoutException($"step '{Step}' ran longer than its timeout {limit} on step operator '{op.Name}' (job {job.JobId}) " +
+                            "and was cancelled", pending: false);
                     }
                 }
                 await op.WaitForChangeAsync(job, delay, time, cancellationToken).ConfigureAwait(false);
@@ -121,7 +124,8 @@ internal sealed class StepJobFollower(StepOperator op, StepJob job, TimeProvider
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested)
         {
-            Warning?.Invoke($"job {job.JobId} on step operator '{op.Name}' did not report stopping within {StopWait.TotalMinutes:0} minute(s) of being cancelled");
+            Warning?.Invoke($"job {job.JobId} on step operator '{op.Name}' did not report stopping within {StopWait.TotalMinutes:0} minute(s) of being " +
+                "cancelled");
         }
     }
 }

@@ -19,12 +19,14 @@ internal sealed record StepMethodRef(string Assembly, string? AssemblyPath, stri
         var assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == Assembly)
             ?? (AssemblyPath is not null && File.Exists(AssemblyPath)
                 ? PipelineDiscovery.LoadAssembly(AssemblyPath)
-                : throw new StrataConfigException($"The step's assembly {Assembly} is not loaded and {AssemblyPath ?? "its path"} does not exist here; run the step entrypoint from the application that defines the pipeline."));
+                : throw new StrataConfigException($"The step's assembly {Assembly} is not loaded and {AssemblyPath ?? "its path"} does not exist here; run " +
+                    "the step entrypoint from the application that defines the pipeline."));
         var type = assembly.GetType(Type)
             ?? throw new StrataConfigException($"Type {Type} is not in {assembly.GetName().Name} here; the job runs a different build than the orchestrator.");
         return type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
             .FirstOrDefault(m => m.Name == Method && m.GetParameters().Length == ParameterCount)
-            ?? throw new StrataConfigException($"Step method {Type}.{Method} with {ParameterCount} parameter(s) is not in {assembly.GetName().Name} here; the job runs a different build than the orchestrator.");
+            ?? throw new StrataConfigException($"Step method {Type}.{Method} with {ParameterCount} parameter(s) is not in {assembly.GetName().Name} here; " +
+                "the job runs a different build than the orchestrator.");
     }
 }
 
@@ -32,7 +34,8 @@ internal sealed record StepMethodRef(string Assembly, string? AssemblyPath, stri
 internal sealed record ManifestInput(string Output, ArtifactRecord Artifact);
 
 /// <summary>A step parameter in a manifest: a literal (as JSON) or input artifacts.</summary>
-internal sealed record ManifestArgument(string Name, bool IsLiteral, JsonElement? Literal, IReadOnlyList<ManifestInput> Inputs, bool Assemble, StepMethodRef? Source);
+internal sealed record ManifestArgument(string Name, bool IsLiteral, JsonElement? Literal, IReadOnlyList<ManifestInput> Inputs, bool Assemble,
+    StepMethodRef? Source);
 
 /// <summary>
 /// What a step entrypoint needs to run one step: the step's identity and code version, its parameters, its input
@@ -67,7 +70,8 @@ internal sealed record StepManifest(
     {
         var manifest = StepDocumentsJson.ReadManifest(json);
         if (manifest.Format > CurrentFormat)
-            throw new StrataConfigException($"The step manifest has format {manifest.Format}, newer than this Strata understands ({CurrentFormat}); run the same Strata version in the job as in the orchestrator.");
+            throw new StrataConfigException($"The step manifest has format {manifest.Format}, newer than this Strata understands ({CurrentFormat}); run the " +
+                "same Strata version in the job as in the orchestrator.");
         return manifest;
     }
 }

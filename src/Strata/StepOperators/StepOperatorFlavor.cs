@@ -25,7 +25,8 @@ public class StepOperatorSettings
     [Description("How long a job may wait in the backend's queue before it is cancelled and reported with the backend's reason.")]
     public TimeSpan? PendingTimeout { get; set; }
 
-    [Description("Command that starts the app's step entrypoint, comma-separated (e.g. dotnet,/app/App.dll); 'strata-step --manifest URI' is appended. Default: the app that runs the pipeline, or the strata command.")]
+    [Description("Command that starts the app's step entrypoint, comma-separated (e.g. dotnet,/app/App.dll); 'strata-step --manifest URI' is appended. " +
+        "Default: the app that runs the pipeline, or the strata command.")]
     public List<string>? Entrypoint { get; set; }
 }
 

@@ -23,7 +23,8 @@ public sealed partial record StepResources(double? Cpus = null, int? Gpus = null
     {
         var match = MemoryPattern().Match(text.Trim());
         if (!match.Success)
-            throw new StrataConfigException($"Memory '{text}' is not valid; write a number and a unit: KiB, MiB, GiB, TiB (1024-based) or KB, MB, GB, TB (1000-based), e.g. 16GiB.");
+            throw new StrataConfigException($"Memory '{text}' is not valid; write a number and a unit: KiB, MiB, GiB, TiB (1024-based) or KB, MB, GB, TB " +
+                "(1000-based), e.g. 16GiB.");
         var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         var factor = match.Groups[2].Value switch
         {

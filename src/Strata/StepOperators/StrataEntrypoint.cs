@@ -109,7 +109,8 @@ public static class StrataEntrypoint
         _ = FlavorRegistry.Default;
         var now = TimeProvider.System.GetUtcNow();
         _ = new StepResultRecord(StepResultRecord.Completed, null, null, null, now, now, [], "", "", 0).ToJson();
-        _ = CodeVersion.Of(typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
+        _ = CodeVersion.Of(
+            typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
     }
 
     private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
@@ -120,7 +121,8 @@ public static class StrataEntrypoint
         try
         {
             var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
-                ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the artifact store.");
+                ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the " +
+                    "artifact store.");
             store = ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
             var bytes = await store.ReadFileAsync(store.PathOf(manifestUri), cancellationToken).ConfigureAwait(false)
                 ?? throw new StrataConfigException($"No step manifest at {manifestUri}.");
@@ -148,11 +150,13 @@ public static class StrataEntrypoint
             StrataSetups.Apply(method.Module.Assembly, materializers, FlavorRegistry.Default);
             var step = StepDefinition.For(method, materializers);
             if (step.CodeVersion != manifest.Step.CodeVersion)
-                log.WriteLine($"warning: this build's code version of {manifest.Step.Type}.{manifest.Step.Method} is {step.CodeVersion}, the orchestrator's is {manifest.Step.CodeVersion}");
+                log.WriteLine($"warning: this build's code version of {manifest.Step.Type}.{manifest.Step.Method} is {step.CodeVersion}, the orchestrator's " +
+                    $"is {manifest.Step.CodeVersion}");
             var arguments = Arguments(step, manifest);
             var context = new StepContext(manifest.Pipeline, manifest.RunId, manifest.RunName, manifest.StepName, manifest.StepRunId,
                 new StepLogger(log), Environment.CurrentDirectory, cancellationToken);
-            var executed = await StepExecutor.ExecuteAsync(step, arguments, context, log, manifest.OutputPrefix, store, materializers, cancellationToken).ConfigureAwait(false);
+            var executed = await StepExecutor.ExecuteAsync(step, arguments, context, log, manifest.OutputPrefix, store, materializers,
+                cancellationToken).ConfigureAwait(false);
             result = Result(StepResultRecord.Completed, null, started, executed.Outputs.Select(o => o.Artifact).ToArray(), manifest);
         }
         catch (Exception e)
@@ -174,7 +178,8 @@ public static class StrataEntrypoint
     private static IReadOnlyList<StepArgument> Arguments(StepDefinition step, StepManifest manifest)
     {
         if (manifest.Arguments.Count != step.Parameters.Count)
-            throw new StrataConfigException($"The manifest gives {manifest.Arguments.Count} argument(s) for {step.FullName}, which takes {step.Parameters.Count}.");
+            throw new StrataConfigException($"The manifest gives {manifest.Arguments.Count} argument(s) for {step.FullName}, which takes " +
+                $"{step.Parameters.Count}.");
         return step.Parameters.Select((parameter, i) =>
         {
             var a = manifest.Arguments[i];
@@ -203,7 +208,8 @@ public static class StrataEntrypoint
     /// A number, string or bool literal read straight from its JSON, or null for anything else (which then goes through
     /// the serializer): in a step process that starts cold, setting up reflection-based deserialization costs more than the step.
     /// </summary>
-    internal static object? Primitive(System.Text.Json.JsonElement literal, Type type) => type.IsEnum ? null : (literal.ValueKind, Type.GetTypeCode(type)) switch
+    internal static object? Primitive(System.Text.Json.JsonElement literal, Type type) =>
+        type.IsEnum ? null : (literal.ValueKind, Type.GetTypeCode(type)) switch
     {
         (System.Text.Json.JsonValueKind.Number, TypeCode.Int32) when literal.TryGetInt32(out var v) => v,
         (System.Text.Json.JsonValueKind.Number, TypeCode.Int64) when literal.TryGetInt64(out var v) => v,

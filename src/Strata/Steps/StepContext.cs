@@ -17,7 +17,8 @@ public sealed class StepContext
         internal set => CurrentContext.Value = value;
     }
 
-    internal StepContext(string pipeline, string runId, string runName, string stepName, string stepRunId, ILogger logger, string workingDirectory, CancellationToken cancellationToken)
+    internal StepContext(string pipeline, string runId, string runName, string stepName, string stepRunId, ILogger logger, string workingDirectory,
+        CancellationToken cancellationToken)
     {
         CancellationToken = cancellationToken;
         Pipeline = pipeline;

@@ -87,7 +87,8 @@ internal sealed class StepDefinition
     public static StepDefinition For(Delegate step, MaterializerRegistry? materializers = null)
     {
         if (step.Target is not null && !step.Method.IsStatic)
-            throw new ArgumentException($"Step '{step.Method.Name}' must be a static method: a step may run in another process, where no instance exists.", nameof(step));
+            throw new ArgumentException($"Step '{step.Method.Name}' must be a static method: a step may run in another process, where no instance exists.",
+                nameof(step));
         if (step.Method.Name.Contains('<'))
             throw new ArgumentException("A step must be a named static method marked [Step], not a lambda.", nameof(step));
         return For(step.Method, materializers);

@@ -33,16 +33,20 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         if (await ReadSchemaVersionAsync(cancellationToken).ConfigureAwait(false) is { } found)
         {
             if (found > Migrations.Latest)
-                throw new StoreException($"The store at {Location} has schema version {found}, written by a newer Strata (this one knows up to {Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
+                throw new StoreException($"The store at {Location} has schema version {found}, written by a newer Strata (this one knows up to " +
+                    $"{Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
             if (found == Migrations.Latest) return;
         }
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         await LockForMigrationAsync(connection, tx, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, tx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
-        var current = Convert.ToInt32(await ScalarAsync(connection, tx, "SELECT MAX(version) FROM schema_version", cancellationToken).ConfigureAwait(false) ?? 0, CultureInfo.InvariantCulture);
+        var current = Convert.ToInt32(
+            await ScalarAsync(connection, tx, "SELECT MAX(version) FROM schema_version", cancellationToken).ConfigureAwait(false) ?? 0,
+            CultureInfo.InvariantCulture);
         if (current > Migrations.Latest)
-            throw new StoreException($"The store at {Location} has schema version {current}, written by a newer Strata (this one knows up to {Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
+            throw new StoreException($"The store at {Location} has schema version {current}, written by a newer Strata (this one knows up to " +
+                $"{Migrations.Latest}). Upgrade Strata, or point STRATA_HOME at another store.");
         for (var v = current + 1; v <= Migrations.Latest; v++)
         {
             await ExecuteAsync(connection, tx, Migrations.All[v - 1], cancellationToken).ConfigureAwait(false);
@@ -73,21 +77,25 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         try { await AddComponentCoreAsync(c, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (IsUniqueViolation(e))
         {
-            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata {Display(c.Type)} update {c.Name}`.", e);
+            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata " +
+                $"{Display(c.Type)} update {c.Name}`.", e);
         }
     }
 
     private Task AddComponentCoreAsync(ComponentRecord c, CancellationToken cancellationToken) => WriteAsync(async (conn, tx) =>
     {
-        if (await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(c.Type)), ("n", c.Name)).ConfigureAwait(false) is not null)
-            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata {Display(c.Type)} update {c.Name}`.");
+        if (await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(c.Type)),
+            ("n", c.Name)).ConfigureAwait(false) is not null)
+            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata " +
+                $"{Display(c.Type)} update {c.Name}`.");
         await ExecuteAsync(conn, tx,
             "INSERT INTO components (id, name, type, flavor, config, created_at, updated_at) VALUES (@id, @n, @t, @f, @c, @ca, @ua)",
             cancellationToken, ("id", c.Id), ("n", c.Name), ("t", TypeKey(c.Type)), ("f", c.Flavor), ("c", JsonSerializer.Serialize(c.Config)),
             ("ca", Time(c.CreatedAt)), ("ua", Time(c.UpdatedAt))).ConfigureAwait(false);
     }, cancellationToken);
 
-    public Task UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> config, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    public Task UpdateComponentAsync(ComponentType type, string name, IReadOnlyDictionary<string, string> config,
+        CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
         var n = await ExecuteAsync(conn, tx, "UPDATE components SET config = @c, updated_at = @u WHERE type = @t AND name = @n", cancellationToken,
             ("c", JsonSerializer.Serialize(config)), ("u", Time(TimeProvider.System.GetUtcNow())), ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false);
@@ -96,24 +104,31 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task DeleteComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
-        var id = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false)
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(type)),
+            ("n", name)).ConfigureAwait(false)
             ?? throw NoSuchComponent(type, name);
         var stacks = new List<string>();
-        await using (var r = await ReaderAsync(conn, tx, "SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = @id ORDER BY s.name", cancellationToken, ("id", id)).ConfigureAwait(false))
+        await using (var r = await ReaderAsync(conn, tx,
+            "SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = @id ORDER BY s.name", cancellationToken,
+            ("id", id)).ConfigureAwait(false))
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) stacks.Add(r.GetString(0));
         if (stacks.Count > 0)
-            throw new StrataConfigException($"The {Display(type)} '{name}' is used by stack(s) {string.Join(", ", stacks.Select(s => $"'{s}'"))}; delete those stacks or replace the component in them first.");
+            throw new StrataConfigException($"The {Display(type)} '{name}' is used by stack(s) {string.Join(", ", stacks.Select(s => $"'{s}'"))}; delete " +
+                "those stacks or replace the component in them first.");
         await ExecuteAsync(conn, tx, "DELETE FROM components WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
     }, cancellationToken);
 
     public async Task<ComponentRecord?> GetComponentAsync(ComponentType type, string name, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t AND name = @n", ReadComponent, cancellationToken,
+        (await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t AND name = @n", ReadComponent,
+            cancellationToken,
             ("t", TypeKey(type)), ("n", name)).ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<IReadOnlyList<ComponentRecord>> ListComponentsAsync(ComponentType? type = null, CancellationToken cancellationToken = default) =>
         type is null
-            ? await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components ORDER BY type, name", ReadComponent, cancellationToken).ConfigureAwait(false)
-            : await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t ORDER BY name", ReadComponent, cancellationToken, ("t", TypeKey(type.Value))).ConfigureAwait(false);
+            ? await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components ORDER BY type, name", ReadComponent,
+                cancellationToken).ConfigureAwait(false)
+            : await QueryAsync("SELECT id, name, type, flavor, config, created_at, updated_at FROM components WHERE type = @t ORDER BY name", ReadComponent,
+                cancellationToken, ("t", TypeKey(type.Value))).ConfigureAwait(false);
 
     private static ComponentRecord ReadComponent(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), ParseType(r.GetString(2)), r.GetString(3),
@@ -127,32 +142,39 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         try { await AddStackCoreAsync(stack, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (IsUniqueViolation(e))
         {
-            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update {stack.Name}`.", e);
+            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update " +
+                $"{stack.Name}`.", e);
         }
     }
 
     private Task AddStackCoreAsync(StackRecord stack, CancellationToken cancellationToken) => WriteAsync(async (conn, tx) =>
     {
         if (await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", stack.Name)).ConfigureAwait(false) is not null)
-            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update {stack.Name}`.");
+            throw new StrataConfigException($"A stack named '{stack.Name}' already exists; choose another name or change it with `strata stack update " +
+                $"{stack.Name}`.");
         await ExecuteAsync(conn, tx, "INSERT INTO stacks (id, name, created_at, updated_at) VALUES (@id, @n, @c, @u)", cancellationToken,
             ("id", stack.Id), ("n", stack.Name), ("c", Time(stack.CreatedAt)), ("u", Time(stack.UpdatedAt))).ConfigureAwait(false);
         await InsertMembersAsync(conn, tx, stack.Id, stack.Components, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 
-    public Task ReplaceStackComponentsAsync(string name, IReadOnlyList<StackMember> components, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
+    public Task ReplaceStackComponentsAsync(string name, IReadOnlyList<StackMember> components, CancellationToken cancellationToken = default) =>
+        WriteAsync(async (conn, tx) =>
     {
-        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) ?? throw NoSuchStack(name);
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false)
+            ?? throw NoSuchStack(name);
         await ExecuteAsync(conn, tx, "DELETE FROM stack_components WHERE stack_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await InsertMembersAsync(conn, tx, (string)id, components, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, "UPDATE stacks SET updated_at = @u WHERE id = @id", cancellationToken, ("u", Time(TimeProvider.System.GetUtcNow())), ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "UPDATE stacks SET updated_at = @u WHERE id = @id", cancellationToken, ("u", Time(TimeProvider.System.GetUtcNow())),
+            ("id", id)).ConfigureAwait(false);
     }, cancellationToken);
 
-    private async Task InsertMembersAsync(DbConnection conn, DbTransaction tx, string stackId, IReadOnlyList<StackMember> members, CancellationToken cancellationToken)
+    private async Task InsertMembersAsync(DbConnection conn, DbTransaction tx, string stackId, IReadOnlyList<StackMember> members,
+        CancellationToken cancellationToken)
     {
         foreach (var m in members)
         {
-            var componentId = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(m.Type)), ("n", m.Name)).ConfigureAwait(false)
+            var componentId = await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(m.Type)),
+                ("n", m.Name)).ConfigureAwait(false)
                 ?? throw NoSuchComponent(m.Type, m.Name);
             await ExecuteAsync(conn, tx, "INSERT INTO stack_components (stack_id, component_id, position) VALUES (@s, @c, @p)", cancellationToken,
                 ("s", stackId), ("c", componentId), ("p", m.Position)).ConfigureAwait(false);
@@ -161,8 +183,10 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task DeleteStackAsync(string name, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
-        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false) ?? throw NoSuchStack(name);
-        if (await ScalarAsync(conn, tx, "SELECT value FROM settings WHERE key = 'active_stack'", cancellationToken).ConfigureAwait(false) is string active && active == name)
+        var id = await ScalarAsync(conn, tx, "SELECT id FROM stacks WHERE name = @n", cancellationToken, ("n", name)).ConfigureAwait(false)
+            ?? throw NoSuchStack(name);
+        if (await ScalarAsync(conn, tx, "SELECT value FROM settings WHERE key = 'active_stack'", cancellationToken).ConfigureAwait(false) is string active
+            && active == name)
             throw new StrataConfigException($"Stack '{name}' is the active stack; activate another with `strata stack set NAME` first.");
         await ExecuteAsync(conn, tx, "DELETE FROM stack_components WHERE stack_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(conn, tx, "DELETE FROM stacks WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
@@ -176,9 +200,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     private async Task<IReadOnlyList<StackRecord>> LoadStacksAsync(string where, CancellationToken cancellationToken, params (string, object?)[] args)
     {
         var rows = await QueryAsync(
-            $"SELECT s.id, s.name, s.created_at, s.updated_at, c.type, c.name, sc.position FROM stacks s LEFT JOIN stack_components sc ON sc.stack_id = s.id LEFT JOIN components c ON c.id = sc.component_id {where} ORDER BY s.name, sc.position",
+            "SELECT s.id, s.name, s.created_at, s.updated_at, c.type, c.name, sc.position FROM stacks s LEFT JOIN stack_components sc ON sc.stack_id = s.id " +
+            $"LEFT JOIN components c ON c.id = sc.component_id {where} ORDER BY s.name, sc.position",
             r => (Id: r.GetString(0), Name: r.GetString(1), Created: r.GetString(2), Updated: r.GetString(3),
-                  Type: r.IsDBNull(4) ? null : r.GetString(4), Component: r.IsDBNull(5) ? null : r.GetString(5), Position: r.IsDBNull(6) ? 0 : Convert.ToInt32(r.GetValue(6), CultureInfo.InvariantCulture)),
+                  Type: r.IsDBNull(4) ? null : r.GetString(4), Component: r.IsDBNull(5) ? null : r.GetString(5),
+                  Position: r.IsDBNull(6) ? 0 : Convert.ToInt32(r.GetValue(6), CultureInfo.InvariantCulture)),
             cancellationToken, args).ConfigureAwait(false);
         return rows.GroupBy(r => r.Id).Select(g =>
         {
@@ -189,29 +215,37 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     }
 
     public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT value FROM settings WHERE key = @k", r => r.GetString(0), cancellationToken, ("k", key)).ConfigureAwait(false)).FirstOrDefault();
+        (await QueryAsync("SELECT value FROM settings WHERE key = @k", r => r.GetString(0), cancellationToken,
+            ("k", key)).ConfigureAwait(false)).FirstOrDefault();
 
     public Task SetSettingAsync(string key, string value, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "INSERT INTO settings (key, value) VALUES (@k, @v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken, ("k", key), ("v", value)), cancellationToken);
+        ExecuteAsync(conn, tx, "INSERT INTO settings (key, value) VALUES (@k, @v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken,
+            ("k", key), ("v", value)), cancellationToken);
 
     // ---- runs ----
 
     public Task CreateRunAsync(RunRecord run, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source) VALUES (@id, @n, @p, @s, @st, @sa, @fa, @e, @c, @src)",
+        ExecuteAsync(conn, tx,
+            "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source) VALUES (@id, @n, @p, @s, @st, @sa, " +
+            "@fa, @e, @c, @src)",
             cancellationToken, ("id", run.Id), ("n", run.Name), ("p", run.Pipeline), ("s", run.Stack), ("st", StatusKey(run.Status)),
-            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount), ("src", run.Source)), cancellationToken);
+            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount), ("src", run.Source)),
+            cancellationToken);
 
     public Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = @id", cancellationToken,
+            ("id", runId)), cancellationToken);
 
     public Task RequestCancelAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET cancel_requested = 1 WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
 
     public async Task<bool> IsCancelRequestedAsync(string runId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT cancel_requested FROM runs WHERE id = @id", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), cancellationToken, ("id", runId)).ConfigureAwait(false))
+        (await QueryAsync("SELECT cancel_requested FROM runs WHERE id = @id", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture),
+            cancellationToken, ("id", runId)).ConfigureAwait(false))
         .FirstOrDefault() == 1;
 
-    public Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+    public Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default) =>
+        WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
             ("s", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", runId)), cancellationToken);
 
@@ -223,10 +257,12 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public async Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default)
     {
         var prefix = idOrName.ToLowerInvariant();
-        var exact = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id = @k OR name = @k", ReadRun, cancellationToken, ("k", idOrName)).ConfigureAwait(false);
+        var exact = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id = @k OR name = @k", ReadRun, cancellationToken,
+            ("k", idOrName)).ConfigureAwait(false);
         if (exact.Count > 0) return exact[0];
         if (idOrName.Length < 4) return null;
-        var prefixed = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id LIKE @k LIMIT 2", ReadRun, cancellationToken, ("k", EscapeLike(prefix) + "%")).ConfigureAwait(false);
+        var prefixed = await QueryAsync($"SELECT {RunColumns} FROM runs WHERE id LIKE @k LIMIT 2", ReadRun, cancellationToken,
+            ("k", EscapeLike(prefix) + "%")).ConfigureAwait(false);
         return prefixed.Count switch
         {
             1 => prefixed[0],
@@ -237,8 +273,10 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(string? pipeline = null, int limit = 50, CancellationToken cancellationToken = default) =>
         pipeline is null
-            ? await QueryAsync($"SELECT {RunColumns} FROM runs ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken, ("l", limit)).ConfigureAwait(false)
-            : await QueryAsync($"SELECT {RunColumns} FROM runs WHERE pipeline = @p ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken, ("p", pipeline), ("l", limit)).ConfigureAwait(false);
+            ? await QueryAsync($"SELECT {RunColumns} FROM runs ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken,
+                ("l", limit)).ConfigureAwait(false)
+            : await QueryAsync($"SELECT {RunColumns} FROM runs WHERE pipeline = @p ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken,
+                ("p", pipeline), ("l", limit)).ConfigureAwait(false);
 
     private static RunRecord ReadRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseStatus(r.GetString(4)), ParseTime(r.GetString(5)),
@@ -310,11 +348,13 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
                     ("st", StatusKey(w.Status)), ("f", Time(w.FinishedAt)), ("e", w.Error), ("id", w.Id)).ConfigureAwait(false);
                 break;
             case StepRunRecorded w:
-                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? TimeProvider.System.GetUtcNow() }, w.Inputs, cancellationToken).ConfigureAwait(false);
+                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? TimeProvider.System.GetUtcNow() }, w.Inputs,
+                    cancellationToken).ConfigureAwait(false);
                 await InsertOutputsAsync(conn, tx, w.StepRunId, w.NewArtifacts, w.Outputs, cancellationToken).ConfigureAwait(false);
                 break;
             case StepLogSaved w:
-                await ExecuteAsync(conn, tx, "INSERT INTO step_logs (step_run_id, content) VALUES (@s, @c) ON CONFLICT (step_run_id) DO UPDATE SET content = excluded.content",
+                await ExecuteAsync(conn, tx,
+                    "INSERT INTO step_logs (step_run_id, content) VALUES (@s, @c) ON CONFLICT (step_run_id) DO UPDATE SET content = excluded.content",
                     cancellationToken, ("s", w.Id), ("c", w.Log)).ConfigureAwait(false);
                 break;
             default:
@@ -322,10 +362,12 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         }
     }
 
-    private static async Task InsertStepRunAsync(DbConnection conn, DbTransaction tx, StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs, CancellationToken cancellationToken)
+    private static async Task InsertStepRunAsync(DbConnection conn, DbTransaction tx, StepRunRecord s, IReadOnlyList<(string Name, string ArtifactId)> inputs,
+        CancellationToken cancellationToken)
     {
         await ExecuteAsync(conn, tx,
-            "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job) " +
+            "INSERT INTO step_runs (id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, " +
+            "parameters, attempt, step_operator, job) " +
             "VALUES (@id, @r, @n, @fn, @cv, @ck, @st, @sa, @fa, @e, @cf, @p, @a, @so, @j)", cancellationToken,
             ("id", s.Id), ("r", s.RunId), ("n", s.Name), ("fn", s.StepFullName), ("cv", s.CodeVersion), ("ck", s.CacheKey), ("st", StatusKey(s.Status)),
             ("sa", s.StartedAt is { } sa ? Time(sa) : null), ("fa", s.FinishedAt is { } fa ? Time(fa) : null), ("e", s.Error), ("cf", s.CachedFromStepRunId),
@@ -340,7 +382,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     {
         foreach (var a in newArtifacts)
             await ExecuteAsync(conn, tx,
-                "INSERT INTO artifacts (id, uri, type_name, materializer, materializer_version, content_hash, size, producer_step_run_id, output_name, created_at) " +
+                "INSERT INTO artifacts (id, uri, type_name, materializer, materializer_version, content_hash, size, producer_step_run_id, output_name, " +
+                "created_at) " +
                 "VALUES (@id, @u, @t, @m, @mv, @h, @s, @p, @o, @c)", cancellationToken,
                 ("id", a.Id), ("u", a.Uri), ("t", a.TypeName), ("m", a.Materializer), ("mv", a.MaterializerVersion), ("h", a.ContentHash),
                 ("s", a.Size), ("p", a.ProducerStepRunId), ("o", a.OutputName), ("c", Time(a.CreatedAt))).ConfigureAwait(false);
@@ -349,22 +392,26 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
                 ("s", stepRunId), ("n", name), ("a", artifactId)).ConfigureAwait(false);
     }
 
-    private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, parameters, attempt, step_operator, job";
+    private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, " +
+        "parameters, attempt, step_operator, job";
 
     public Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE step_runs SET step_operator = @o, job = @j WHERE id = @id", cancellationToken, ("o", stepOperator), ("j", job), ("id", stepRunId)), cancellationToken);
+        ExecuteAsync(conn, tx, "UPDATE step_runs SET step_operator = @o, job = @j WHERE id = @id", cancellationToken, ("o", stepOperator), ("j", job),
+            ("id", stepRunId)), cancellationToken);
 
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId));
 
     public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         (await QueryAsync("SELECT status, COUNT(*) FROM step_runs WHERE run_id = @r GROUP BY status",
-            r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken, ("r", runId)).ConfigureAwait(false))
+            r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken,
+            ("r", runId)).ConfigureAwait(false))
         .ToDictionary(c => c.Status, c => c.Count);
 
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM (SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
-            $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, id LIMIT @n) chosen " +
+            $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, " +
+            "id LIMIT @n) chosen " +
             "ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId), ("n", limit));
 
     private static StepRunRecord ReadStepRun(DbDataReader r) => new(
@@ -373,7 +420,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         r.IsDBNull(9) ? null : r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10), r.GetString(11),
         Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture), r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14));
 
-    public async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default)
+    public async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey,
+        CancellationToken cancellationToken = default)
     {
         var hits = await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE cache_key = @k AND status = 'completed' ORDER BY finished_at DESC LIMIT 1",
             ReadStepRun, cancellationToken, ("k", cacheKey)).ConfigureAwait(false);
@@ -394,10 +442,13 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default) =>
         LinksAsync("step_inputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
 
-    private const string ArtifactColumns = "a.id, a.uri, a.type_name, a.materializer, a.materializer_version, a.content_hash, a.size, a.producer_step_run_id, a.output_name, a.created_at";
+    private const string ArtifactColumns = "a.id, a.uri, a.type_name, a.materializer, a.materializer_version, a.content_hash, a.size, " +
+        "a.producer_step_run_id, a.output_name, a.created_at";
 
-    private Task<IReadOnlyList<StepArtifactLink>> LinksAsync(string table, string where, CancellationToken cancellationToken, params (string, object?)[] args) =>
-        QueryAsync($"SELECT l.step_run_id, l.name, {ArtifactColumns} FROM {table} l JOIN artifacts a ON a.id = l.artifact_id WHERE {where} ORDER BY l.step_run_id, l.name",
+    private Task<IReadOnlyList<StepArtifactLink>> LinksAsync(string table, string where, CancellationToken cancellationToken,
+        params (string, object?)[] args) =>
+        QueryAsync($"SELECT l.step_run_id, l.name, {ArtifactColumns} FROM {table} l JOIN artifacts a ON a.id = l.artifact_id WHERE {where} ORDER BY " +
+            "l.step_run_id, l.name",
             r => new StepArtifactLink(r.GetString(0), r.GetString(1), ReadArtifact(r, 2)), cancellationToken, args);
 
     private static ArtifactRecord ReadArtifact(DbDataReader r, int o) => new(
@@ -412,9 +463,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         // Ids are time-ordered, so their starts are alike; a unique end (as `strata run show` prints) is accepted too.
         var part = EscapeLike(idOrPrefix.ToLowerInvariant());
         var rows = part.Length >= 4
-            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p OR a.id LIKE @s LIMIT 2", r => ReadArtifact(r, 0), cancellationToken,
+            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k OR a.id LIKE @p OR a.id LIKE @s LIMIT 2", r => ReadArtifact(r, 0),
+                cancellationToken,
                 ("k", idOrPrefix), ("p", part + "%"), ("s", "%" + part)).ConfigureAwait(false)
-            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k", r => ReadArtifact(r, 0), cancellationToken, ("k", idOrPrefix)).ConfigureAwait(false);
+            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a WHERE a.id = @k", r => ReadArtifact(r, 0), cancellationToken,
+                ("k", idOrPrefix)).ConfigureAwait(false);
         var exact = rows.FirstOrDefault(a => a.Id == idOrPrefix);
         if (exact is not null) return exact;
         return rows.Count switch
@@ -427,8 +480,10 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public async Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default) =>
         runId is null
-            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a ORDER BY a.created_at DESC, a.id DESC LIMIT @l", r => ReadArtifact(r, 0), cancellationToken, ("l", limit)).ConfigureAwait(false)
-            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a JOIN step_runs s ON s.id = a.producer_step_run_id WHERE s.run_id = @r ORDER BY a.created_at, a.id LIMIT @l",
+            ? await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a ORDER BY a.created_at DESC, a.id DESC LIMIT @l", r => ReadArtifact(r, 0),
+                cancellationToken, ("l", limit)).ConfigureAwait(false)
+            : await QueryAsync($"SELECT {ArtifactColumns} FROM artifacts a JOIN step_runs s ON s.id = a.producer_step_run_id WHERE s.run_id = @r ORDER BY " +
+                "a.created_at, a.id LIMIT @l",
                 r => ReadArtifact(r, 0), cancellationToken, ("r", runId), ("l", limit)).ConfigureAwait(false);
 
     // ---- secrets ----
@@ -437,7 +492,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task PutSecretAsync(SecretRecord secret, bool replace, CancellationToken cancellationToken = default) => WriteAsync(async (conn, tx) =>
     {
-        var exists = await ScalarAsync(conn, tx, "SELECT id FROM secrets WHERE name = @n", cancellationToken, ("n", secret.Name)).ConfigureAwait(false) is not null;
+        var exists = await ScalarAsync(conn, tx, "SELECT id FROM secrets WHERE name = @n", cancellationToken,
+            ("n", secret.Name)).ConfigureAwait(false) is not null;
         if (exists && !replace)
             throw new StrataConfigException($"A secret named '{secret.Name}' already exists; change it with `strata secret update {secret.Name}`.");
         if (!exists && replace)
@@ -446,13 +502,15 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             await ExecuteAsync(conn, tx, "UPDATE secrets SET keys = @k, payload = @p, updated_at = @u WHERE name = @n", cancellationToken,
                 ("k", JsonSerializer.Serialize(secret.Keys)), ("p", secret.Payload), ("u", Time(secret.UpdatedAt)), ("n", secret.Name)).ConfigureAwait(false);
         else
-            await ExecuteAsync(conn, tx, "INSERT INTO secrets (id, name, keys, payload, created_at, updated_at) VALUES (@id, @n, @k, @p, @c, @u)", cancellationToken,
+            await ExecuteAsync(conn, tx, "INSERT INTO secrets (id, name, keys, payload, created_at, updated_at) VALUES (@id, @n, @k, @p, @c, @u)",
+                cancellationToken,
                 ("id", secret.Id), ("n", secret.Name), ("k", JsonSerializer.Serialize(secret.Keys)), ("p", secret.Payload),
                 ("c", Time(secret.CreatedAt)), ("u", Time(secret.UpdatedAt))).ConfigureAwait(false);
     }, cancellationToken);
 
     public async Task<SecretRecord?> GetSecretAsync(string name, CancellationToken cancellationToken = default) =>
-        (await QueryAsync($"SELECT {SecretColumns} FROM secrets WHERE name = @n", ReadSecret, cancellationToken, ("n", name)).ConfigureAwait(false)).FirstOrDefault();
+        (await QueryAsync($"SELECT {SecretColumns} FROM secrets WHERE name = @n", ReadSecret, cancellationToken,
+            ("n", name)).ConfigureAwait(false)).FirstOrDefault();
 
     public Task<IReadOnlyList<SecretRecord>> ListSecretsAsync(CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {SecretColumns} FROM secrets ORDER BY name", ReadSecret, cancellationToken);
@@ -464,12 +522,14 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     }, cancellationToken);
 
     private static SecretRecord ReadSecret(DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), JsonSerializer.Deserialize<string[]>(r.GetString(2)) ?? [], r.GetString(3), ParseTime(r.GetString(4)), ParseTime(r.GetString(5)));
+        r.GetString(0), r.GetString(1), JsonSerializer.Deserialize<string[]>(r.GetString(2)) ?? [], r.GetString(3), ParseTime(r.GetString(4)),
+        ParseTime(r.GetString(5)));
 
     // ---- logs ----
 
     public async Task<string?> GetStepLogAsync(string stepRunId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT content FROM step_logs WHERE step_run_id = @s", r => r.GetString(0), cancellationToken, ("s", stepRunId)).ConfigureAwait(false)).FirstOrDefault();
+        (await QueryAsync("SELECT content FROM step_logs WHERE step_run_id = @s", r => r.GetString(0), cancellationToken,
+            ("s", stepRunId)).ConfigureAwait(false)).FirstOrDefault();
 
     // ---- plumbing ----
 
@@ -481,7 +541,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    protected async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] args)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await ReaderAsync(connection, null, sql, cancellationToken, args).ConfigureAwait(false);
@@ -519,7 +580,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         return (command, true);
     }
 
-    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken,
+        params (string, object?)[] args)
     {
         var (command, kept) = Command(connection, tx, sql, args);
         try
@@ -532,7 +594,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         }
     }
 
-    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken,
+        params (string, object?)[] args)
     {
         var (command, kept) = Command(connection, tx, sql, args);
         try
@@ -546,7 +609,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         }
     }
 
-    private static async Task<DbDataReader> ReaderAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string, object?)[] args)
+    private static async Task<DbDataReader> ReaderAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken,
+        params (string, object?)[] args)
     {
         var (command, _) = Command(connection, tx, sql, args);
         return await command.ExecuteReaderAsync(CommandBehavior.Default, cancellationToken).ConfigureAwait(false);

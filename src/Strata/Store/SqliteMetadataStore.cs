@@ -23,7 +23,8 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         Path = System.IO.Path.GetFullPath(path);
         // Written out rather than through SqliteConnectionStringBuilder, whose formatting costs a short process (every CLI
         // command, every step process that records) milliseconds. The path is quoted: it may hold ';', '=' or quotes.
-        _connectionString = $"Data Source=\"{Path.Replace("\"", "\"\"", StringComparison.Ordinal)}\";Mode=ReadWriteCreate;Cache=Private;Pooling=True;Default Timeout=60";
+        _connectionString = $"Data Source=\"{Path.Replace("\"", "\"\"", StringComparison.Ordinal)}\";" +
+            "Mode=ReadWriteCreate;Cache=Private;Pooling=True;Default Timeout=60";
     }
 
     public string Path { get; }
@@ -46,7 +47,8 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11) // SQLITE_NOTADB, SQLITE_CORRUPT
         {
-            throw new StoreException($"The store file {store.Path} is corrupt or not a Strata store ({e.Message.TrimEnd('.')}). Move it aside to start a new store, or restore it from a backup.", e);
+            throw new StoreException($"The store file {store.Path} is corrupt or not a Strata store ({e.Message.TrimEnd('.')}). Move it aside to start a new " +
+                "store, or restore it from a backup.", e);
         }
         return store;
     }

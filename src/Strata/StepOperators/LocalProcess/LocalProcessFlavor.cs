@@ -21,14 +21,16 @@ public sealed class LocalProcessStepOperatorConfig : LocalProcessSettings
     [Description("Where each step gets its working directory; default: 'steps' in the Strata home.")]
     public string? WorkingDirectory { get; set; }
 
-    [Description("Keep a step process started ahead and waiting, so a step does not wait for the runtime to start (default: true). A step given DOTNET_*, LD_*, LANG, LC_* or TZ variables always gets a fresh process.")]
+    [Description("Keep a step process started ahead and waiting, so a step does not wait for the runtime to start (default: true). A step given DOTNET_*, " +
+        "LD_*, LANG, LC_* or TZ variables always gets a fresh process.")]
     public bool Standby { get; set; } = true;
 }
 
 internal sealed class LocalProcessFlavor : StepOperatorFlavor
 {
     public override string Name => "local-process";
-    public override string Description => "Runs each step as a separate process on this machine: own working directory, explicit environment, whole process tree cancelled.";
+    public override string Description =>
+        "Runs each step as a separate process on this machine: own working directory, explicit environment, whole process tree cancelled.";
     public override Type ConfigType => typeof(LocalProcessStepOperatorConfig);
     public override Type SettingsType => typeof(LocalProcessSettings);
 

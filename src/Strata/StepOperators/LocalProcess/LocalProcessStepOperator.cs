@@ -68,7 +68,8 @@ internal sealed class LocalProcessStepOperator : StepOperator
                 // A step whose process is still starting up is not raced by the next standby's start-up: on a machine of few
                 // cores that slows both. It starts when this step ends, or once this step has run a while.
                 if (handedOff && File.Exists(Path.Combine(workDir, StrataEntrypoint.StandbyReadyFile))) StartNext();
-                else _ = Task.WhenAny(exited, Task.Delay(StandbyRaceLimit, _time)).ContinueWith(_ => StartNext(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                else _ = Task.WhenAny(exited, Task.Delay(StandbyRaceLimit, _time)).ContinueWith(_ => StartNext(), CancellationToken.None,
+                    TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
             var pid = process.Id.ToString(CultureInfo.InvariantCulture);
@@ -101,7 +102,8 @@ internal sealed class LocalProcessStepOperator : StepOperator
         // The exit code is written by the shell itself (no mv to start): a reader that finds the file still empty waits for the shell to end.
         start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec {(standby ? "" : "</dev/null ")}>/dev/null 2>&1; \"$@\" >{JobDirectory.StdoutFile} 2>{JobDirectory.StderrFile}; echo $? >{JobDirectory.ExitCodeFile}");
+        start.ArgumentList.Add($"exec {(standby ? "" : "</dev/null ")}>/dev/null 2>&1; \"$@\" >{JobDirectory.StdoutFile} 2>{JobDirectory.StderrFile}; echo " +
+            $"$? >{JobDirectory.ExitCodeFile}");
         start.ArgumentList.Add("strata-step");
         foreach (var part in command) start.ArgumentList.Add(part);
         start.Environment.Clear();
@@ -178,7 +180,8 @@ internal sealed class LocalProcessStepOperator : StepOperator
             if (code is null && IsAlive(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
             code ??= files.ReadExitCode();
             if (code is null)
-                return Task.FromResult(new StepJobStatus(StepJobState.Failed, $"the step process {job.JobId} left an unreadable exit code file {files.ExitCode}{files.StderrTail()}"));
+                return Task.FromResult(new StepJobStatus(StepJobState.Failed,
+                    $"the step process {job.JobId} left an unreadable exit code file {files.ExitCode}{files.StderrTail()}"));
             if (files.IsCancelled) return Task.FromResult(new StepJobStatus(StepJobState.Cancelled, "cancelled", code));
             return Task.FromResult(code == 0
                 ? new StepJobStatus(StepJobState.Succeeded, null, 0)

@@ -148,7 +148,8 @@ internal static class ComponentCommands
                     name = flavor.Name, type = typeName, integration = flavor.Integration, description = flavor.Description,
                     config = fields.Select(f => new
                     {
-                        name = f.Name, type = f.TypeName, required = f.Required, @default = f.Default, secret = f.Secret, description = f.Description
+                        name = f.Name, type = f.TypeName, required = f.Required, @default = f.Default, secret = f.Secret, aliases = f.Aliases,
+                        description = f.Description,
                     }).ToArray(),
                 });
                 return Task.FromResult(Handler.Ok);
@@ -159,8 +160,15 @@ internal static class ComponentCommands
                 c.Out.WriteLine("No config keys.");
                 return Task.FromResult(Handler.Ok);
             }
-            var table = Tables.Create("KEY", "TYPE", "REQUIRED", "DEFAULT", "SECRET", "DESCRIPTION");
-            foreach (var f in fields) Tables.Row(table, f.Name, f.TypeName, f.Required ? "yes" : "", f.Default ?? "", f.Secret ? "yes" : "", f.Description);
+            var aliases = fields.Any(f => f.Aliases.Count > 0);
+            var table = aliases
+                ? Tables.Create("KEY", "ALIASES", "TYPE", "REQUIRED", "DEFAULT", "SECRET", "DESCRIPTION")
+                : Tables.Create("KEY", "TYPE", "REQUIRED", "DEFAULT", "SECRET", "DESCRIPTION");
+            foreach (var f in fields)
+            {
+                string[] cells = [f.TypeName, f.Required ? "yes" : "", f.Default ?? "", f.Secret ? "yes" : "", f.Description];
+                Tables.Row(table, aliases ? [f.Name, string.Join(", ", f.Aliases), .. cells] : [f.Name, .. cells]);
+            }
             c.Out.Write(table);
             return Task.FromResult(Handler.Ok);
         });

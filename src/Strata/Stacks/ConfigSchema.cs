@@ -9,16 +9,40 @@ namespace Strata.Stacks;
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SecretAttribute : Attribute;
 
+/// <summary>
+/// Another name a config field accepts, e.g. the one another tool's documentation uses. A value given under the alias is
+/// stored under the field's own key, so <c>describe</c> and <c>export</c> show that one; giving both is an error.
+/// Repeat the attribute for more aliases.
+/// </summary>
+/// <param name="alias">The alias, snake_case.</param>
+[AttributeUsage(AttributeTargets.Property, AllowMultiple = true)]
+public sealed class ConfigAliasAttribute(string alias) : Attribute
+{
+    /// <summary>The alias, snake_case.</summary>
+    public string Alias { get; } = alias;
+
+    /// <summary>
+    /// How a value given under the alias becomes the field's value: a template in which <c>{0}</c> stands for the value, e.g.
+    /// <c>s3://{0}/sagemaker</c> for a bucket name standing for an S3 URI. Default: the value as given.
+    /// </summary>
+    public string? ValueFormat { get; init; }
+}
+
 /// <summary>One field of a flavor's config, as the CLI spells it.</summary>
 public sealed record ConfigField(string Name, string TypeName, bool Required, string? Default, string Description, bool Secret)
 {
     internal PropertyInfo Property { get; init; } = null!;
+
+    internal IReadOnlyList<ConfigAliasAttribute> AliasAttributes { get; init; } = [];
+
+    /// <summary>Other names the field accepts (<see cref="ConfigAliasAttribute"/>); values given under them are stored under <see cref="Name"/>.</summary>
+    public IReadOnlyList<string> Aliases => AliasAttributes.Select(a => a.Alias).ToArray();
 }
 
 /// <summary>
 /// The typed config of a flavor, read from its config class: public settable properties become snake_case fields;
 /// C# <c>required</c> members are required; the defaults are those of a new instance; <see cref="DescriptionAttribute"/>
-/// describes a field and <see cref="SecretAttribute"/> marks a credential.
+/// describes a field, <see cref="SecretAttribute"/> marks a credential and <see cref="ConfigAliasAttribute"/> gives it other names.
 /// Values travel as strings (<c>--key=value</c>) and are checked against the field's type.
 /// </summary>
 public sealed class ConfigSchema
@@ -44,8 +68,16 @@ public sealed class ConfigSchema
                     || p.GetCustomAttribute<System.ComponentModel.DataAnnotations.RequiredAttribute>() is not null,
                 Format(p.GetValue(instance)),
                 p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "",
-                p.GetCustomAttribute<SecretAttribute>() is not null) { Property = p })
+                p.GetCustomAttribute<SecretAttribute>() is not null)
+            {
+                Property = p,
+                AliasAttributes = p.GetCustomAttributes<ConfigAliasAttribute>().ToArray(),
+            })
             .ToArray();
+        var names = fields.Select(f => f.Name).Concat(fields.SelectMany(f => f.Aliases)).ToArray();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            throw new InvalidOperationException(
+                $"Config type {configType.Name} names a key twice: {string.Join(", ", names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key))}.");
         return new ConfigSchema(configType, fields);
     }
 
@@ -58,20 +90,37 @@ public sealed class ConfigSchema
     {
         var problems = new List<string>();
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in values)
+        var givenAs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, given) in values)
         {
             var normalized = key.Replace('-', '_');
-            var field = Fields.FirstOrDefault(f => f.Name == normalized);
+            var (field, alias) = Find(normalized);
             if (field is null)
             {
-                var closest = Naming.Closest(normalized, Fields.Select(f => f.Name));
+                var closest = Naming.Closest(normalized, Fields.Select(f => f.Name).Concat(Fields.SelectMany(f => f.Aliases)));
                 problems.Add(closest is null
                     ? $"unknown config key '{key}' (known: {(Fields.Count == 0 ? "none" : string.Join(", ", Fields.Select(f => f.Name)))})"
                     : $"unknown config key '{key}'; did you mean '{closest}'?");
                 continue;
             }
+            if (givenAs.TryGetValue(field.Name, out var other))
+            {
+                problems.Add(other == field.Name || normalized == field.Name
+                    ? $"both '{field.Name}' and its alias '{(other == field.Name ? normalized : other)}' are given; give one of them"
+                    : $"both '{other}' and '{normalized}' are given, aliases of '{field.Name}'; give one of them");
+                continue;
+            }
+            givenAs[field.Name] = normalized;
+            if (alias?.ValueFormat is not null && IsSecretReference(given))
+            {
+                problems.Add($"'{normalized}' cannot be a secret reference; give '{field.Name}' instead");
+                continue;
+            }
+            var value = alias?.ValueFormat is { } format
+                ? format.Replace("{0}", given, StringComparison.Ordinal)
+                : given;
             if (!IsSecretReference(value) && TryConvert(value, field.Property.PropertyType, out _) is { } error)
-                problems.Add($"'{field.Name}' must be {Article(field.TypeName)}: {error}");
+                problems.Add($"'{normalized}' must be {Article(field.TypeName)}: {error}");
             result[field.Name] = value;
         }
         if (requireAll)
@@ -86,6 +135,23 @@ public sealed class ConfigSchema
             throw new StrataConfigException($"Invalid config for {context}: {message}{(message.EndsWith('?') ? "" : ".")}");
         }
         return result;
+    }
+
+    /// <summary>The key a field is stored under, given its key or one of its aliases (<c>-</c> or <c>_</c>); other keys come back normalized.</summary>
+    internal string CanonicalKey(string key)
+    {
+        var normalized = key.Replace('-', '_');
+        return Find(normalized).Field?.Name ?? normalized;
+    }
+
+    private (ConfigField? Field, ConfigAliasAttribute? Alias) Find(string normalized)
+    {
+        foreach (var f in Fields)
+        {
+            if (f.Name == normalized) return (f, null);
+            if (f.AliasAttributes.FirstOrDefault(a => a.Alias == normalized) is { } alias) return (f, alias);
+        }
+        return (null, null);
     }
 
     /// <summary>Builds the typed config object from validated values (secret references must be resolved first).</summary>

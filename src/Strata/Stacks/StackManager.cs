@@ -65,11 +65,11 @@ public sealed class StackManager
             $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')"))
             merged[k] = v;
         foreach (var removed in changes.Where(c => c.Value.Length == 0))
-            merged.Remove(removed.Key.Replace('-', '_'));
+            merged.Remove(f.Schema.CanonicalKey(removed.Key));
         var context = $"{ComponentTypes.CliName(type)} '{name}' (flavor '{existing.Flavor}')";
         var values = f.Schema.Validate(merged, requireAll: true, context);
         SecretReferences.CheckSyntax(values, context);
-        var changedKeys = changes.Keys.Select(k => k.Replace('-', '_')).ToHashSet();
+        var changedKeys = changes.Keys.Select(f.Schema.CanonicalKey).ToHashSet();
         var changed = values.Where(kv => changedKeys.Contains(kv.Key)).ToDictionary();
         foreach (var warning in SecretReferences.PlainTextWarnings(f.Schema, changed, $"{ComponentTypes.CliName(type)} '{name}'")) warnings?.Add(warning);
         await _store.UpdateComponentAsync(type, name, values, cancellationToken).ConfigureAwait(false);

@@ -10,7 +10,9 @@ namespace Strata.Aws;
 public class SageMakerSettings : StepOperatorSettings
 {
     [Description("Training image URI (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1) holding the app; its ENTRYPOINT runs the app (e.g. " +
-        "[\"dotnet\", \"/app/App.dll\"]) and gets 'strata-step --manifest URI' as arguments, unless entrypoint is set. Required.")]
+        "[\"dotnet\", \"/app/App.dll\"]) and gets 'strata-step --manifest URI' as arguments, unless entrypoint is set. Required. Alias: base_image " +
+        "(ZenML's name; Strata does not build images yet, so it is the image the job runs).")]
+    [ConfigAlias("base_image")]
     public string? Image { get; set; }
 
     [Description("Instance type of the training job (e.g. ml.m5.xlarge, ml.g5.xlarge). It decides the CPUs, memory and GPUs a step gets.")]
@@ -34,7 +36,8 @@ public class SageMakerSettings : StepOperatorSettings
     public int? MaxWait { get; set; }
 
     [Description("Where SageMaker uploads what the job leaves in /opt/ml/model and /opt/ml/output (S3OutputPath); default: 'sagemaker' under the s3 artifact " +
-        "store's path. Step outputs go to the artifact store either way.")]
+        "store's path. Step outputs go to the artifact store either way. Alias: bucket_name=BUCKET, which means s3://BUCKET/sagemaker.")]
+    [ConfigAlias("bucket_name", ValueFormat = "s3://{0}/sagemaker")]
     public string? OutputDataS3Uri { get; set; }
 
     [Description("Input data SageMaker copies to /opt/ml/input/data/CHANNEL before the step starts: an S3 URI (channel 'training'), or CHANNEL=URI pairs " +

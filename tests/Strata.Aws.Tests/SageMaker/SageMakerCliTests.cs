@@ -84,4 +84,42 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
         Assert.Contains("trained FastTree with 100 trees", logs); // printed in the job, read back from CloudWatch
         Assert.Contains("[sagemaker] Training", logs);
     }
+
+    [Fact]
+    public async Task The_seed_register_command_trains_the_quickstart_on_sagemaker()
+    {
+        var quickstart = RepoPaths.QuickstartDll();
+        Directory.CreateDirectory(_temp.Combine("job-home"));
+        await using var emulator = await SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
+        {
+            Credentials = { [S3Server.AccessKey] = S3Server.SecretKey },
+            Images = { [SageMakerStack.Image] = SageMakerStack.StrataImage(_temp.Combine("job-home")) },
+            InheritEnvironment = false,
+            PhaseDelay = TimeSpan.FromMilliseconds(20),
+        });
+        var bucket = await s3.NewBucketConfigAsync("seed");
+        var bucketName = bucket.Path["s3://".Length..].Split('/')[0];
+
+        Ok("artifact-store", "register", "s3", "--flavor=s3", $"--path={bucket.Path}", $"--endpoint_url={bucket.EndpointUrl}", "--region=us-east-1");
+        // The seed's command (seed-step-operators.md) with strata for zenml; the emulator's endpoint added to reach it.
+        Ok("step-operator", "register", "sagemaker",
+            "--flavor=sagemaker",
+            $"--role={SageMakerStack.Role}",
+            "--instance_type=ml.m5.xlarge",
+            $"--base_image={SageMakerStack.Image}",
+            $"--bucket_name={bucketName}",
+            "--experiment_name=seed-experiment",
+            $"--endpoint_url={emulator.Endpoint}");
+        Ok("stack", "register", "aws", "-o", "default", "-a", "s3", "-s", "sagemaker", "--set");
+
+        var run = Strata("pipeline", "run", "quickstart", "--assembly", quickstart); // train goes to the stack's step operator
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Out}\n{run.Error}");
+        Assert.Contains("✓ train completed", run.Out);
+
+        var job = Assert.Single(emulator.Requests, r => r is { Operation: "CreateTrainingJob", Status: 200 });
+        Assert.Contains($"\"S3OutputPath\":\"s3://{bucketName}/sagemaker\"", job.Body);
+        Assert.Contains($"\"TrainingImage\":\"{SageMakerStack.Image}\"", job.Body);
+        Assert.Contains("\"ExperimentName\":\"seed-experiment\"", job.Body);
+        Assert.Contains("\"InstanceType\":\"ml.m5.xlarge\"", job.Body);
+    }
 }

@@ -114,6 +114,29 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(2, _cli.Run("run", "list", "--output", "yaml").ExitCode);
     }
 
+    [Theory]
+    [InlineData("strata --help", "unknown command 'stak'; did you mean 'stack'?", "stak", "list")]
+    [InlineData("strata stack --help", "unknown command 'lst'; did you mean 'list'?", "stack", "lst")]
+    [InlineData("strata run list --help", "unknown option '--limt'; did you mean '--limit'?", "run", "list", "--limt", "5")]
+    [InlineData("strata run list --help", "unknown option '--limt'; did you mean '--limit'?", "run", "list", "--limt=5")]
+    [InlineData("strata stack list --help", "unknown option '--ouput'; did you mean '--output'?", "stack", "list", "--ouput", "json")]
+    public void A_mistyped_command_or_option_suggests_the_closest(string help, string expected, params string[] args)
+    {
+        var result = _cli.Run(args);
+        AssertUserError(result);
+        Assert.Equal([$"error: {expected}", $"Run '{help}' for usage."], result.Error.TrimEnd().Split('\n'));
+        Assert.Equal("", result.Out);
+    }
+
+    [Fact]
+    public void A_word_far_from_any_command_is_named_without_a_guess()
+    {
+        var result = _cli.Run("zzzzzz");
+        AssertUserError(result, "unknown command 'zzzzzz'.", "Run 'strata --help' for usage.");
+        Assert.DoesNotContain("did you mean", result.Error);
+        Assert.Equal(2, result.Error.TrimEnd().Split('\n').Length);
+    }
+
     [Fact]
     public void Config_without_a_value_is_refused()
     {

@@ -64,7 +64,7 @@ public sealed class ConfigSchema
             var field = Fields.FirstOrDefault(f => f.Name == normalized);
             if (field is null)
             {
-                var closest = Naming.Closest(normalized, Fields.Select(f => f.Name));
+                var closest = Spelling.Closest(normalized, Fields.Select(f => f.Name));
                 problems.Add(closest is null
                     ? $"unknown config key '{key}' (known: {(Fields.Count == 0 ? "none" : string.Join(", ", Fields.Select(f => f.Name)))})"
                     : $"unknown config key '{key}'; did you mean '{closest}'?");

@@ -137,6 +137,34 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(2, result.Error.TrimEnd().Split('\n').Length);
     }
 
+    [Theory]
+    [InlineData("--limit must be at least 1 (got -1).", "run", "list", "--limit", "-1")]
+    [InlineData("--limit must be at least 1 (got 0).", "artifact", "list", "-n", "0")]
+    [InlineData("--max-parallelism must be at least 1 (got 0).", "pipeline", "run", "arithmetic", "--assembly", "SamplePipelines.dll",
+        "--max-parallelism", "0")]
+    [InlineData("--max-parallelism must be at least 1 (got -3).", "run", "resume", "some-run", "--max-parallelism=-3")]
+    public void Numbers_out_of_range_name_the_range_before_the_store_is_touched(string expected, params string[] args)
+    {
+        var result = _cli.Run(args);
+        AssertUserError(result, expected);
+        Assert.Equal(2, result.Error.TrimEnd().Split('\n').Length);
+        Assert.False(File.Exists(Path.Combine(_cli.Home, "strata.db")), "the store was opened");
+    }
+
+    [Theory]
+    [InlineData("orchestrator", "--max_parallelism=-1", "'max_parallelism' must be at least 0 (got -1)")]
+    [InlineData("step-operator", "--max_concurrent=-2", "'max_concurrent' must be at least 0 (got -2)")]
+    public void Negative_component_numbers_are_refused_with_the_range(string type, string setting, string expected)
+    {
+        var flavor = type == "orchestrator" ? "local" : "local-process";
+        AssertUserError(_cli.Run(type, "register", "x", $"--flavor={flavor}", setting), expected);
+        Assert.DoesNotContain("x", ComponentNames(type));
+        Assert.Equal(0, _cli.Run(type, "register", "x", $"--flavor={flavor}", setting.Replace("=-", "=", StringComparison.Ordinal)).ExitCode);
+        AssertUserError(_cli.Run(type, "update", "x", setting), expected);
+        Assert.NotEqual(setting.Split('=')[1], _cli.Run(type, "describe", "x", "--output", "json").Json.GetProperty("config").GetProperty(
+            setting[2..].Split('=')[0]).GetString());
+    }
+
     [Fact]
     public void Config_without_a_value_is_refused()
     {

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -70,8 +71,13 @@ public sealed class ConfigSchema
                     : $"unknown config key '{key}'; did you mean '{closest}'?");
                 continue;
             }
-            if (!IsSecretReference(value) && TryConvert(value, field.Property.PropertyType, out _) is { } error)
-                problems.Add($"'{field.Name}' must be {Article(field.TypeName)}: {error}");
+            if (!IsSecretReference(value))
+            {
+                if (TryConvert(value, field.Property.PropertyType, out var converted) is { } error)
+                    problems.Add($"'{field.Name}' must be {Article(field.TypeName)}: {error}");
+                else if (OutOfRange(field, converted) is { } range)
+                    problems.Add(range);
+            }
             result[field.Name] = value;
         }
         if (requireAll)
@@ -107,6 +113,8 @@ public sealed class ConfigSchema
                         ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with " +
                             "`strata secret update`."
                         : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
+                if (OutOfRange(field, converted) is { } range)
+                    throw new StrataConfigException($"Config value {range}.");
                 field.Property.SetValue(config, converted);
             }
         return config;
@@ -127,6 +135,16 @@ public sealed class ConfigSchema
     }
 
     public static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
+
+    /// <summary>Checks a field's <see cref="RangeAttribute"/>; returns an error naming the allowed range, or null.</summary>
+    private static string? OutOfRange(ConfigField field, object? value)
+    {
+        if (value is null || field.Property.GetCustomAttribute<RangeAttribute>() is not { } range || range.IsValid(value)) return null;
+        var unbounded = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture) >= int.MaxValue;
+        return unbounded
+            ? $"'{field.Name}' must be at least {Format(range.Minimum)} (got {Format(value)})"
+            : $"'{field.Name}' must be between {Format(range.Minimum)} and {Format(range.Maximum)} (got {Format(value)})";
+    }
 
     private static string Article(string typeName) => typeName switch
     {

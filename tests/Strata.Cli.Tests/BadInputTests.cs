@@ -52,6 +52,9 @@ public sealed class BadInputTests : IDisposable
         var twin = _cli.Run("artifact-store", "describe", "twin", "--output", "json");
         Assert.Equal(_cli.Combine("a"), twin.Json.GetProperty("config").GetProperty("path").GetString());
         AssertUserError(_cli.Run("stack", "register", "default", "-o", "default", "-a", "default"), "stack named 'default' already exists");
+        AssertUserError(_cli.Run("artifact-store", "register", "twin", "--flavor=local"), "error: An artifact store named 'twin' already exists");
+        AssertUserError(_cli.Run("orchestrator", "register", "default", "--flavor=local"), "error: An orchestrator named 'default' already exists");
+        AssertUserError(_cli.Run("step-operator", "register", "local", "--flavor=local-process"), "error: A step operator named 'local' already exists");
     }
 
     [Fact]
@@ -59,7 +62,7 @@ public sealed class BadInputTests : IDisposable
     {
         Assert.Equal(0, _cli.Run("artifact-store", "register", "used", "--flavor=local").ExitCode);
         Assert.Equal(0, _cli.Run("stack", "register", "prod", "-o", "default", "-a", "used").ExitCode);
-        AssertUserError(_cli.Run("artifact-store", "delete", "used"), "used by stack(s) 'prod'");
+        AssertUserError(_cli.Run("artifact-store", "delete", "used"), "The artifact store 'used' is used by stack(s) 'prod'");
         Assert.Contains("used", ComponentNames("artifact-store"));
     }
 

@@ -65,8 +65,17 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
 
     private static IAnsiConsole CreateConsole()
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-        if (Console.IsOutputRedirected) console.Profile.Width = 160;
+        if (!Console.IsOutputRedirected)
+            return AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        // In a pipe or a file: plain text (Spectre.Console cannot tell the wrapped writer is redirected), a fixed width,
+        // and no padding left at the ends of lines.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(new TrailingSpaceTrimmer(Console.Out)),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+        });
+        console.Profile.Width = 160;
         return console;
     }
 

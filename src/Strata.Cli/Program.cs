@@ -36,22 +36,13 @@ root.Subcommands.Add(ArtifactCommands.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
-    foreach (var error in parse.Errors)
-        Console.Error.WriteLine($"error: {error.Message}");
-    var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? [] : CommandPath(parse.CommandResult));
-    Console.Error.WriteLine($"Run 'strata {(command.Length > 0 ? command + " " : "")}--help' for usage.");
+    foreach (var line in ParseErrors.Describe(parse))
+        Console.Error.WriteLine(line);
+    Console.Error.WriteLine(ParseErrors.UsageHint(parse));
     return Handler.UserError;
 }
 // Commands that run pipelines handle Ctrl+C themselves (first press cancels jobs and waits, second gives up).
 return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = true, ProcessTerminationTimeout = null });
-
-static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
-{
-    var names = new Stack<string>();
-    for (var r = result; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
-        names.Push(r.Command.Name);
-    return names;
-}
 
 // The leading words of the command line that name a command (lowercase letters and dashes), at most two.
 static string CommandWords(string[] args)

@@ -29,3 +29,39 @@ internal static class Tables
         _ => $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB",
     };
 }
+
+/// <summary>
+/// Drops the spaces at the end of each line. Spectre.Console pads tables to their width, which on a terminal is
+/// invisible but in a pipe or a file leaves every line ending in spaces (noise in diffs, greps and logs).
+/// </summary>
+internal sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
+{
+    private int _pendingSpaces;
+
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    public override void Write(char value)
+    {
+        switch (value)
+        {
+            case ' ':
+                _pendingSpaces++;
+                return;
+            case '\n' or '\r':
+                _pendingSpaces = 0;
+                break;
+            default:
+                if (_pendingSpaces > 0) inner.Write(new string(' ', _pendingSpaces));
+                _pendingSpaces = 0;
+                break;
+        }
+        inner.Write(value);
+    }
+
+    public override void Write(string? value)
+    {
+        foreach (var c in value ?? "") Write(c);
+    }
+
+    public override void Flush() => inner.Flush();
+}

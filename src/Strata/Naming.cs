@@ -23,28 +23,4 @@ internal static class Naming
         }
         return sb.ToString();
     }
-
-    /// <summary>Levenshtein distance, for "did you mean" suggestions.</summary>
-    public static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
-    }
-
-    public static string? Closest(string input, IEnumerable<string> candidates)
-    {
-        string? best = null;
-        var bestDistance = int.MaxValue;
-        foreach (var c in candidates)
-        {
-            var dist = Distance(input.ToLowerInvariant(), c.ToLowerInvariant());
-            if (dist < bestDistance) { best = c; bestDistance = dist; }
-        }
-        return best is not null && bestDistance <= Math.Max(2, input.Length / 3) ? best : null;
-    }
 }

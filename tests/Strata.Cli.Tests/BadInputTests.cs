@@ -52,6 +52,9 @@ public sealed class BadInputTests : IDisposable
         var twin = _cli.Run("artifact-store", "describe", "twin", "--output", "json");
         Assert.Equal(_cli.Combine("a"), twin.Json.GetProperty("config").GetProperty("path").GetString());
         AssertUserError(_cli.Run("stack", "register", "default", "-o", "default", "-a", "default"), "stack named 'default' already exists");
+        AssertUserError(_cli.Run("artifact-store", "register", "twin", "--flavor=local"), "error: An artifact store named 'twin' already exists");
+        AssertUserError(_cli.Run("orchestrator", "register", "default", "--flavor=local"), "error: An orchestrator named 'default' already exists");
+        AssertUserError(_cli.Run("step-operator", "register", "local", "--flavor=local-process"), "error: A step operator named 'local' already exists");
     }
 
     [Fact]
@@ -59,7 +62,7 @@ public sealed class BadInputTests : IDisposable
     {
         Assert.Equal(0, _cli.Run("artifact-store", "register", "used", "--flavor=local").ExitCode);
         Assert.Equal(0, _cli.Run("stack", "register", "prod", "-o", "default", "-a", "used").ExitCode);
-        AssertUserError(_cli.Run("artifact-store", "delete", "used"), "used by stack(s) 'prod'");
+        AssertUserError(_cli.Run("artifact-store", "delete", "used"), "The artifact store 'used' is used by stack(s) 'prod'");
         Assert.Contains("used", ComponentNames("artifact-store"));
     }
 
@@ -112,6 +115,57 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("--orchestrator", result.Error);
         Assert.Contains("strata stack register --help", result.Error);
         Assert.Equal(2, _cli.Run("run", "list", "--output", "yaml").ExitCode);
+    }
+
+    [Theory]
+    [InlineData("strata --help", "unknown command 'stak'; did you mean 'stack'?", "stak", "list")]
+    [InlineData("strata stack --help", "unknown command 'lst'; did you mean 'list'?", "stack", "lst")]
+    [InlineData("strata run list --help", "unknown option '--limt'; did you mean '--limit'?", "run", "list", "--limt", "5")]
+    [InlineData("strata run list --help", "unknown option '--limt'; did you mean '--limit'?", "run", "list", "--limt=5")]
+    [InlineData("strata stack list --help", "unknown option '--ouput'; did you mean '--output'?", "stack", "list", "--ouput", "json")]
+    public void A_mistyped_command_or_option_suggests_the_closest(string help, string expected, params string[] args)
+    {
+        var result = _cli.Run(args);
+        AssertUserError(result);
+        Assert.Equal([$"error: {expected}", $"Run '{help}' for usage."], result.Error.TrimEnd().Split('\n'));
+        Assert.Equal("", result.Out);
+    }
+
+    [Fact]
+    public void A_word_far_from_any_command_is_named_without_a_guess()
+    {
+        var result = _cli.Run("zzzzzz");
+        AssertUserError(result, "unknown command 'zzzzzz'.", "Run 'strata --help' for usage.");
+        Assert.DoesNotContain("did you mean", result.Error);
+        Assert.Equal(2, result.Error.TrimEnd().Split('\n').Length);
+    }
+
+    [Theory]
+    [InlineData("--limit must be at least 1 (got -1).", "run", "list", "--limit", "-1")]
+    [InlineData("--limit must be at least 1 (got 0).", "artifact", "list", "-n", "0")]
+    [InlineData("--max-parallelism must be at least 1 (got 0).", "pipeline", "run", "arithmetic", "--assembly", "SamplePipelines.dll",
+        "--max-parallelism", "0")]
+    [InlineData("--max-parallelism must be at least 1 (got -3).", "run", "resume", "some-run", "--max-parallelism=-3")]
+    public void Numbers_out_of_range_name_the_range_before_the_store_is_touched(string expected, params string[] args)
+    {
+        var result = _cli.Run(args);
+        AssertUserError(result, expected);
+        Assert.Equal(2, result.Error.TrimEnd().Split('\n').Length);
+        Assert.False(File.Exists(Path.Combine(_cli.Home, "strata.db")), "the store was opened");
+    }
+
+    [Theory]
+    [InlineData("orchestrator", "--max_parallelism=-1", "'max_parallelism' must be at least 0 (got -1)")]
+    [InlineData("step-operator", "--max_concurrent=-2", "'max_concurrent' must be at least 0 (got -2)")]
+    public void Negative_component_numbers_are_refused_with_the_range(string type, string setting, string expected)
+    {
+        var flavor = type == "orchestrator" ? "local" : "local-process";
+        AssertUserError(_cli.Run(type, "register", "x", $"--flavor={flavor}", setting), expected);
+        Assert.DoesNotContain("x", ComponentNames(type));
+        Assert.Equal(0, _cli.Run(type, "register", "x", $"--flavor={flavor}", setting.Replace("=-", "=", StringComparison.Ordinal)).ExitCode);
+        AssertUserError(_cli.Run(type, "update", "x", setting), expected);
+        Assert.NotEqual(setting.Split('=')[1], _cli.Run(type, "describe", "x", "--output", "json").Json.GetProperty("config").GetProperty(
+            setting[2..].Split('=')[0]).GetString());
     }
 
     [Fact]

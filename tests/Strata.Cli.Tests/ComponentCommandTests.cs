@@ -8,6 +8,26 @@ public sealed class ComponentCommandTests : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
+    [Theory]
+    [InlineData("artifact-store", "local", "an artifact store", "artifact stores")]
+    [InlineData("orchestrator", "local", "an orchestrator", "orchestrators")]
+    [InlineData("step-operator", "local-process", "a step operator", "step operators")]
+    [InlineData("image-builder", null, "an image builder", "image builders")]
+    [InlineData("container-registry", null, "a container registry", "container registries")]
+    public void Messages_name_component_types_in_plain_words(string type, string? flavor, string withArticle, string plural)
+    {
+        var help = _cli.Run(type, "--help");
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains($"Register, inspect and change {plural}.", help.Out);
+        Assert.Contains($"Register {withArticle}: NAME", help.Out);
+        Assert.Contains($"Delete {withArticle} that no stack uses.", help.Out);
+        Assert.DoesNotContain(" a a", help.Out);
+        Assert.DoesNotContain($" a {type}", help.Out);
+        if (flavor is null) return;
+        var registered = _cli.Run(type, "register", "x", $"--flavor={flavor}");
+        Assert.Equal($"Registered {withArticle[(withArticle.IndexOf(' ') + 1)..]} 'x' (flavor {flavor}).", registered.Out.Trim());
+    }
+
     [Fact]
     public void Register_list_describe_update_delete_round_trip()
     {

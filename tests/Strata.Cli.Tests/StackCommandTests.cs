@@ -9,6 +9,24 @@ public sealed class StackCommandTests : IDisposable
     public void Dispose() => _cli.Dispose();
 
     [Fact]
+    public void Tables_in_a_pipe_are_not_padded_with_trailing_spaces()
+    {
+        var registered = _cli.RunIn(_cli.WorkingDirectory, new Dictionary<string, string?> { ["STRATA_HOME"] = _cli.Home, ["TERM"] = "xterm-256color" },
+            "orchestrator", "register", "wide", "--flavor=local");
+        Assert.Equal("Registered orchestrator 'wide' (flavor local).\n", registered.Out.Replace("\r", "", StringComparison.Ordinal));
+        Assert.Equal(0, _cli.Run("stack", "register", "a-stack-with-a-long-name", "-o", "default", "-a", "default").ExitCode);
+        foreach (var args in new[] { new[] { "stack", "list" }, ["stack", "describe"], ["orchestrator", "list"] })
+        {
+            var result = _cli.Run(args);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("default", result.Out);
+            var padded = result.Out.Split('\n').Where(line => line.TrimEnd('\r').EndsWith(' ')).ToArray();
+            Assert.DoesNotContain('\u001b', result.Out);
+            Assert.True(padded.Length == 0, $"strata {string.Join(' ', args)}: lines end with spaces:\n{string.Join('\n', padded.Select(l => $"[{l}]"))}");
+        }
+    }
+
+    [Fact]
     public void First_use_has_an_active_default_stack()
     {
         var table = _cli.Run("stack", "list");

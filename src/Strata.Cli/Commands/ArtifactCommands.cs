@@ -11,14 +11,14 @@ internal static class ArtifactCommands
         var group = new Command("artifact", "Inspect stored step outputs.");
 
         var run = new Option<string>("--run", "-r") { Description = "Only artifacts produced in this run (name or id)." };
-        var limit = new Option<int>("--limit", "-n") { Description = "How many, newest first.", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int>("--limit", "-n") { Description = "How many, newest first.", DefaultValueFactory = _ => 50 }.AtLeast(1);
         var list = new Command("list", "List artifacts.") { run, limit };
         Handler.Set(list, async c =>
         {
             var client = await c.ClientAsync();
             string? runId = null;
             if (c.Get(run) is { } r) runId = (await RunCommands.FindAsync(client, r, c.CancellationToken)).Id;
-            var artifacts = await client.Store.ListArtifactsAsync(runId, Math.Max(1, c.Get(limit)), c.CancellationToken);
+            var artifacts = await client.Store.ListArtifactsAsync(runId, c.Get(limit), c.CancellationToken);
             if (c.Json)
             {
                 c.WriteJson(artifacts.Select(Shapes.Artifact).ToArray());

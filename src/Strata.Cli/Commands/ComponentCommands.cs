@@ -9,12 +9,14 @@ internal static class ComponentCommands
     public static Command Create(ComponentType type)
     {
         var typeName = ComponentTypes.CliName(type);
-        var group = new Command(typeName, $"Register, inspect and change {Plural(typeName)}.");
+        var noun = ComponentTypes.Noun(type);
+        var aNoun = ComponentTypes.WithArticle(type);
+        var group = new Command(typeName, $"Register, inspect and change {Plural(noun)}.");
 
-        var name = new Argument<string>("name") { Description = $"The {typeName}'s name." };
+        var name = new Argument<string>("name") { Description = $"The {noun}'s name." };
         var flavor = new Option<string>("--flavor", "-f") { Description = "The flavor (see `flavor list`).", Required = true };
         var register = new Command("register",
-            $"Register a {typeName}: NAME --flavor=F [--key=value ...] (see `strata {typeName} flavor describe F` for the keys).")
+            $"Register {aNoun}: NAME --flavor=F [--key=value ...] (see `strata {typeName} flavor describe F` for the keys).")
         {
             name, flavor,
         };
@@ -27,11 +29,11 @@ internal static class ComponentCommands
                 c.CancellationToken);
             foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
             if (c.Json) c.WriteJson(Shapes.Component(record, client.Stacks.Flavors));
-            else c.Success($"Registered {typeName} '{record.Name}' (flavor {record.Flavor}).");
+            else c.Success($"Registered {noun} '{record.Name}' (flavor {record.Flavor}).");
             return Handler.Ok;
         });
 
-        var list = new Command("list", $"List {Plural(typeName)}.");
+        var list = new Command("list", $"List {Plural(noun)}.");
         Handler.Set(list, async c =>
         {
             var client = await c.ClientAsync();
@@ -43,7 +45,7 @@ internal static class ComponentCommands
             }
             if (records.Count == 0)
             {
-                c.Out.WriteLine($"No {Plural(typeName)}. Register one with `strata {typeName} register NAME --flavor=F`.");
+                c.Out.WriteLine($"No {Plural(noun)}. Register one with `strata {typeName} register NAME --flavor=F`.");
                 return Handler.Ok;
             }
             var table = Tables.Create("NAME", "FLAVOR", "CONFIG", "UPDATED");
@@ -54,8 +56,8 @@ internal static class ComponentCommands
             return Handler.Ok;
         });
 
-        var describeName = new Argument<string>("name") { Description = $"The {typeName}'s name." };
-        var describe = new Command("describe", $"Show a {typeName}'s flavor and config.") { describeName };
+        var describeName = new Argument<string>("name") { Description = $"The {noun}'s name." };
+        var describe = new Command("describe", $"Show {aNoun}'s flavor and config.") { describeName };
         Handler.Set(describe, async c =>
         {
             var client = await c.ClientAsync();
@@ -72,8 +74,8 @@ internal static class ComponentCommands
             return Handler.Ok;
         });
 
-        var updateName = new Argument<string>("name") { Description = $"The {typeName}'s name." };
-        var update = new Command("update", $"Change config values of a {typeName}: NAME --key=value ... (an empty value removes a key).") { updateName };
+        var updateName = new Argument<string>("name") { Description = $"The {noun}'s name." };
+        var update = new Command("update", $"Change config values of {aNoun}: NAME --key=value ... (an empty value removes a key).") { updateName };
         update.TreatUnmatchedTokensAsErrors = false;
         Handler.Set(update, async c =>
         {
@@ -85,17 +87,17 @@ internal static class ComponentCommands
             var r = await client.Stacks.UpdateComponentAsync(type, c.Get(updateName)!, changes, warnings, c.CancellationToken);
             foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
             if (c.Json) c.WriteJson(Shapes.Component(r, client.Stacks.Flavors));
-            else c.Success($"Updated {typeName} '{r.Name}'.");
+            else c.Success($"Updated {noun} '{r.Name}'.");
             return Handler.Ok;
         });
 
-        var deleteName = new Argument<string>("name") { Description = $"The {typeName}'s name." };
-        var delete = new Command("delete", $"Delete a {typeName} that no stack uses.") { deleteName };
+        var deleteName = new Argument<string>("name") { Description = $"The {noun}'s name." };
+        var delete = new Command("delete", $"Delete {aNoun} that no stack uses.") { deleteName };
         Handler.Set(delete, async c =>
         {
             var client = await c.ClientAsync();
             await client.Stacks.DeleteComponentAsync(type, c.Get(deleteName)!, c.CancellationToken);
-            c.Success($"Deleted {typeName} '{c.Get(deleteName)}'.");
+            c.Success($"Deleted {noun} '{c.Get(deleteName)}'.");
             return Handler.Ok;
         });
 
@@ -108,14 +110,15 @@ internal static class ComponentCommands
         return group;
     }
 
-    private static string Plural(string typeName) => typeName.EndsWith('y') ? typeName[..^1] + "ies" : typeName + "s";
+    private static string Plural(string noun) => noun.EndsWith('y') ? noun[..^1] + "ies" : noun + "s";
 
     private static Command FlavorCommands(ComponentType type)
     {
         var typeName = ComponentTypes.CliName(type);
-        var group = new Command("flavor", $"The flavors of {typeName} that are installed.");
+        var noun = ComponentTypes.Noun(type);
+        var group = new Command("flavor", $"The {noun} flavors that are installed.");
 
-        var list = new Command("list", $"List {typeName} flavors.");
+        var list = new Command("list", $"List {noun} flavors.");
         Handler.Set(list, c =>
         {
             var flavors = FlavorRegistry.Default.List(type);
@@ -126,7 +129,7 @@ internal static class ComponentCommands
             }
             if (flavors.Count == 0)
             {
-                c.Out.WriteLine($"No {typeName} flavors are installed.");
+                c.Out.WriteLine($"No {noun} flavors are installed.");
                 return Task.FromResult(Handler.Ok);
             }
             var table = Tables.Create("FLAVOR", "INTEGRATION", "DESCRIPTION");

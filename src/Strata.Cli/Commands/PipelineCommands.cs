@@ -16,7 +16,7 @@ internal static class PipelineCommands
         var name = new Argument<string>("pipeline") { Description = "Pipeline name, Type.Method or Namespace.Type.Method." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run every step even when a cached result exists." };
         var parallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once (default: the orchestrator's setting, else the " +
-            "processor count)." };
+            "processor count)." }.AtLeast(1);
         var stack = new Option<string>("--stack") { Description = "Run on this stack instead of the active one." };
         var runName = new Option<string>("--run-name") { Description = "Name the run (default: pipeline-date-time-random)." };
         var config = new Option<string>("--config", "-c")
@@ -41,7 +41,6 @@ internal static class PipelineCommands
                 RunName = c.Get(runName),
                 Observer = c.Json ? RunObservers.None : new ConsoleRunReporter(),
             };
-            if (options.MaxParallelism is < 1) throw new CliUsageException("--max-parallelism must be at least 1.");
             if (c.Get(config) is { } configFile) options.Steps = RunConfigFile.Read(configFile);
             using var interrupts = new Interrupts(c.CancellationToken);
             var result = await client.RunAsync(pipeline, options, interrupts.Token);

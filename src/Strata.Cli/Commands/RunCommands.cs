@@ -11,12 +11,12 @@ internal static class RunCommands
         var group = new Command("run", "Inspect, cancel and resume pipeline runs.");
 
         var pipeline = new Option<string>("--pipeline", "-p") { Description = "Only runs of this pipeline." };
-        var limit = new Option<int>("--limit", "-n") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit", "-n") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var list = new Command("list", "List runs, newest first.") { pipeline, limit };
         Handler.Set(list, async c =>
         {
             var client = await c.ClientAsync();
-            var runs = await client.Store.ListRunsAsync(c.Get(pipeline), Math.Max(1, c.Get(limit)), c.CancellationToken);
+            var runs = await client.Store.ListRunsAsync(c.Get(pipeline), c.Get(limit), c.CancellationToken);
             if (c.Json)
             {
                 c.WriteJsonArray(runs, Shapes.WriteRun);
@@ -136,7 +136,7 @@ internal static class RunCommands
         });
 
         var resumeRun = new Argument<string>("run") { Description = "Run name, id or id prefix." };
-        var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." };
+        var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." }.AtLeast(1);
         var resumeConfig = new Option<string>("--config", "-c")
         {
             Description = "The YAML run config the run was started with, if any (per step: step_operator, settings, retries, timeout)."

@@ -15,6 +15,19 @@ public static class ComponentTypes
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
+    /// <summary>The type as a noun in a sentence: <c>artifact store</c> (the CLI name is <c>artifact-store</c>).</summary>
+    public static string Noun(ComponentType type) => CliName(type).Replace('-', ' ');
+
+    /// <summary>The noun with its article: <c>an artifact store</c>, <c>a step operator</c>.</summary>
+    /// <param name="type">The component type.</param>
+    /// <param name="capitalized">Whether it starts a sentence (<c>An artifact store</c>).</param>
+    public static string WithArticle(ComponentType type, bool capitalized = false)
+    {
+        var noun = Noun(type);
+        var article = noun[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "an" : "a";
+        return (capitalized ? char.ToUpperInvariant(article[0]) + article[1..] : article) + " " + noun;
+    }
+
     public static ComponentType Parse(string name) =>
         All.FirstOrDefault(t => CliName(t) == name) is var t && CliName(t) == name
             ? t

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -97,7 +98,7 @@ public sealed class ConfigSchema
             var (field, alias) = Find(normalized);
             if (field is null)
             {
-                var closest = Naming.Closest(normalized, Fields.Select(f => f.Name).Concat(Fields.SelectMany(f => f.Aliases)));
+                var closest = Spelling.Closest(normalized, Fields.Select(f => f.Name).Concat(Fields.SelectMany(f => f.Aliases)));
                 problems.Add(closest is null
                     ? $"unknown config key '{key}' (known: {(Fields.Count == 0 ? "none" : string.Join(", ", Fields.Select(f => f.Name)))})"
                     : $"unknown config key '{key}'; did you mean '{closest}'?");
@@ -119,8 +120,13 @@ public sealed class ConfigSchema
             var value = alias?.ValueFormat is { } format
                 ? format.Replace("{0}", given, StringComparison.Ordinal)
                 : given;
-            if (!IsSecretReference(value) && TryConvert(value, field.Property.PropertyType, out _) is { } error)
-                problems.Add($"'{normalized}' must be {Article(field.TypeName)}: {error}");
+            if (!IsSecretReference(value))
+            {
+                if (TryConvert(value, field.Property.PropertyType, out var converted) is { } error)
+                    problems.Add($"'{normalized}' must be {Article(field.TypeName)}: {error}");
+                else if (OutOfRange(field, converted) is { } range)
+                    problems.Add(range);
+            }
             result[field.Name] = value;
         }
         if (requireAll)
@@ -173,6 +179,8 @@ public sealed class ConfigSchema
                         ? $"Config value '{field.Name}' must be {Article(field.TypeName)}, but the secret it refers to holds something else; correct it with " +
                             "`strata secret update`."
                         : $"Config value '{field.Name}' must be {Article(field.TypeName)}: {error}.");
+                if (OutOfRange(field, converted) is { } range)
+                    throw new StrataConfigException($"Config value {range}.");
                 field.Property.SetValue(config, converted);
             }
         return config;
@@ -193,6 +201,16 @@ public sealed class ConfigSchema
     }
 
     public static bool IsSecretReference(string value) => value.StartsWith("{{", StringComparison.Ordinal) && value.EndsWith("}}", StringComparison.Ordinal);
+
+    /// <summary>Checks a field's <see cref="RangeAttribute"/>; returns an error naming the allowed range, or null.</summary>
+    private static string? OutOfRange(ConfigField field, object? value)
+    {
+        if (value is null || field.Property.GetCustomAttribute<RangeAttribute>() is not { } range || range.IsValid(value)) return null;
+        var unbounded = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture) >= int.MaxValue;
+        return unbounded
+            ? $"'{field.Name}' must be at least {Format(range.Minimum)} (got {Format(value)})"
+            : $"'{field.Name}' must be between {Format(range.Minimum)} and {Format(range.Maximum)} (got {Format(value)})";
+    }
 
     private static string Article(string typeName) => typeName switch
     {

@@ -1,10 +1,12 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 
 namespace Strata.Stacks;
 
 public sealed class LocalOrchestratorConfig
 {
     [Description("How many steps run at once; 0 means one per processor.")]
+    [Range(0, int.MaxValue)]
     public int MaxParallelism { get; set; }
 }
 

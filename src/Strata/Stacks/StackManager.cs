@@ -320,8 +320,8 @@ public sealed class StackManager
             var existing = await _store.GetComponentAsync(type, c.Name, cancellationToken).ConfigureAwait(false);
             if (existing is null) toCreate.Add((type, c, values));
             else if (existing.Flavor != c.Flavor || !existing.Config.OrderBy(kv => kv.Key).SequenceEqual(values.OrderBy(kv => kv.Key)))
-                throw new StrataConfigException($"A {c.Type} named '{c.Name}' already exists with another flavor or config; rename it in the file or delete " +
-                    "the existing one.");
+                throw new StrataConfigException($"{ComponentTypes.WithArticle(type, capitalized: true)} named '{c.Name}' already exists with another " +
+                    "flavor or config; rename it in the file or delete the existing one.");
         }
         string? Only(ComponentType t) => document.Components.Where(c => ComponentTypes.Parse(c.Type) == t).Select(c => c.Name).FirstOrDefault();
         var orchestrator = Only(ComponentType.Orchestrator) ?? throw new StrataConfigException("The stack file has no orchestrator.");

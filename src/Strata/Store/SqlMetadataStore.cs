@@ -77,17 +77,19 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         try { await AddComponentCoreAsync(c, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (IsUniqueViolation(e))
         {
-            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata " +
-                $"{Display(c.Type)} update {c.Name}`.", e);
+            throw AlreadyExists(c, e);
         }
     }
+
+    private static StrataConfigException AlreadyExists(ComponentRecord c, Exception? inner = null) =>
+        new($"{ComponentTypes.WithArticle(c.Type, capitalized: true)} named '{c.Name}' already exists; choose another name or update it with " +
+            $"`strata {Display(c.Type)} update {c.Name}`.", inner);
 
     private Task AddComponentCoreAsync(ComponentRecord c, CancellationToken cancellationToken) => WriteAsync(async (conn, tx) =>
     {
         if (await ScalarAsync(conn, tx, "SELECT id FROM components WHERE type = @t AND name = @n", cancellationToken, ("t", TypeKey(c.Type)),
             ("n", c.Name)).ConfigureAwait(false) is not null)
-            throw new StrataConfigException($"A {Display(c.Type)} named '{c.Name}' already exists; choose another name or update it with `strata " +
-                $"{Display(c.Type)} update {c.Name}`.");
+            throw AlreadyExists(c);
         await ExecuteAsync(conn, tx,
             "INSERT INTO components (id, name, type, flavor, config, created_at, updated_at) VALUES (@id, @n, @t, @f, @c, @ca, @ua)",
             cancellationToken, ("id", c.Id), ("n", c.Name), ("t", TypeKey(c.Type)), ("f", c.Flavor), ("c", JsonSerializer.Serialize(c.Config)),
@@ -113,8 +115,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             ("id", id)).ConfigureAwait(false))
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) stacks.Add(r.GetString(0));
         if (stacks.Count > 0)
-            throw new StrataConfigException($"The {Display(type)} '{name}' is used by stack(s) {string.Join(", ", stacks.Select(s => $"'{s}'"))}; delete " +
-                "those stacks or replace the component in them first.");
+            throw new StrataConfigException($"The {ComponentTypes.Noun(type)} '{name}' is used by stack(s) " +
+                $"{string.Join(", ", stacks.Select(s => $"'{s}'"))}; delete those stacks or replace the component in them first.");
         await ExecuteAsync(conn, tx, "DELETE FROM components WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
     }, cancellationToken);
 

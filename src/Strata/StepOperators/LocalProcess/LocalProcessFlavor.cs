@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 
 namespace Strata.StepOperators;
 
@@ -16,6 +17,7 @@ public class LocalProcessSettings : StepOperatorSettings
 public sealed class LocalProcessStepOperatorConfig : LocalProcessSettings
 {
     [Description("How many step processes run at once; 0 means one per processor.")]
+    [Range(0, int.MaxValue)]
     public int MaxConcurrent { get; set; }
 
     [Description("Where each step gets its working directory; default: 'steps' in the Strata home.")]

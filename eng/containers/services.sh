@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# Container services for the container integration tests: a local image registry, podman's Docker-compatible
+# API, and a .NET runtime base image in that registry (no public registry is reachable from the test machines).
+#
+#   eng/containers/services.sh install   apt packages podman runc docker-registry debootstrap skopeo, only if missing
+#   eng/containers/services.sh start     Debian's docker-registry on 127.0.0.1:$STRATA_CONTAINERS_REGISTRY_PORT,
+#                                        `podman system service` on <base>/podman.sock, and the base image
+#                                        localhost:<port>/strata/dotnet-runtime:<host's .NET runtime version>
+#   eng/containers/services.sh stop      stops what start started (by pid file only); keeps the registry's
+#                                        storage, podman's storage and the cached base image
+#   eng/containers/services.sh status    prints what runs; exit 0 only when everything is up
+#
+# Everything lives under $STRATA_CONTAINERS_DIR (default /tmp/strata-containers). `start` writes <base>/env with
+# STRATA_TEST_REGISTRY, STRATA_TEST_BASE_IMAGE, DOCKER_HOST and the CONTAINERS_* variables that point podman and
+# skopeo at this script's own configuration (nothing in /etc is read or changed); source it to use the services.
+# Both start and install are idempotent; concurrent `start` calls wait for each other.
+#
+# The base image is a debootstrapped Debian bookworm (minbase, plus ICU, CA certificates, tzdata and OpenSSL) with
+# the host's .NET runtime copied in. Building it takes about a minute, so the finished root file system is kept as
+# a tarball in $STRATA_CONTAINERS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/strata), keyed on the runtime version:
+# a fresh base directory only pays for import and push. After changing the recipe below, delete that tarball.
+set -euo pipefail
+
+base="${STRATA_CONTAINERS_DIR:-/tmp/strata-containers}"
+cache="${STRATA_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}"
+port="${STRATA_CONTAINERS_REGISTRY_PORT:-5000}"
+suite=bookworm
+base_packages=libicu72,ca-certificates,tzdata,libssl3
+
+# localhost, not 127.0.0.1: the .NET SDK's container publishing uses plain http for localhost registries by itself.
+registry="localhost:$port"
+socket="$base/podman.sock"
+export CONTAINERS_CONF="$base/containers.conf"
+export CONTAINERS_STORAGE_CONF="$base/storage.conf"
+export CONTAINERS_REGISTRIES_CONF="$base/registries.conf"
+
+log() { echo "services.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+now_ms() { date +%s%3N; }
+
+# running PID: the process exists and is not a zombie (init here reaps orphans only every ~2 s).
+running() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ -n "$stat" && "${stat:0:1}" != Z ]]
+}
+
+# pid_alive FILE NAME: the pid in FILE is a live process whose command name is NAME (guards against pid reuse).
+pid_alive() {
+    local file="$1" name="$2" pid
+    [[ -s "$file" ]] || return 1
+    pid="$(tr -dc '0-9' <"$file")"
+    [[ -n "$pid" ]] && running "$pid" || return 1
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+    local seconds="$1"; shift
+    local deadline=$(($(now_ms) + seconds * 1000))
+    until "$@" >/dev/null 2>&1; do
+        (($(now_ms) < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+cmd_install() {
+    local need=() pkg
+    for pkg in podman runc docker-registry debootstrap skopeo curl; do
+        [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] || need+=("$pkg")
+    done
+    ((${#need[@]} == 0)) && return 0
+    [[ $(id -u) -eq 0 ]] || die "installing ${need[*]} needs root (sudo $0 install)"
+    log "installing ${need[*]}"
+    # Other apt users on this machine hold the dpkg lock for a while: wait for it rather than fail.
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=300)
+    # Refresh the package lists only when they do not know a package yet.
+    for pkg in "${need[@]}"; do
+        if [[ "$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: *//p')" =~ ^(|\(none\))$ ]]; then
+            "${apt[@]}" update
+            break
+        fi
+    done
+    # Without recommends: as root podman needs none of buildah, slirp4netns, fuse-overlayfs or uidmap, and runc
+    # (named explicitly) satisfies its runtime dependency; crun fails on this machine's hybrid cgroups.
+    "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
+}
+
+# write_file PATH: stdin to PATH, replacing it only when the content differs (podman re-reads its files per call).
+write_file() {
+    local tmp
+    tmp="$(mktemp "$1.XXXXXX")"
+    cat >"$tmp"
+    chmod 0644 "$tmp"
+    if [[ -f "$1" ]] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
+}
+
+write_confs() {
+    write_file "$CONTAINERS_CONF" <<EOF
+# Written by eng/containers/services.sh. CONTAINERS_CONF makes podman read this file instead of /etc's.
+[containers]
+# podman's default asks for more open files than this machine allows (no CAP_SYS_RESOURCE).
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+# crun fails on hybrid cgroups; there is no systemd to manage cgroups or to collect events.
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$base/run/events.log"
+
+[network]
+# Networks podman creates go here, not into /etc/cni/net.d; the tests use the host network.
+network_config_dir = "$base/networks"
+EOF
+    write_file "$CONTAINERS_STORAGE_CONF" <<EOF
+# Written by eng/containers/services.sh. CONTAINERS_STORAGE_CONF makes podman read this file instead of /etc's.
+[storage]
+driver = "overlay"
+graphroot = "$base/storage"
+runroot = "$base/run/storage"
+EOF
+    write_file "$CONTAINERS_REGISTRIES_CONF" <<EOF
+# Written by eng/containers/services.sh. The test registry speaks plain http.
+unqualified-search-registries = []
+
+[[registry]]
+location = "localhost:$port"
+insecure = true
+
+[[registry]]
+location = "127.0.0.1:$port"
+insecure = true
+EOF
+    write_file "$base/registry.yml" <<EOF
+# Written by eng/containers/services.sh: Debian's docker-registry, without the htpasswd auth of /etc's config.
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $base/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+}
+
+registry_answers() { curl -sf --max-time 2 -o /dev/null "http://$registry/v2/"; }
+podman_answers() { [[ -S "$socket" ]] && [[ "$(curl -sf --max-time 2 --unix-socket "$socket" http://d/_ping)" == OK ]]; }
+
+start_registry() {
+    registry_answers && die "something else serves $registry (not started by this script); stop it or set STRATA_CONTAINERS_REGISTRY_PORT"
+    mkdir -p "$base/registry"
+    # Daemons get no inherited stdout/stderr (a caller reading our output would wait for them forever), and not
+    # the lock's descriptor 9 either (the lock would stay held for as long as they run).
+    docker-registry serve "$base/registry.yml" </dev/null >>"$base/log/registry.log" 2>&1 9>&- &
+    echo $! >"$base/registry.pid"
+    wait_for 15 registry_answers || die "the registry does not answer on $registry (see $base/log/registry.log)"
+}
+
+start_podman() {
+    rm -f "$socket"
+    podman system service --time=0 "unix://$socket" </dev/null >>"$base/log/podman.log" 2>&1 9>&- &
+    echo $! >"$base/podman.pid"
+    wait_for 30 podman_answers || die "podman does not answer on $socket (see $base/log/podman.log)"
+}
+
+# The highest Microsoft.NETCore.App version the host's dotnet has: the base image's runtime and its tag.
+runtime_version() {
+    dotnet --list-runtimes 2>/dev/null | awk '$1 == "Microsoft.NETCore.App" { print $2 }' | sort -V | tail -n 1
+}
+
+# The Debian mirror apt uses for $suite, from one-line (sources.list) or deb822 (*.sources) files.
+debian_mirror() {
+    local files=() mirror
+    [[ -f /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
+    shopt -s nullglob
+    files+=(/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+    shopt -u nullglob
+    ((${#files[@]})) && mirror="$(awk -v suite="$suite" '
+        FNR == 1 { flush(); deb822 = FILENAME ~ /\.sources$/ }
+        # flush: the deb822 stanza read so far, printed if it is the one (exit runs END, hence "found").
+        function flush() {
+            if (!found && deb822 && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uris != "") {
+                split(uris, u, " "); print u[1]; found = 1; exit
+            }
+            types = uris = suites = enabled = ""
+        }
+        deb822 && /^[ \t]*$/ { flush(); next }
+        deb822 && tolower($1) == "types:" { $1 = ""; types = $0 }
+        deb822 && tolower($1) == "uris:" { $1 = ""; uris = $0; sub(/^ +/, "", uris) }
+        deb822 && tolower($1) == "suites:" { $1 = ""; suites = $0; sub(/^ +/, "", suites) }
+        deb822 && tolower($1) == "enabled:" { enabled = tolower($2) }
+        !deb822 && $1 == "deb" {
+            i = 2
+            if ($i ~ /^\[/) while ($i !~ /\]$/) i++   # [ options ]
+            if ($i ~ /^\[/ || $i ~ /\]$/) i++
+            if ($(i + 1) == suite) { print $i; found = 1; exit }
+        }
+        END { flush() }' "${files[@]}")"
+    echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+base_image_present() {
+    curl -sfI --max-time 5 -o /dev/null \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json' \
+        "http://$registry/v2/strata/dotnet-runtime/manifests/$1"
+}
+
+# build_rootfs_tarball VERSION TARBALL: the base image's root file system, debootstrapped, with the host's runtime.
+build_rootfs_tarball() {
+    local version="$1" tarball="$2" dotnet_root mirror rootfs
+    dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+    [[ -d "$dotnet_root/shared/Microsoft.NETCore.App/$version" ]] || die "no .NET runtime $version under $dotnet_root"
+    command -v debootstrap >/dev/null || die "debootstrap is not installed: run '$0 install' first"
+    mirror="$(debian_mirror)"
+    rootfs="$(mktemp -d "$base/rootfs.XXXXXX")"
+    log "building the base image's root file system (debootstrap $suite from $mirror, about a minute)"
+    if ! debootstrap --variant=minbase --include="$base_packages" "$suite" "$rootfs" "$mirror" \
+        >"$base/log/debootstrap.log" 2>&1; then
+        rm -rf "$rootfs"
+        die "debootstrap failed (see $base/log/debootstrap.log)"
+    fi
+    mkdir -p "$rootfs/usr/share/dotnet/shared"
+    cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$rootfs/usr/share/dotnet/"
+    mkdir -p "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App"
+    cp -a "$dotnet_root/shared/Microsoft.NETCore.App/$version" "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App/"
+    ln -sf /usr/share/dotnet/dotnet "$rootfs/usr/bin/dotnet"
+    # Nothing in the image needs the downloaded packages or apt's lists.
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*
+    mkdir -p "$(dirname "$tarball")"
+    tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
+    mv -f "$tarball.tmp" "$tarball"
+    rm -rf "$rootfs"
+}
+
+# push_base_image VERSION: builds the base image (or imports the cached tarball) and pushes it to the registry.
+push_base_image() {
+    local version="$1" image="$registry/strata/dotnet-runtime:$1" tarball="$cache/base-image-$1.tar" t0
+    t0="$(now_ms)"
+    [[ -s "$tarball" ]] || build_rootfs_tarball "$version" "$tarball"
+    # PATH is set in the image because `podman kube play` gives a container none.
+    podman import --quiet \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/share/dotnet' \
+        --change 'ENV DOTNET_ROOT=/usr/share/dotnet' \
+        "$tarball" "$image" >/dev/null || die "podman import of $tarball failed"
+    podman push --quiet --tls-verify=false "$image" >>"$base/log/push.log" 2>&1 ||
+        die "podman push $image failed (see $base/log/push.log)"
+    base_image_present "$version" || die "$image is not in the registry after the push"
+    log "base image $image pushed in $(($(now_ms) - t0)) ms"
+}
+
+write_env() {
+    local version="$1"
+    write_file "$base/env" <<EOF
+# Written by eng/containers/services.sh start. Source it to use the test registry and podman.
+export STRATA_CONTAINERS_DIR='$base'
+export STRATA_TEST_REGISTRY='$registry'
+export STRATA_TEST_BASE_IMAGE='$registry/strata/dotnet-runtime:$version'
+export DOCKER_HOST='unix://$socket'
+export CONTAINERS_CONF='$CONTAINERS_CONF'
+export CONTAINERS_STORAGE_CONF='$CONTAINERS_STORAGE_CONF'
+export CONTAINERS_REGISTRIES_CONF='$CONTAINERS_REGISTRIES_CONF'
+EOF
+}
+
+# lock: one start or stop at a time (test projects that run in parallel may each call start).
+lock() {
+    mkdir -p "$base"
+    exec 9>"$base/lock"
+    flock -w 600 9 || die "another $0 held $base/lock for 10 minutes"
+}
+
+cmd_start() {
+    local t0 version started=()
+    t0="$(now_ms)"
+    command -v podman >/dev/null && command -v docker-registry >/dev/null || die "podman or docker-registry is not installed: run '$0 install' first"
+    version="$(runtime_version)"
+    [[ -n "$version" ]] || die "dotnet --list-runtimes lists no Microsoft.NETCore.App"
+    lock
+    mkdir -p "$base/log" "$base/run"
+    write_confs
+    # Each step only when needed (and not as `step && ...`: that would turn off set -e inside the step).
+    if ! pid_alive "$base/registry.pid" docker-registry; then
+        start_registry
+        started+=(registry)
+    fi
+    if ! pid_alive "$base/podman.pid" podman; then
+        start_podman
+        started+=(podman)
+    fi
+    if ! base_image_present "$version"; then
+        push_base_image "$version"
+        started+=(base-image)
+    fi
+    write_env "$version"
+    log "up in $(($(now_ms) - t0)) ms (started: ${started[*]:-nothing}; base $base; source $base/env)"
+}
+
+# stop_pid FILE NAME: TERM, up to 10 s, then KILL; only if the pid file names a live process called NAME.
+stop_pid() {
+    local file="$1" name="$2" pid i
+    if pid_alive "$file" "$name"; then
+        pid="$(tr -dc '0-9' <"$file")"
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 200; i++)); do
+            running "$pid" || break
+            sleep 0.05
+        done
+        running "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$file"
+}
+
+cmd_stop() {
+    [[ -d "$base" ]] || { log "not running (no $base)"; return 0; }
+    lock
+    stop_pid "$base/podman.pid" podman
+    stop_pid "$base/registry.pid" docker-registry
+    rm -f "$socket"
+    log "stopped (kept $base/registry, $base/storage and $cache)"
+}
+
+cmd_status() {
+    local up=0 version
+    pid_alive "$base/registry.pid" docker-registry && echo "registry: running (pid $(tr -dc '0-9' <"$base/registry.pid"), $registry)" || echo "registry: not running"
+    pid_alive "$base/podman.pid" podman && echo "podman: running (pid $(tr -dc '0-9' <"$base/podman.pid"), $socket)" || echo "podman: not running"
+    version="$(runtime_version)"
+    if registry_answers && podman_answers && [[ -f "$base/env" ]] && base_image_present "$version"; then
+        echo "up (base image $registry/strata/dotnet-runtime:$version; source $base/env)"
+        return 0
+    fi
+    echo "down"
+    return 1
+}
+
+case "${1:-}" in
+    install) cmd_install ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac

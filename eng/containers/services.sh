@@ -2,7 +2,7 @@
 # Container services for the container integration tests: a local image registry, podman's Docker-compatible
 # API, and a .NET runtime base image in that registry (no public registry is reachable from the test machines).
 #
-#   eng/containers/services.sh install   apt packages podman runc docker-registry debootstrap skopeo, only if missing
+#   eng/containers/services.sh install   apt packages podman runc catatonit docker-registry debootstrap skopeo, only if missing
 #   eng/containers/services.sh start     Debian's docker-registry on 127.0.0.1:$STRATA_CONTAINERS_REGISTRY_PORT,
 #                                        `podman system service` on <base>/podman.sock, and the base image
 #                                        localhost:<port>/strata/dotnet-runtime:<host's .NET runtime version>
@@ -67,7 +67,7 @@ wait_for() {
 
 cmd_install() {
     local need=() pkg
-    for pkg in podman runc docker-registry debootstrap skopeo curl; do
+    for pkg in podman runc catatonit docker-registry debootstrap skopeo curl; do
         [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] || need+=("$pkg")
     done
     ((${#need[@]} == 0)) && return 0
@@ -83,7 +83,8 @@ cmd_install() {
         fi
     done
     # Without recommends: as root podman needs none of buildah, slirp4netns, fuse-overlayfs or uidmap, and runc
-    # (named explicitly) satisfies its runtime dependency; crun fails on this machine's hybrid cgroups.
+    # (named explicitly) satisfies its runtime dependency; crun fails on this machine's hybrid cgroups. Of the
+    # recommends only catatonit is needed: `podman kube play` builds its pod's pause image from it.
     "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
 }
 
@@ -231,8 +232,11 @@ build_rootfs_tarball() {
     mkdir -p "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App"
     cp -a "$dotnet_root/shared/Microsoft.NETCore.App/$version" "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App/"
     ln -sf /usr/share/dotnet/dotnet "$rootfs/usr/bin/dotnet"
-    # Nothing in the image needs the downloaded packages or apt's lists.
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*
+    # Nothing in the image needs the downloaded packages, apt's lists, manuals or message translations (a fifth
+    # of the image; ICU's data is elsewhere). The copyright files stay.
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
+        "$rootfs"/usr/share/locale/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
     mkdir -p "$(dirname "$tarball")"
     tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
     mv -f "$tarball.tmp" "$tarball"

@@ -55,12 +55,13 @@ pid_alive() {
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
-wait_for() {
-    local seconds="$1"; shift
-    local deadline=$(($(now_ms) + seconds * 1000))
-    until "$@" >/dev/null 2>&1; do
-        (($(now_ms) < deadline)) || return 1
+# wait_up SECONDS PIDFILE PROBE: polls PROBE every 0.1 s until it succeeds; gives up early when the process died.
+wait_up() {
+    local seconds="$1" pid probe="$3" deadline
+    pid="$(tr -dc '0-9' <"$2")"
+    deadline=$(($(now_ms) + seconds * 1000))
+    until "$probe" >/dev/null 2>&1; do
+        running "$pid" && (($(now_ms) < deadline)) || return 1
         sleep 0.1
     done
 }
@@ -161,14 +162,14 @@ start_registry() {
     # the lock's descriptor 9 either (the lock would stay held for as long as they run).
     docker-registry serve "$base/registry.yml" </dev/null >>"$base/log/registry.log" 2>&1 9>&- &
     echo $! >"$base/registry.pid"
-    wait_for 15 registry_answers || die "the registry does not answer on $registry (see $base/log/registry.log)"
+    wait_up 15 "$base/registry.pid" registry_answers || die "the registry does not answer on $registry (see $base/log/registry.log)"
 }
 
 start_podman() {
     rm -f "$socket"
     podman system service --time=0 "unix://$socket" </dev/null >>"$base/log/podman.log" 2>&1 9>&- &
     echo $! >"$base/podman.pid"
-    wait_for 30 podman_answers || die "podman does not answer on $socket (see $base/log/podman.log)"
+    wait_up 30 "$base/podman.pid" podman_answers || die "podman does not answer on $socket (see $base/log/podman.log)"
 }
 
 # The highest Microsoft.NETCore.App version the host's dotnet has: the base image's runtime and its tag.
@@ -216,7 +217,11 @@ base_image_present() {
 # build_rootfs_tarball VERSION TARBALL: the base image's root file system, debootstrapped, with the host's runtime.
 build_rootfs_tarball() {
     local version="$1" tarball="$2" dotnet_root mirror rootfs
-    dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+    # Where dotnet says this runtime lives ("... 10.0.12 [/usr/share/dotnet/shared/Microsoft.NETCore.App]"), else
+    # next to the real dotnet executable (the one on PATH is usually a symlink).
+    dotnet_root="$(dotnet --list-runtimes | awk -v v="$version" '$1 == "Microsoft.NETCore.App" && $2 == v {
+        sub(/^\[/, "", $3); sub(/\/shared\/Microsoft\.NETCore\.App\]$/, "", $3); print $3; exit }')"
+    [[ -x "$dotnet_root/dotnet" ]] || dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
     [[ -d "$dotnet_root/shared/Microsoft.NETCore.App/$version" ]] || die "no .NET runtime $version under $dotnet_root"
     command -v debootstrap >/dev/null || die "debootstrap is not installed: run '$0 install' first"
     mirror="$(debian_mirror)"

@@ -248,16 +248,20 @@ build_rootfs_tarball() {
     rm -rf "$rootfs"
 }
 
-# push_base_image VERSION: builds the base image (or imports the cached tarball) and pushes it to the registry.
+# push_base_image VERSION: pushes the base image to the registry, after importing it from the cached tarball or
+# building that first.
 push_base_image() {
     local version="$1" image="$registry/strata/dotnet-runtime:$1" tarball="$cache/base-image-$1.tar" t0
     t0="$(now_ms)"
-    [[ -s "$tarball" ]] || build_rootfs_tarball "$version" "$tarball"
-    # PATH is set in the image because `podman kube play` gives a container none.
-    podman import --quiet \
-        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/share/dotnet' \
-        --change 'ENV DOTNET_ROOT=/usr/share/dotnet' \
-        "$tarball" "$image" >/dev/null || die "podman import of $tarball failed"
+    # podman's own storage may still hold the image (the registry's storage was deleted): then a push is enough.
+    if ! podman image exists "$image"; then
+        [[ -s "$tarball" ]] || build_rootfs_tarball "$version" "$tarball"
+        # PATH is set in the image because `podman kube play` gives a container none.
+        podman import --quiet \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/share/dotnet' \
+            --change 'ENV DOTNET_ROOT=/usr/share/dotnet' \
+            "$tarball" "$image" >/dev/null || die "podman import of $tarball failed"
+    fi
     podman push --quiet --tls-verify=false "$image" >>"$base/log/push.log" 2>&1 ||
         die "podman push $image failed (see $base/log/push.log)"
     base_image_present "$version" || die "$image is not in the registry after the push"

@@ -335,6 +335,12 @@ cmd_stop() {
     lock
     stop_pid "$base/podman.pid" podman
     stop_pid "$base/registry.pid" docker-registry
+    # The podman service bind-mounts its overlay directory onto itself (to make it a private mount) and leaves
+    # that mount behind when it stops; then deleting the base directory fails with "Device or resource busy".
+    if mountpoint -q "$base/storage/overlay"; then
+        umount "$base/storage/overlay" 2>/dev/null ||
+            log "warning: could not unmount $base/storage/overlay (does a container still run?)"
+    fi
     rm -f "$socket"
     log "stopped (kept $base/registry, $base/storage and $cache)"
 }

@@ -2,7 +2,8 @@
 # Container services for the container integration tests: a local image registry, podman's Docker-compatible
 # API, and a .NET runtime base image in that registry (no public registry is reachable from the test machines).
 #
-#   eng/containers/services.sh install   apt packages podman runc catatonit docker-registry debootstrap skopeo, only if missing
+#   eng/containers/services.sh install   apt packages podman runc catatonit docker-registry debootstrap skopeo,
+#                                        only those missing
 #   eng/containers/services.sh start     Debian's docker-registry on 127.0.0.1:$STRATA_CONTAINERS_REGISTRY_PORT,
 #                                        `podman system service` on <base>/podman.sock, and the base image
 #                                        localhost:<port>/strata/dotnet-runtime:<host's .NET runtime version>
@@ -12,7 +13,9 @@
 #
 # Everything lives under $STRATA_CONTAINERS_DIR (default /tmp/strata-containers). `start` writes <base>/env with
 # STRATA_TEST_REGISTRY, STRATA_TEST_BASE_IMAGE, DOCKER_HOST and the CONTAINERS_* variables that point podman and
-# skopeo at this script's own configuration (nothing in /etc is read or changed); source it to use the services.
+# skopeo at this script's own configuration files; source it to use the services. Nothing in /etc is changed, and
+# of /etc/containers only policy.json is still read. Outside the base directory podman keeps only its run-time
+# state in /run/libpod and a blob cache in /var/lib/containers/cache.
 # Both start and install are idempotent; concurrent `start` calls wait for each other.
 #
 # The base image is a debootstrapped Debian bookworm (minbase, plus ICU, CA certificates, tzdata and OpenSSL) with
@@ -153,16 +156,20 @@ EOF
 }
 
 registry_answers() { curl -sf --max-time 2 -o /dev/null "http://$registry/v2/"; }
-podman_answers() { [[ -S "$socket" ]] && [[ "$(curl -sf --max-time 2 --unix-socket "$socket" http://d/_ping)" == OK ]]; }
+podman_answers() {
+    [[ -S "$socket" ]] && [[ "$(curl -sf --max-time 2 --unix-socket "$socket" http://d/_ping)" == OK ]]
+}
 
 start_registry() {
-    registry_answers && die "something else serves $registry (not started by this script); stop it or set STRATA_CONTAINERS_REGISTRY_PORT"
+    registry_answers &&
+        die "something else serves $registry; stop it or set STRATA_CONTAINERS_REGISTRY_PORT"
     mkdir -p "$base/registry"
     # Daemons get no inherited stdout/stderr (a caller reading our output would wait for them forever), and not
     # the lock's descriptor 9 either (the lock would stay held for as long as they run).
     docker-registry serve "$base/registry.yml" </dev/null >>"$base/log/registry.log" 2>&1 9>&- &
     echo $! >"$base/registry.pid"
-    wait_up 15 "$base/registry.pid" registry_answers || die "the registry does not answer on $registry (see $base/log/registry.log)"
+    wait_up 15 "$base/registry.pid" registry_answers ||
+        die "the registry does not answer on $registry (see $base/log/registry.log)"
 }
 
 start_podman() {
@@ -188,7 +195,8 @@ debian_mirror() {
         FNR == 1 { flush(); deb822 = FILENAME ~ /\.sources$/ }
         # flush: the deb822 stanza read so far, printed if it is the one (exit runs END, hence "found").
         function flush() {
-            if (!found && deb822 && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uris != "") {
+            if (!found && deb822 && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") &&
+                enabled != "no" && uris != "") {
                 split(uris, u, " "); print u[1]; found = 1; exit
             }
             types = uris = suites = enabled = ""
@@ -292,7 +300,8 @@ lock() {
 cmd_start() {
     local t0 version started=()
     t0="$(now_ms)"
-    command -v podman >/dev/null && command -v docker-registry >/dev/null || die "podman or docker-registry is not installed: run '$0 install' first"
+    command -v podman >/dev/null && command -v docker-registry >/dev/null ||
+        die "podman or docker-registry is not installed: run '$0 install' first"
     version="$(runtime_version)"
     [[ -n "$version" ]] || die "dotnet --list-runtimes lists no Microsoft.NETCore.App"
     lock
@@ -347,8 +356,16 @@ cmd_stop() {
 
 cmd_status() {
     local up=0 version
-    pid_alive "$base/registry.pid" docker-registry && echo "registry: running (pid $(tr -dc '0-9' <"$base/registry.pid"), $registry)" || echo "registry: not running"
-    pid_alive "$base/podman.pid" podman && echo "podman: running (pid $(tr -dc '0-9' <"$base/podman.pid"), $socket)" || echo "podman: not running"
+    if pid_alive "$base/registry.pid" docker-registry; then
+        echo "registry: running (pid $(tr -dc '0-9' <"$base/registry.pid"), $registry)"
+    else
+        echo "registry: not running"
+    fi
+    if pid_alive "$base/podman.pid" podman; then
+        echo "podman: running (pid $(tr -dc '0-9' <"$base/podman.pid"), $socket)"
+    else
+        echo "podman: not running"
+    fi
     version="$(runtime_version)"
     if registry_answers && podman_answers && [[ -f "$base/env" ]] && base_image_present "$version"; then
         echo "up (base image $registry/strata/dotnet-runtime:$version; source $base/env)"

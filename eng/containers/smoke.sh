@@ -38,7 +38,8 @@ took
 
 step "skopeo inspect docker://$app"
 skopeo inspect --tls-verify=false "docker://$app" |
-    python3 -c 'import json, sys; i = json.load(sys.stdin); print("    digest", i["Digest"], "layers", len(i["Layers"]), i["Os"] + "/" + i["Architecture"])' ||
+    python3 -c 'import json, sys; i = json.load(sys.stdin)
+print("    digest", i["Digest"], "layers", len(i["Layers"]), i["Os"] + "/" + i["Architecture"])' ||
     fail "skopeo inspect"
 took
 
@@ -49,8 +50,10 @@ grep -q Hello <<<"$out" || fail "the app did not say Hello"
 took
 
 step "Docker Engine API on $DOCKER_HOST"
-version="$(curl -sf --unix-socket "${DOCKER_HOST#unix://}" http://d/v1.41/version)" || fail "no answer on ${DOCKER_HOST#unix://}"
-python3 -c 'import json, sys; v = json.loads(sys.argv[1]); print("    Version", v["Version"], "ApiVersion", v["ApiVersion"])' "$version"
+socket="${DOCKER_HOST#unix://}"
+version="$(curl -sf --unix-socket "$socket" http://d/v1.41/version)" || fail "no answer on $socket"
+python3 -c 'import json, sys; v = json.loads(sys.argv[1])
+print("    Version", v["Version"], "ApiVersion", v["ApiVersion"])' "$version"
 took
 
 # Leave neither the app's image nor its registry tag behind (the registry keeps the base image only).

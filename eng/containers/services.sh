@@ -21,7 +21,8 @@
 # The base image is a debootstrapped Debian bookworm (minbase, plus ICU, CA certificates, tzdata and OpenSSL) with
 # the host's .NET runtime copied in. Building it takes about a minute, so the finished root file system is kept as
 # a tarball in $STRATA_CONTAINERS_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/strata), keyed on the runtime version:
-# a fresh base directory only pays for import and push. After changing the recipe below, delete that tarball.
+# a fresh base directory only pays for import and push. start checks only that the tag exists, so after changing
+# the recipe below, `stop` and delete both that tarball and the base directory.
 set -euo pipefail
 
 base="${STRATA_CONTAINERS_DIR:-/tmp/strata-containers}"

@@ -13,6 +13,7 @@ internal static class Integrations
         PostgresMetadataStoreRegistration.Register();
         FlavorRegistry.Default.AddAws();
         FlavorRegistry.Default.AddSlurm();
+        FlavorRegistry.Default.AddContainers();
     }
 
     /// <summary>

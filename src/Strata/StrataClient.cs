@@ -186,10 +186,14 @@ public sealed class StrataClient : IAsyncDisposable
             ?? (orchestratorConfig is LocalOrchestratorConfig { MaxParallelism: > 0 } local ? local.MaxParallelism : Environment.ProcessorCount);
         var artifacts = await Stacks.CreateArtifactStoreAsync(stack, Home, cancellationToken).ConfigureAwait(false);
         var time = options.TimeProvider ?? Time;
-        var context = new StepOperatorContext(Home, artifacts) { Time = time };
+        var context = new StepOperatorContext(Home, artifacts)
+        {
+            Time = time, ContainerRegistry = await Stacks.CreateContainerRegistryAsync(stack, cancellationToken).ConfigureAwait(false),
+        };
         var (plans, warnings) = await RunPlanner.PlanAsync(pipeline, stack, Stacks, Secrets, context, options.Steps, cancellationToken).ConfigureAwait(false);
         var observer = options.Observer ?? new ConsoleRunReporter();
         foreach (var warning in warnings) observer.Warning(warning);
+        var images = await JobImages.ProvideAsync(plans.Values, pipeline.Name, stack, Stacks, Home, observer, cancellationToken).ConfigureAwait(false);
         var locator = await Stacks.ArtifactStoreLocatorAsync(stack, artifacts, cancellationToken).ConfigureAwait(false);
         var inProcess = new InProcessStepLauncher();
         var remote = new Dictionary<StepPlan, IStepLauncher>();
@@ -199,7 +203,7 @@ public sealed class StrataClient : IAsyncDisposable
             lock (remote)
             {
                 if (!remote.TryGetValue(plan, out var launcher))
-                    remote[plan] = launcher = new RemoteStepLauncher(plan, Store, Secrets, locator, observer, time);
+                    remote[plan] = launcher = new RemoteStepLauncher(plan, images.GetValueOrDefault(plan), Store, Secrets, locator, observer, time);
                 return launcher;
             }
         }

@@ -7,14 +7,8 @@ namespace Strata.Aws;
 /// <c>[Step(StepOperator = "sm")]</c> with <c>.WithSettings(new SageMakerSettings { InstanceType = "ml.g5.xlarge" })</c>,
 /// or <c>settings: {instance_type: ml.g5.xlarge}</c> in a run config.
 /// </summary>
-public class SageMakerSettings : StepOperatorSettings
+public class SageMakerSettings : ImageStepOperatorSettings
 {
-    [Description("Training image URI (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1) holding the app; its ENTRYPOINT runs the app (e.g. " +
-        "[\"dotnet\", \"/app/App.dll\"]) and gets 'strata-step --manifest URI' as arguments, unless entrypoint is set. Required. Alias: base_image " +
-        "(ZenML's name; Strata does not build images yet, so it is the image the job runs).")]
-    [ConfigAlias("base_image")]
-    public string? Image { get; set; }
-
     [Description("Instance type of the training job (e.g. ml.m5.xlarge, ml.g5.xlarge). It decides the CPUs, memory and GPUs a step gets.")]
     public string InstanceType { get; set; } = "ml.m5.large";
 

@@ -38,9 +38,9 @@ internal static partial class TrainingJobSpec
         var problems = new List<string>();
         var name = JobName(launch);
 
-        if (string.IsNullOrWhiteSpace(settings.Image))
+        if (string.IsNullOrWhiteSpace(launch.Image))
             problems.Add("no training image: set image to an image URI that holds the app (--image=ACCOUNT.dkr.ecr.REGION.amazonaws.com/app:TAG, or per step " +
-                "in its settings)");
+                "in its settings), or add a container registry and an image builder to the stack to have it built from base_image");
         if (!RoleArn().IsMatch(config.Role ?? ""))
             problems.Add($"role '{config.Role}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
 
@@ -79,7 +79,7 @@ internal static partial class TrainingJobSpec
             TrainingJobName = name,
             AlgorithmSpecification = new AlgorithmSpecification
             {
-                TrainingImage = settings.Image!.Trim(),
+                TrainingImage = launch.Image!.Trim(),
                 TrainingInputMode = "File",
                 ContainerEntrypoint = entrypoint,
                 ContainerArguments = arguments,
@@ -107,22 +107,7 @@ internal static partial class TrainingJobSpec
     private static (IReadOnlyList<string>? Entrypoint, IReadOnlyList<string>? Arguments) Container(StepLaunch launch, SageMakerSettings settings,
         List<string> problems)
     {
-        var command = launch.Command;
-        var verb = -1;
-        for (var i = command.Count - 1; i >= 0; i--)
-            if (command[i] == StrataEntrypoint.Verb) { verb = i; break; }
-        IReadOnlyList<string>? entrypoint;
-        IReadOnlyList<string> arguments;
-        if (verb < 0)
-        {
-            entrypoint = command.Take(1).ToArray();
-            arguments = command.Skip(1).ToArray();
-        }
-        else
-        {
-            entrypoint = settings.Entrypoint is { Count: > 0 } e ? e.ToArray() : null;
-            arguments = command.Skip(verb).ToArray();
-        }
+        var (entrypoint, arguments) = launch.ImageCommand();
         if (entrypoint is { Count: > 10 })
             problems.Add($"the entrypoint has {entrypoint.Count} parts; SageMaker takes at most 10");
         foreach (var part in (entrypoint ?? []).Concat(arguments).Where(p => p.Length > MaxContainerString))

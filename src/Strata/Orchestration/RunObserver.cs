@@ -13,6 +13,11 @@ public interface IRunObserver
 
     /// <summary>Something the user should know that does not stop the run (e.g. a resource an operator ignores).</summary>
     void Warning(string message);
+
+    /// <summary>Progress of work the run does before its steps (e.g. building and pushing a job image), one line at a time.</summary>
+    void Progress(string message)
+    {
+    }
 }
 
 /// <summary>Shows a run as plain lines: state changes as they happen, step output prefixed by the step name, a summary at the end.</summary>
@@ -44,6 +49,8 @@ public sealed class ConsoleRunReporter(TextWriter? output = null, bool showStepO
     }
 
     public void Warning(string message) => Line($"warning: {message}");
+
+    public void Progress(string message) => Line($"  {message}");
 
     public void StepLogLine(string step, string line)
     {

@@ -13,6 +13,8 @@ public sealed class FlavorRegistry
         Add(new LocalOrchestratorFlavor());
         Add(new LocalArtifactStoreFlavor());
         Add(new LocalProcessFlavor());
+        Add(new DefaultContainerRegistryFlavor());
+        Add(new DotnetImageBuilderFlavor());
     }
 
     /// <summary>The registry used when none is given.</summary>

@@ -234,6 +234,26 @@ public sealed class StackManager
         return flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), home);
     }
 
+    /// <summary>Builds a stack's container registry from its component's config (secret references resolved); null when the stack has none.</summary>
+    public async Task<ContainerRegistry?> CreateContainerRegistryAsync(StackRecord stack, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        if (stack.Single(ComponentType.ContainerRegistry) is not { } name) return null;
+        var component = await GetComponentAsync(ComponentType.ContainerRegistry, name, cancellationToken).ConfigureAwait(false);
+        var flavor = (ContainerRegistryFlavor)_flavors.Get(ComponentType.ContainerRegistry, component.Flavor);
+        return flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Builds a stack's image builder from its component's config (secret references resolved); null when the stack has none.</summary>
+    public async Task<ImageBuilder?> CreateImageBuilderAsync(StackRecord stack, StrataHome home, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        if (stack.Single(ComponentType.ImageBuilder) is not { } name) return null;
+        var component = await GetComponentAsync(ComponentType.ImageBuilder, name, cancellationToken).ConfigureAwait(false);
+        var flavor = (ImageBuilderFlavor)_flavors.Get(ComponentType.ImageBuilder, component.Flavor);
+        return flavor.Create(await BindAsync(flavor, component, cancellationToken).ConfigureAwait(false), home);
+    }
+
     /// <summary>A component's config values ready for use: secret references resolved. For use, never for showing.</summary>
     public Task<IReadOnlyDictionary<string, string>> ResolveConfigAsync(ComponentRecord component, CancellationToken cancellationToken = default) =>
         SecretReferences.ResolveAsync(component.Config, _secrets, $"{ComponentTypes.CliName(component.Type)} '{component.Name}'", cancellationToken);

@@ -6,7 +6,7 @@ namespace Strata.StepOperators;
 /// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and
 /// logs, applies the pending and step timeouts, cancels the job when the run is cancelled, and reads the result record.
 /// </summary>
-internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer,
+internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer,
     TimeProvider time) : IStepLauncher
 {
     private const int LogTailLines = 20;
@@ -49,6 +49,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, IMetadataStore store, Se
             Secrets = secretEnvironment,
             Settings = settings,
             Resources = plan.Resources,
+            Image = image,
             ManifestUri = manifestUri,
             Timeout = plan.Timeout,
             PendingTimeout = plan.PendingTimeout,

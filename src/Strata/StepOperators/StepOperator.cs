@@ -137,8 +137,29 @@ public sealed record StepLaunch
 
     public StepResources Resources { get; init; } = StepResources.None;
 
+    /// <summary>
+    /// The image the job runs, for operators whose settings derive from <see cref="ImageStepOperatorSettings"/>: the settings' image,
+    /// else the image Strata built for this run, else (a stack without an image builder) the base image as is. Null for other operators.
+    /// </summary>
+    public string? Image { get; init; }
+
     /// <summary>The manifest's URI in the artifact store.</summary>
     public required string ManifestUri { get; init; }
+
+    /// <summary>
+    /// How a job in an image runs <see cref="Command"/>: the command starts the app on this machine and ends with
+    /// <c>strata-step --manifest URI</c>; in an image the app is started by the image's own ENTRYPOINT (a null entrypoint here),
+    /// or by the settings' <c>entrypoint</c> when given, with the arguments from <c>strata-step</c> on. A command without the
+    /// step verb is run whole.
+    /// </summary>
+    public (IReadOnlyList<string>? Entrypoint, IReadOnlyList<string> Arguments) ImageCommand()
+    {
+        var verb = -1;
+        for (var i = Command.Count - 1; i >= 0; i--)
+            if (Command[i] == StrataEntrypoint.Verb) { verb = i; break; }
+        if (verb < 0) return (Command.Take(1).ToArray(), Command.Skip(1).ToArray());
+        return (Settings is StepOperatorSettings { Entrypoint: { Count: > 0 } entrypoint } ? entrypoint.ToArray() : null, Command.Skip(verb).ToArray());
+    }
 
     /// <summary>How long the step may run once started, if limited.</summary>
     public TimeSpan? Timeout { get; init; }

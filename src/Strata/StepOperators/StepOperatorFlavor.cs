@@ -58,7 +58,7 @@ public abstract class StepOperatorFlavor : Flavor
     public ConfigSchema SettingsSchema => ConfigSchema.For(SettingsType);
 }
 
-/// <summary>What an operator may use when it is built: the Strata home, the stack's artifact store and the clock.</summary>
+/// <summary>What an operator may use when it is built: the Strata home, the stack's artifact store and container registry, and the clock.</summary>
 public sealed record StepOperatorContext(StrataHome Home, ArtifactStore ArtifactStore)
 {
     /// <summary>
@@ -66,4 +66,7 @@ public sealed record StepOperatorContext(StrataHome Home, ArtifactStore Artifact
     /// retries are tested without waiting. <value>Default: the system clock.</value>
     /// </summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The stack's container registry, if it has one: where job images are pulled from, with its credentials.</summary>
+    public ContainerRegistry? ContainerRegistry { get; init; }
 }

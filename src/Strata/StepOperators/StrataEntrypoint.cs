@@ -32,6 +32,12 @@ public static class StrataEntrypoint
     /// <summary>Names the environment variables that hold secrets, so the entrypoint hides their values in the step's log.</summary>
     public const string SecretVariablesVariable = "STRATA_SECRET_VARIABLES";
 
+    /// <summary>
+    /// Names a file of the step's secrets, a JSON object of variable names and values, that the entrypoint sets as environment
+    /// variables before the step runs: for operators whose job environment others can read (a container's is in its inspect output).
+    /// </summary>
+    public const string SecretsFileVariable = "STRATA_SECRETS_FILE";
+
     /// <summary>Whether this process's entry assembly can run steps (it called <see cref="TryRunAsync"/>).</summary>
     public static bool HostedByApp { get; private set; }
 
@@ -113,6 +119,14 @@ public static class StrataEntrypoint
             typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
     }
 
+    private static void LoadSecretsFile()
+    {
+        if (Environment.GetEnvironmentVariable(SecretsFileVariable) is not { Length: > 0 } path) return;
+        using var secrets = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+        foreach (var secret in secrets.RootElement.EnumerateObject())
+            Environment.SetEnvironmentVariable(secret.Name, secret.Value.GetString());
+    }
+
     private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
     {
         var started = TimeProvider.System.GetUtcNow();
@@ -120,6 +134,7 @@ public static class StrataEntrypoint
         StepManifest manifest;
         try
         {
+            LoadSecretsFile();
             var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
                 ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the " +
                     "artifact store.");

@@ -36,6 +36,7 @@ public sealed partial class SageMakerSpecTests
         },
         Secrets = secrets ?? new Dictionary<string, string>(),
         Settings = settings ?? new SageMakerSettings { Image = Image },
+        Image = settings is null ? Image : settings.Image, // as the run gives it: the settings' fixed image
         ManifestUri = Manifest,
         Timeout = timeout,
     };

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace Strata.Containers.Tests;
+
+/// <summary>
+/// The real container services of eng/containers/services.sh: a docker-registry on localhost:5000 holding a .NET base image,
+/// and podman's Docker Engine API. <c>start</c> is idempotent: when test.sh already started them, nothing happens here.
+/// They are left running for the next test run; test.sh stops them.
+/// </summary>
+public sealed class ContainerServices : IAsyncLifetime
+{
+    private IReadOnlyDictionary<string, string> _env = new Dictionary<string, string>();
+
+    /// <summary>The registry host, e.g. <c>localhost:5000</c>.</summary>
+    public string Registry => _env["STRATA_TEST_REGISTRY"];
+
+    /// <summary>The .NET runtime base image in the registry.</summary>
+    public string BaseImage => _env["STRATA_TEST_BASE_IMAGE"];
+
+    /// <summary>The Docker Engine API of podman, <c>unix:///...sock</c>.</summary>
+    public string DockerHost => _env["DOCKER_HOST"];
+
+    /// <summary>The environment podman and skopeo need (their config files).</summary>
+    public IReadOnlyDictionary<string, string> Environment => _env;
+
+    /// <summary>A registry URI of its own for a test, so images and tags of one test never meet another's.</summary>
+    public string NewRegistryUri(string name) => $"{Registry}/{name}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    public async Task InitializeAsync()
+    {
+        var script = Path.Combine(RepoPaths.Root, "eng", "containers", "services.sh");
+        var (code, output) = await RunAsync("bash", [script, "start"]);
+        if (code != 0) throw new InvalidOperationException($"eng/containers/services.sh start failed ({code}):\n{output}");
+        var dir = System.Environment.GetEnvironmentVariable("STRATA_CONTAINERS_DIR") is { Length: > 0 } d ? d : "/tmp/strata-containers";
+        _env = ReadEnvFile(Path.Combine(dir, "env"));
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>Runs podman, skopeo or another tool with the services' environment.</summary>
+    public Task<(int Code, string Output)> ToolAsync(string file, params string[] args) => RunAsync(file, args, _env);
+
+    private static Dictionary<string, string> ReadEnvFile(string path)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in File.ReadAllLines(path))
+        {
+            if (!line.StartsWith("export ", StringComparison.Ordinal)) continue;
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            values[line[7..eq]] = line[(eq + 1)..].Trim('\'', '"');
+        }
+        return values;
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, await stdout + await stderr);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ContainerServicesCollection : ICollectionFixture<ContainerServices>
+{
+    public const string Name = "container services";
+}

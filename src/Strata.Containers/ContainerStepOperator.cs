@@ -242,7 +242,10 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
         return lines;
     }
 
-    /// <summary>The job's handle; <paramref name="spec"/> is what the engine was asked for (no secret is in it), kept for after the container is gone.</summary>
+    /// <summary>
+    /// The job's handle; <paramref name="spec"/> is what the engine was asked for (no secret is in it), kept for after the container
+    /// is gone.
+    /// </summary>
     private StepJob Handle(string name, string id, StepLaunch launch, string? secretsDir, string? spec = null)
     {
         var data = new Dictionary<string, string> { [ContainerKey] = id, ["engine"] = engine.ToString() };

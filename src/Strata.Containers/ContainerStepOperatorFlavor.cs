@@ -8,7 +8,8 @@ namespace Strata.Containers
         public override string Name => "container";
         public override string Integration => "containers";
         public override string Description =>
-            "Runs each step in its job image on this machine through the Docker Engine API (Docker, or podman's API service): check an image before a cluster runs it.";
+            "Runs each step in its job image on this machine through the Docker Engine API (Docker, or podman's API service): check an image " +
+            "before a cluster runs it.";
         public override Type ConfigType => typeof(ContainerStepOperatorConfig);
         public override Type SettingsType => typeof(ContainerStepOperatorSettings);
 

@@ -20,7 +20,8 @@ public class ContainerStepOperatorSettings : ImageStepOperatorSettings
     [Description("Network mode of the job's container. 'host' (the default) lets the step reach what the pipeline reaches on this machine's loopback.")]
     public string Network { get; set; } = "host";
 
-    [Description("More bind mounts, comma-separated HOST_PATH:CONTAINER_PATH[:ro] (e.g. /data:/data:ro). A local artifact store is always mounted at its own path.")]
+    [Description("More bind mounts, comma-separated HOST_PATH:CONTAINER_PATH[:ro] (e.g. /data:/data:ro). A local artifact store is always " +
+        "mounted at its own path.")]
     public List<string>? Mounts { get; set; }
 
     [Description("When to pull the image: missing (the default), always or never.")]

@@ -4,8 +4,8 @@ namespace Strata.Cli.Tests;
 
 /// <summary>
 /// The SageMaker step operator registered as the document Strata started from does (seed-step-operators.md), with
-/// <c>strata</c> for <c>zenml</c>: its <c>base_image</c> and <c>bucket_name</c> are aliases of <c>image</c> and
-/// <c>output_data_s3_uri</c>.
+/// <c>strata</c> for <c>zenml</c>: its <c>base_image</c> is a setting of its own (the image job images are built on), its
+/// <c>bucket_name</c> an alias of <c>output_data_s3_uri</c>.
 /// </summary>
 public sealed class ConfigAliasTests : IDisposable
 {
@@ -31,18 +31,18 @@ public sealed class ConfigAliasTests : IDisposable
         var keys = config.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
         Assert.Equal(new Dictionary<string, string?>
         {
+            ["base_image"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
             ["experiment_name"] = "churn",
-            ["image"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
             ["instance_type"] = "ml.m5.large",
             ["output_data_s3_uri"] = "s3://my-bucket/sagemaker",
             ["role"] = Role,
         }, keys);
 
         // update takes the alias too, and replaces the key's value; removing by the alias removes the key.
-        var update = _cli.Run("step-operator", "update", "sagemaker", "--base-image=other:2");
+        var update = _cli.Run("step-operator", "update", "sagemaker", "--bucket-name=other");
         Assert.True(update.ExitCode == 0, update.ToString());
-        Assert.Equal("other:2", _cli.Run("step-operator", "describe", "sagemaker", "--output", "json").Json.GetProperty("config").GetProperty("image")
-            .GetString());
+        Assert.Equal("s3://other/sagemaker", _cli.Run("step-operator", "describe", "sagemaker", "--output", "json").Json.GetProperty("config")
+            .GetProperty("output_data_s3_uri").GetString());
         var remove = _cli.Run("step-operator", "update", "sagemaker", "--bucket_name=");
         Assert.True(remove.ExitCode == 0, remove.ToString());
         Assert.False(_cli.Run("step-operator", "describe", "sagemaker", "--output", "json").Json.GetProperty("config")
@@ -55,25 +55,25 @@ public sealed class ConfigAliasTests : IDisposable
         var json = _cli.Run("step-operator", "flavor", "describe", "sagemaker", "--output", "json");
         Assert.True(json.ExitCode == 0, json.ToString());
         var fields = json.Json.GetProperty("config").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!);
-        Assert.Equal(["base_image"], fields["image"].GetProperty("aliases").EnumerateArray().Select(a => a.GetString()));
+        Assert.Empty(fields["base_image"].GetProperty("aliases").EnumerateArray());
         Assert.Equal(["bucket_name"], fields["output_data_s3_uri"].GetProperty("aliases").EnumerateArray().Select(a => a.GetString()));
         Assert.Empty(fields["role"].GetProperty("aliases").EnumerateArray());
 
         var table = _cli.Run("step-operator", "flavor", "describe", "sagemaker");
         Assert.True(table.ExitCode == 0, table.ToString());
         Assert.Contains("ALIASES", table.Out);
-        var imageRow = table.Out.Split('\n').Single(l => l.TrimStart().StartsWith("image ", StringComparison.Ordinal));
-        Assert.Contains("base_image", imageRow);
+        var outputRow = table.Out.Split('\n').Single(l => l.TrimStart().StartsWith("output_data_s3_uri ", StringComparison.Ordinal));
+        Assert.Contains("bucket_name", outputRow);
         Assert.DoesNotContain("ALIASES", _cli.Run("artifact-store", "flavor", "describe", "local").Out);
     }
 
     [Fact]
     public void A_key_and_its_alias_together_are_refused_in_one_line()
     {
-        var both = _cli.Run("step-operator", "register", "sm", "--flavor=sagemaker", $"--role={Role}", "--image=a:1", "--base_image=b:1");
+        var both = _cli.Run("step-operator", "register", "sm", "--flavor=sagemaker", $"--role={Role}", "--output_data_s3_uri=s3://a/b", "--bucket_name=b");
         Assert.Equal(2, both.ExitCode);
         var line = Assert.Single(both.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("both 'image' and its alias 'base_image' are given", line);
+        Assert.Contains("both 'output_data_s3_uri' and its alias 'bucket_name' are given", line);
         Assert.DoesNotContain(_cli.Run("step-operator", "list", "--output", "json").Json.EnumerateArray(), c => c.GetProperty("name").GetString() == "sm");
     }
 

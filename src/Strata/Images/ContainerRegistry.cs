@@ -51,7 +51,8 @@ public class ContainerRegistry
         Host = slash < 0 ? text : text[..slash];
         Prefix = slash < 0 ? "" : text[(slash + 1)..];
         if (Host.Length == 0 || Host.Any(char.IsWhiteSpace) || Prefix.Any(char.IsAsciiLetterUpper))
-            throw new StrataConfigException($"Container registry uri '{uri}' is not a registry host with an optional lower-case path (e.g. localhost:5000/team).");
+            throw new StrataConfigException($"Container registry uri '{uri}' is not a registry host with an optional lower-case path " +
+                "(e.g. localhost:5000/team).");
         Username = username;
         Password = password;
         Insecure = insecure;
@@ -92,7 +93,8 @@ public class ContainerRegistry
             $"repository:{image.Repository}:pull", cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode)
-            throw new StrataConfigException($"Container registry {image.Registry} answered {(int)response.StatusCode} {response.ReasonPhrase} for image {image}.");
+            throw new StrataConfigException(
+                $"Container registry {image.Registry} answered {(int)response.StatusCode} {response.ReasonPhrase} for image {image}.");
         return response.Headers.TryGetValues("Docker-Content-Digest", out var digests) ? digests.First() : image.Digest ?? "";
     }
 
@@ -140,20 +142,22 @@ public class ContainerRegistry
         CancellationToken cancellationToken)
     {
         var parameters = challenge.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim().Trim('"'), StringComparer.OrdinalIgnoreCase);
+            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2)
+            .ToDictionary(p => p[0].Trim(), p => p[1].Trim().Trim('"'), StringComparer.OrdinalIgnoreCase);
         if (!parameters.TryGetValue("realm", out var realm))
             throw new StrataConfigException($"Container registry {registry} asked for a token without saying where to get one.");
         var query = new List<string>();
         if (parameters.TryGetValue("service", out var service)) query.Add("service=" + Uri.EscapeDataString(service));
         if ((scope ?? parameters.GetValueOrDefault("scope")) is { } s) query.Add("scope=" + Uri.EscapeDataString(s));
-        using var request = new HttpRequestMessage(HttpMethod.Get, realm + (query.Count == 0 ? "" : (realm.Contains('?', StringComparison.Ordinal) ? "&" : "?") +
-            string.Join('&', query)));
+        var separator = realm.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+        using var request = new HttpRequestMessage(HttpMethod.Get, realm + (query.Count == 0 ? "" : separator + string.Join('&', query)));
         request.Headers.Authorization = basic;
         using var response = await TrySendAsync(request, registry, new Uri(realm), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             throw basic is null ? NeedsCredentials(registry) : Refused(registry);
         if (!response.IsSuccessStatusCode)
-            throw new StrataConfigException($"Container registry {registry}'s token service {realm} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+            throw new StrataConfigException(
+                $"Container registry {registry}'s token service {realm} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
         return (json.RootElement.TryGetProperty("token", out var t) ? t : json.RootElement.GetProperty("access_token")).GetString()!;
     }

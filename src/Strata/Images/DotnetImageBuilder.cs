@@ -123,11 +123,17 @@ internal sealed class DotnetImageBuilder(DotnetImageBuilderConfig config) : Imag
         }
         text.AppendLine("  </ItemGroup>");
         text.AppendLine("  <Target Name=\"Build\">");
-        text.AppendLine($"    <CreateNewImage BaseRegistry=\"{X(from.Registry)}\" BaseImageName=\"{X(from.Repository)}\" BaseImageTag=\"{X(from.Tag ?? "")}\"");
-        text.AppendLine($"                    BaseImageDigest=\"{X(from.Digest ?? "")}\" OutputRegistry=\"{X(image.Registry)}\" Repository=\"{X(image.Repository)}\"");
-        text.AppendLine($"                    ImageTags=\"{X(image.Tag!)}\" PublishDirectory=\"{X(publish)}/\" WorkingDirectory=\"{X(config.WorkingDirectory)}\"");
-        text.AppendLine($"                    Entrypoint=\"@(Entrypoint)\" Labels=\"@(Label)\" ContainerRuntimeIdentifier=\"{X(config.RuntimeIdentifier)}\"");
-        text.AppendLine("                    RuntimeIdentifierGraphPath=\"$(MSBuildBinPath)/RuntimeIdentifierGraph.json\" GenerateLabels=\"true\" GenerateDigestLabel=\"false\" />");
+        (string Name, string Value)[] parameters =
+        [
+            ("BaseRegistry", X(from.Registry)), ("BaseImageName", X(from.Repository)), ("BaseImageTag", X(from.Tag ?? "")),
+            ("BaseImageDigest", X(from.Digest ?? "")), ("OutputRegistry", X(image.Registry)), ("Repository", X(image.Repository)),
+            ("ImageTags", X(image.Tag!)), ("PublishDirectory", X(publish) + "/"), ("WorkingDirectory", X(config.WorkingDirectory)),
+            ("Entrypoint", "@(Entrypoint)"), ("Labels", "@(Label)"), ("ContainerRuntimeIdentifier", X(config.RuntimeIdentifier)),
+            ("RuntimeIdentifierGraphPath", "$(MSBuildBinPath)/RuntimeIdentifierGraph.json"), ("GenerateLabels", "true"), ("GenerateDigestLabel", "false"),
+        ];
+        text.AppendLine("    <CreateNewImage");
+        foreach (var (name, value) in parameters) text.AppendLine($"        {name}=\"{value}\"");
+        text.AppendLine("    />");
         text.AppendLine("  </Target>");
         text.AppendLine("</Project>");
         return text.ToString();

@@ -27,8 +27,8 @@ internal static class JobImages
                 images[plan] = baseImage.Trim();
                 if (warned.Add(plan.OperatorName!))
                     observer.Warning($"stack '{stack.Name}' has no container registry and image builder, so step operator '{plan.OperatorName}' runs " +
-                        $"base image {baseImage.Trim()} as is (it must hold the app); add them with `strata stack update {stack.Name} -c REGISTRY -i BUILDER` " +
-                        "to have the job image built");
+                        $"base image {baseImage.Trim()} as is (it must hold the app); add them with " +
+                        $"`strata stack update {stack.Name} -c REGISTRY -i BUILDER` to have the job image built");
             }
             else
                 problems.Add($"step operator '{plan.OperatorName}' (flavor {plan.Flavor!.Name}) has no image to run step '{plan.Node.Name}': set its image, " +

@@ -6,8 +6,8 @@ namespace Strata.StepOperators;
 /// Runs a step through a step operator: writes the manifest, submits the entrypoint as a job, follows its state and
 /// logs, applies the pending and step timeouts, cancels the job when the run is cancelled, and reads the result record.
 /// </summary>
-internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator, IRunObserver observer,
-    TimeProvider time) : IStepLauncher
+internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadataStore store, SecretManager secrets, ArtifactStoreLocator locator,
+    IRunObserver observer, TimeProvider time) : IStepLauncher
 {
     private const int LogTailLines = 20;
 

@@ -22,6 +22,20 @@ public sealed class SageMakerEmulatorOptions
     /// </summary>
     public Dictionary<string, EmulatedImage> Images { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How images that are not in <see cref="Images"/> are run for real: a container runner's command line, e.g.
+    /// <c>podman run --rm --network host --init</c>, to which the job's environment (as <c>-e NAME</c>), its entrypoint and the
+    /// image with its arguments are added, so a job runs an image from a registry as SageMaker would pull it. Null: such a job
+    /// fails as SageMaker fails one whose image cannot be pulled.
+    /// </summary>
+    public IReadOnlyList<string>? ContainerRunner { get; set; }
+
+    /// <summary>The environment of the <see cref="ContainerRunner"/> process itself (e.g. its config files), not passed to the container.</summary>
+    public Dictionary<string, string> ContainerRunnerEnvironment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What every container run by the <see cref="ContainerRunner"/> gets in its environment: what the execution role gives a real job.</summary>
+    public Dictionary<string, string> ContainerEnvironment { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Share of requests answered with ThrottlingException (400), 0 to 1.</summary>
     public double ThrottleRate { get; set; }
 
@@ -75,6 +89,9 @@ public sealed class SageMakerEmulatorOptions
 /// </summary>
 public sealed class EmulatedImage
 {
+    /// <summary>A real image run by the container runner (<see cref="SageMakerEmulatorOptions.ContainerRunner"/>); null for a local command.</summary>
+    public string? ContainerImage { get; init; }
+
     public IReadOnlyList<string>? Entrypoint { get; init; }
 
     public IReadOnlyList<string>? Arguments { get; init; }

@@ -184,6 +184,8 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
 
             var spec = (JsonObject)job.Request["AlgorithmSpecification"]!;
             var image = (string?)spec["TrainingImage"];
+            if (image is not null && !options.Images.ContainsKey(image) && options.ContainerRunner is { Count: > 0 })
+                options.Images.TryAdd(image, new EmulatedImage { ContainerImage = image, Environment = options.ContainerEnvironment });
             if (image is null || !options.Images.TryGetValue(image, out var emulated))
             {
                 lock (job)
@@ -303,7 +305,13 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
     {
         var entrypoint = Strings(spec["ContainerEntrypoint"]) ?? image.Entrypoint ?? [];
         var arguments = Strings(spec["ContainerArguments"]) ?? (spec["ContainerEntrypoint"] is null ? image.Arguments ?? ["train"] : image.Arguments ?? []);
-        var command = entrypoint.Concat(arguments).ToArray();
+        // A real image: the runner passes the job's variables from its own environment (-e NAME), and mounts the job directory at /opt/ml.
+        var passed = (job.Request["Environment"] as JsonObject)?.Select(kv => kv.Key).ToList() ?? [];
+        passed.AddRange(["TRAINING_JOB_NAME", "TRAINING_JOB_ARN", .. image.Environment?.Keys ?? []]);
+        string[] command = image.ContainerImage is { } container
+            ? [.. options.ContainerRunner!, "-v", $"{job.Directory}:/opt/ml", .. passed.SelectMany(name => new[] { "-e", name }),
+                .. entrypoint.Count == 0 ? [] : new[] { "--entrypoint", System.Text.Json.JsonSerializer.Serialize(entrypoint) }, container, .. arguments]
+            : entrypoint.Concat(arguments).ToArray();
         if (command.Length == 0) throw new InvalidOperationException("The image has no entrypoint and the job gives none.");
         // In its own process group (setsid execs in place), so that stopping the job reaches everything it started.
         if (File.Exists(SetSid)) command = [SetSid, .. command];
@@ -320,6 +328,8 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
         foreach (var (k, v) in image.Environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
         if (job.Request["Environment"] is JsonObject environment)
             foreach (var (k, v) in environment) start.Environment[k] = (string?)v;
+        if (image.ContainerImage is not null)
+            foreach (var (k, v) in options.ContainerRunnerEnvironment) start.Environment[k] = v;
         start.Environment["TRAINING_JOB_NAME"] = job.Name;
         start.Environment["TRAINING_JOB_ARN"] = job.Arn;
 

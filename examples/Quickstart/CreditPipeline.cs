@@ -9,10 +9,17 @@ using Strata.Stacks;
 
 namespace Quickstart;
 
-/// <summary>Registers what this app's steps need wherever they run (here, in `strata pipeline run`, or in another process).</summary>
+/// <summary>
+/// Registers what this app's steps need wherever they run (here, in `strata pipeline run`, or in another process): ML.NET's
+/// materializers, and the AWS flavors, so a job of this app (in the image Strata builds of it) reaches an s3 artifact store.
+/// </summary>
 public sealed class QuickstartSetup : IStrataSetup
 {
-    public void Configure(MaterializerRegistry materializers, FlavorRegistry flavors) => materializers.AddMLNet();
+    public void Configure(MaterializerRegistry materializers, FlavorRegistry flavors)
+    {
+        materializers.AddMLNet();
+        flavors.AddAws();
+    }
 }
 
 /// <summary>One loan application: four features and whether it was repaid.</summary>

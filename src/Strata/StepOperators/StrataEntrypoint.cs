@@ -135,6 +135,8 @@ public static class StrataEntrypoint
         try
         {
             LoadSecretsFile();
+            // The app's own setup first: it registers the integrations (e.g. the s3 store) the job needs to reach its artifacts.
+            if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
             var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
                 ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the " +
                     "artifact store.");

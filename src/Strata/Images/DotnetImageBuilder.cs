@@ -50,7 +50,7 @@ internal sealed class DotnetImageBuilder(DotnetImageBuilderConfig config) : Imag
         var image = registry.ImageFor(repository, appHash[..TagLength]);
         if (await registry.FindManifestAsync(image, cancellationToken).ConfigureAwait(false) is not null)
         {
-            progress?.Report($"image {image} is in the registry: nothing to build");
+            progress?.Report($"{image} is in the registry: nothing to build");
             return new JobImage(image.ToString(), appHash, false, 0);
         }
 

@@ -38,26 +38,8 @@ export CONTAINERS_CONF="$base/containers.conf"
 export CONTAINERS_STORAGE_CONF="$base/storage.conf"
 export CONTAINERS_REGISTRIES_CONF="$base/registries.conf"
 
-log() { echo "services.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now_ms() { date +%s%3N; }
-
-# running PID: the process exists and is not a zombie (init here reaps orphans only every ~2 s).
-running() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [[ -n "$stat" && "${stat:0:1}" != Z ]]
-}
-
-# pid_alive FILE NAME: the pid in FILE is a live process whose command name is NAME (guards against pid reuse).
-pid_alive() {
-    local file="$1" name="$2" pid
-    [[ -s "$file" ]] || return 1
-    pid="$(tr -dc '0-9' <"$file")"
-    [[ -n "$pid" ]] && running "$pid" || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
-}
+script=services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../daemons.sh"
 
 # wait_up SECONDS PIDFILE PROBE: polls PROBE every 0.1 s until it succeeds; gives up early when the process died.
 wait_up() {
@@ -71,26 +53,10 @@ wait_up() {
 }
 
 cmd_install() {
-    local need=() pkg
-    for pkg in podman runc catatonit docker-registry debootstrap skopeo curl; do
-        [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] || need+=("$pkg")
-    done
-    ((${#need[@]} == 0)) && return 0
-    [[ $(id -u) -eq 0 ]] || die "installing ${need[*]} needs root (sudo $0 install)"
-    log "installing ${need[*]}"
-    # Other apt users on this machine hold the dpkg lock for a while: wait for it rather than fail.
-    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=300)
-    # Refresh the package lists only when they do not know a package yet.
-    for pkg in "${need[@]}"; do
-        if [[ "$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: *//p')" =~ ^(|\(none\))$ ]]; then
-            "${apt[@]}" update
-            break
-        fi
-    done
     # Without recommends: as root podman needs none of buildah, slirp4netns, fuse-overlayfs or uidmap, and runc
     # (named explicitly) satisfies its runtime dependency; crun fails on this machine's hybrid cgroups. Of the
-    # recommends only catatonit is needed: `podman kube play` builds its pod's pause image from it.
-    "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
+    # recommends only catatonit is needed: `podman kube play` builds its pod's pause image from it (and containers run with --init).
+    apt_install podman runc catatonit docker-registry debootstrap skopeo curl
 }
 
 # write_file PATH: stdin to PATH, replacing it only when the content differs (podman re-reads its files per call).
@@ -325,26 +291,11 @@ cmd_start() {
     log "up in $(($(now_ms) - t0)) ms (started: ${started[*]:-nothing}; base $base; source $base/env)"
 }
 
-# stop_pid FILE NAME: TERM, up to 10 s, then KILL; only if the pid file names a live process called NAME.
-stop_pid() {
-    local file="$1" name="$2" pid i
-    if pid_alive "$file" "$name"; then
-        pid="$(tr -dc '0-9' <"$file")"
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 200; i++)); do
-            running "$pid" || break
-            sleep 0.05
-        done
-        running "$pid" && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$file"
-}
-
 cmd_stop() {
     [[ -d "$base" ]] || { log "not running (no $base)"; return 0; }
     lock
-    stop_pid "$base/podman.pid" podman
-    stop_pid "$base/registry.pid" docker-registry
+    stop_pid "$base/podman.pid" podman 10
+    stop_pid "$base/registry.pid" docker-registry 10
     # The podman service bind-mounts its overlay directory onto itself (to make it a private mount) and leaves
     # that mount behind when it stops; then deleting the base directory fails with "Device or resource busy".
     if mountpoint -q "$base/storage/overlay"; then

@@ -27,26 +27,8 @@ conf="$base/slurm.conf"
 rest_socket="$base/rest/slurmrestd.sock"
 export SLURM_CONF="$conf"
 
-log() { echo "cluster.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-now_ms() { date +%s%3N; }
-
-# running PID: the process exists and is not a zombie (init here reaps orphans only every ~2 s).
-running() {
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [[ -n "$stat" && "${stat:0:1}" != Z ]]
-}
-
-# pid_alive FILE NAME: the pid in FILE is a live process whose command name is NAME (guards against pid reuse).
-pid_alive() {
-    local file="$1" name="$2" pid
-    [[ -s "$file" ]] || return 1
-    pid="$(tr -dc '0-9' <"$file")"
-    [[ -n "$pid" ]] && running "$pid" || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]
-}
+script=cluster.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../daemons.sh"
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {
@@ -59,23 +41,7 @@ wait_for() {
 }
 
 cmd_install() {
-    local need=() pkg
-    for pkg in slurm-wlm munge slurmrestd slurm-wlm-jwt-plugin curl; do
-        [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] || need+=("$pkg")
-    done
-    ((${#need[@]} == 0)) && return 0
-    [[ $(id -u) -eq 0 ]] || die "installing ${need[*]} needs root (sudo $0 install)"
-    log "installing ${need[*]}"
-    # Other apt users on this machine hold the dpkg lock for a while: wait for it rather than fail.
-    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=300)
-    # Refresh the package lists only when they do not know a package yet.
-    for pkg in "${need[@]}"; do
-        if [[ "$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: *//p')" =~ ^(|\(none\))$ ]]; then
-            "${apt[@]}" update
-            break
-        fi
-    done
-    "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
+    apt_install slurm-wlm munge slurmrestd slurm-wlm-jwt-plugin curl
 }
 
 munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
@@ -269,21 +235,6 @@ cmd_start() {
     wait_for 10 slurmrestd-jwt rest_probe_jwt || die "slurmrestd (JWT) does not answer on 127.0.0.1:$rest_port (see $base/log/slurmrestd-jwt.log)"
     wait_for 10 slurmrestd-local rest_probe_socket || die "slurmrestd (local) does not answer on $rest_socket (see $base/log/slurmrestd-local.log)"
     log "up in $(($(now_ms) - t0)) ms (started: ${started[*]:-nothing}; base $base; source $base/env)"
-}
-
-# stop_pid FILE NAME: TERM, up to 5 s, then KILL; only if the pid file names a live process called NAME.
-stop_pid() {
-    local file="$1" name="$2" pid i
-    if pid_alive "$file" "$name"; then
-        pid="$(tr -dc '0-9' <"$file")"
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 100; i++)); do
-            running "$pid" || break
-            sleep 0.05
-        done
-        running "$pid" && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$file"
 }
 
 cmd_stop() {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Strata.Containers.Tests;
 
 /// <summary>
@@ -29,40 +27,16 @@ public sealed class ContainerServices : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var script = Path.Combine(RepoPaths.Root, "eng", "containers", "services.sh");
-        var (code, output) = await RunAsync("bash", [script, "start"]);
+        var (code, output) = await LocalServers.RunAsync("bash", [script, "start"]);
         if (code != 0) throw new InvalidOperationException($"eng/containers/services.sh start failed ({code}):\n{output}");
         var dir = System.Environment.GetEnvironmentVariable("STRATA_CONTAINERS_DIR") is { Length: > 0 } d ? d : "/tmp/strata-containers";
-        _env = ReadEnvFile(Path.Combine(dir, "env"));
+        _env = LocalServers.ReadEnvFile(Path.Combine(dir, "env"));
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>Runs podman, skopeo or another tool with the services' environment.</summary>
-    public Task<(int Code, string Output)> ToolAsync(string file, params string[] args) => RunAsync(file, args, _env);
-
-    private static Dictionary<string, string> ReadEnvFile(string path)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadAllLines(path))
-        {
-            if (!line.StartsWith("export ", StringComparison.Ordinal)) continue;
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            values[line[7..eq]] = line[(eq + 1)..].Trim('\'', '"');
-        }
-        return values;
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    public Task<(int Code, string Output)> ToolAsync(string file, params string[] args) => LocalServers.RunAsync(file, args, _env);
 }
 
 [CollectionDefinition(Name)]

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Strata.Tests.Support;
 
 namespace Strata.Slurm.Tests;
 
@@ -20,11 +20,11 @@ public sealed class SlurmCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var script = Path.Combine(RepositoryRoot(), "eng", "slurm", "cluster.sh");
-        var (code, output) = await RunAsync("bash", [script, "start"], null);
+        var (code, output) = await LocalServers.RunAsync("bash", [script, "start"]);
         if (code != 0) throw new InvalidOperationException($"eng/slurm/cluster.sh start failed ({code}):\n{output}");
 
         BaseDir = Environment.GetEnvironmentVariable("STRATA_SLURM_DIR") is { Length: > 0 } dir ? dir : "/tmp/strata-slurm";
-        var env = ReadEnvFile(Path.Combine(BaseDir, "env"));
+        var env = LocalServers.ReadEnvFile(Path.Combine(BaseDir, "env"));
         SlurmConf = env["SLURM_CONF"];
         RestUrl = new Uri(env["STRATA_SLURM_REST_URL"]);
         RestSocket = env["STRATA_SLURM_REST_SOCKET"];
@@ -66,38 +66,13 @@ public sealed class SlurmCluster : IAsyncLifetime
 
     /// <summary>Runs a Slurm command against this cluster (for checks independent of the transports).</summary>
     public Task<(int Code, string Output)> SlurmAsync(string command, params string[] args) =>
-        RunAsync(command, args, new Dictionary<string, string> { ["SLURM_CONF"] = SlurmConf });
-
-    internal static Dictionary<string, string> ReadEnvFile(string path)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadAllLines(path))
-        {
-            if (!line.StartsWith("export ", StringComparison.Ordinal)) continue;
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            values[line[7..eq]] = line[(eq + 1)..].Trim('\'');
-        }
-        return values;
-    }
+        LocalServers.RunAsync(command, args, new Dictionary<string, string> { ["SLURM_CONF"] = SlurmConf });
 
     private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "eng", "slurm", "cluster.sh"))) return dir.FullName;
         throw new InvalidOperationException("eng/slurm/cluster.sh not found above " + AppContext.BaseDirectory);
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env is not null)
-            foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Strata.Aws.Tests.S3;
 using Strata.Containers.Tests;
@@ -39,22 +38,9 @@ public sealed class SageMakerBuiltImageTests(S3Server s3, ContainerServices serv
         var home = _temp.Combine("home");
         (int ExitCode, string Out, string Error) Ok(params string[] args)
         {
-            // The command's own build: the one beside these tests runs on the test host's frameworks.
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path };
-            start.ArgumentList.Add(SageMakerStack.StrataDll);
-            foreach (var a in args) start.ArgumentList.Add(a);
-            start.Environment.Remove("STRATA_STORE_URL");
-            start.Environment["STRATA_HOME"] = home;
-            start.Environment["HOME"] = _temp.Path;
-            start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
-            start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
-            start.Environment["AWS_REGION"] = "us-east-1";
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(4)), $"strata {string.Join(' ', args)} did not finish");
-            Assert.True(process.ExitCode == 0, $"strata {string.Join(' ', args)}: exit {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
-            return (process.ExitCode, stdout.Result, stderr.Result);
+            var result = SageMakerStack.Strata(_temp.Path, home, args);
+            Assert.True(result.ExitCode == 0, $"strata {string.Join(' ', args)}: exit {result.ExitCode}\n{result.Out}\n{result.Error}");
+            return result;
         }
 
         Ok("artifact-store", "register", "s3", "--flavor=s3", $"--path={bucket.Path}", $"--endpoint_url={bucket.EndpointUrl}", "--region=us-east-1");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Strata.Aws.Tests.S3;
 using Strata.Emulators.Aws;
@@ -13,28 +12,7 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private (int ExitCode, string Out, string Error) Strata(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path, UseShellExecute = false };
-        start.ArgumentList.Add(SageMakerStack.StrataDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STRATA_STORE_URL");
-        start.Environment["STRATA_HOME"] = _temp.Combine("home");
-        start.Environment["HOME"] = _temp.Path;
-        // The standard AWS chain gives both the s3 store and the sagemaker operator their credentials.
-        start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
-        start.Environment["AWS_REGION"] = "us-east-1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+    private (int ExitCode, string Out, string Error) Strata(params string[] args) => SageMakerStack.Strata(_temp.Path, _temp.Combine("home"), args);
 
     private (int ExitCode, string Out, string Error) Ok(params string[] args)
     {

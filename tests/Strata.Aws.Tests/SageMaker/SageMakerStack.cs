@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Strata.Aws.Tests.S3;
 using Strata.Emulators.Aws;
@@ -38,6 +39,32 @@ internal sealed class SageMakerStack : IAsyncDisposable
         new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "strata.dll"); // bin/<Configuration>/net10.0/
 
     /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
+    /// <summary>
+    /// Runs the <c>strata</c> command of this build (<see cref="StrataDll"/>) in <paramref name="directory"/> with its own home, as a user
+    /// would, with AWS credentials in the environment: the standard AWS chain gives both the s3 store and the sagemaker operator theirs.
+    /// </summary>
+    public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory, UseShellExecute = false };
+        start.ArgumentList.Add(StrataDll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment.Remove("STRATA_STORE_URL");
+        start.Environment["STRATA_HOME"] = home;
+        start.Environment["HOME"] = directory;
+        start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
+        start.Environment["AWS_REGION"] = "us-east-1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
+        }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
     public static EmulatedImage StrataImage(string home)
     {
         var environment = new Dictionary<string, string>

@@ -87,6 +87,20 @@ public sealed class QuickstartInContainerTests(ContainerServices services) : IDi
     }
 
     [Fact]
+    public void A_stack_that_can_neither_build_nor_name_an_image_is_refused_naming_both_ways_out()
+    {
+        Ok("step-operator", "register", "box", "--flavor=container");
+        Ok("stack", "register", "bare", "-o", "default", "-a", "default", "-s", "box", "--set");
+
+        var run = Strata("pipeline", "run", "quickstart", "--assembly", RepoPaths.QuickstartDll());
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("step operator 'box' (flavor container) has no image to run step 'train'", run.Error);
+        Assert.Contains("set its image", run.Error);
+        Assert.Contains("strata stack update bare -c REGISTRY -i BUILDER", run.Error);
+        Assert.DoesNotContain("completed", run.Out);
+    }
+
+    [Fact]
     public void Registering_a_registry_and_a_builder_shows_them_in_the_stack()
     {
         RegisterStack(services.NewRegistryUri("shown"));

@@ -9,5 +9,6 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 echo "==> build (Release)" >&2
 dotnet build bench/Strata.Bench -c Release -p:StrataBenchBuild=true -nologo -clp:ErrorsOnly -v:q >&2
 dotnet build src/Strata.Cli -c Release -nologo -clp:ErrorsOnly -v:q >&2
+dotnet build examples/Quickstart -c Release -nologo -clp:ErrorsOnly -v:q >&2   # P7 builds its job image
 
 exec dotnet bench/Strata.Bench/bin/Release/net10.0/Strata.Bench.dll "$@"

@@ -54,17 +54,12 @@ internal sealed class DotnetImageBuilder(DotnetImageBuilderConfig config) : Imag
             return new JobImage(image.ToString(), appHash, false, 0);
         }
 
-        long pushed = 0;
         var deps = registry.ImageFor(repository, "deps-" + depsHash[..TagLength]);
+        var build = new List<Layer>();
         if (await registry.FindManifestAsync(deps, cancellationToken).ConfigureAwait(false) is null)
-        {
-            pushed += await BuildLayerAsync(layers, layers.Dependencies, baseImage, deps, request, [], [], "dependency layer", cancellationToken)
-                .ConfigureAwait(false);
-        }
+            build.Add(new Layer("dependency layer", layers.Dependencies, baseImage, deps, [], []));
         else
-        {
             progress?.Report($"dependency layer {deps} is in the registry");
-        }
         string[] labels =
         [
             $"org.strata.pipeline={request.Pipeline}",
@@ -72,40 +67,50 @@ internal sealed class DotnetImageBuilder(DotnetImageBuilderConfig config) : Imag
             $"org.opencontainers.image.created={TimeProvider.System.GetUtcNow().ToString("o", CultureInfo.InvariantCulture)}",
             $"org.opencontainers.image.base.name={baseImage}",
         ];
-        pushed += await BuildLayerAsync(layers, layers.App, deps, image, request, entrypoint, labels, "app layer", cancellationToken).ConfigureAwait(false);
-        return new JobImage(image.ToString(), appHash, true, pushed);
+        build.Add(new Layer("app layer", layers.App, deps, image, entrypoint, labels));
+        await BuildLayersAsync(build, request, cancellationToken).ConfigureAwait(false);
+        return new JobImage(image.ToString(), appHash, true, build.Sum(l => l.Files.Sum(f => f.Size)));
     }
 
-    /// <summary>Builds <paramref name="image"/> as <paramref name="from"/> plus one layer of <paramref name="files"/>, and pushes it.</summary>
-    private async Task<long> BuildLayerAsync(AppLayers layers, IReadOnlyList<AppFile> files, ImageReference from, ImageReference image,
-        ImageBuildRequest request, string[] entrypoint, string[] labels, string what, CancellationToken cancellationToken)
+    /// <summary>An image to build: <see cref="From"/> plus one layer of <see cref="Files"/> in the working directory.</summary>
+    private sealed record Layer(string What, IReadOnlyList<AppFile> Files, ImageReference From, ImageReference Image, string[] Entrypoint, string[] Labels);
+
+    /// <summary>Builds and pushes the images in order (each may build on the one before), in one MSBuild process.</summary>
+    private async Task BuildLayersAsync(IReadOnlyList<Layer> layers, ImageBuildRequest request, CancellationToken cancellationToken)
     {
-        var bytes = files.Sum(f => f.Size);
-        request.Progress?.Report($"building {what}: {files.Count} files, {Megabytes(bytes)} on {from}");
+        foreach (var layer in layers)
+            request.Progress?.Report($"building {layer.What}: {layer.Files.Count} files, {Megabytes(layer.Files.Sum(f => f.Size))} on {layer.From}");
         var started = Stopwatch.GetTimestamp();
         var work = Directory.CreateTempSubdirectory("strata-image-");
         try
         {
-            var publish = Directory.CreateDirectory(Path.Combine(work.FullName, "publish")).FullName;
-            foreach (var file in files)
+            var publish = new List<string>();
+            foreach (var layer in layers)
             {
-                var target = Path.Combine(publish, file.RelativePath);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file.FullPath, target);
+                var dir = Directory.CreateDirectory(Path.Combine(work.FullName, $"publish{publish.Count}")).FullName;
+                foreach (var file in layer.Files)
+                {
+                    var target = Path.Combine(dir, file.RelativePath);
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Copy(file.FullPath, target);
+                }
+                publish.Add(dir);
             }
             var project = Path.Combine(work.FullName, "image.proj");
-            await File.WriteAllTextAsync(project, ProjectFor(from, image, publish, entrypoint, labels), cancellationToken).ConfigureAwait(false);
-            await RunMsbuildAsync(project, request, image, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(project, ProjectFor(layers, publish), cancellationToken).ConfigureAwait(false);
+            await RunMsbuildAsync(project, request, layers[^1].Image, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             try { work.Delete(recursive: true); } catch (IOException) { }
         }
-        request.Progress?.Report($"pushed {what} of {image}: {Megabytes(bytes)} in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
-        return bytes;
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        foreach (var layer in layers)
+            request.Progress?.Report($"pushed {layer.What} of {layer.Image}: {Megabytes(layer.Files.Sum(f => f.Size))}" +
+                $"{(layer == layers[^1] ? $" ({(layers.Count == 1 ? "" : "all layers ")}in {seconds:0.0} s)" : "")}");
     }
 
-    private string ProjectFor(ImageReference from, ImageReference image, string publish, string[] entrypoint, string[] labels)
+    private string ProjectFor(IReadOnlyList<Layer> layers, IReadOnlyList<string> publish)
     {
         static string X(string s) => SecurityElement.Escape(s);
         var text = new StringBuilder();
@@ -115,25 +120,32 @@ internal sealed class DotnetImageBuilder(DotnetImageBuilderConfig config) : Imag
         text.AppendLine("             AssemblyFile=\"$([System.IO.Directory]::GetFiles('$(MSBuildBinPath)/Containers/tasks', " +
             "'Microsoft.NET.Build.Containers.dll', System.IO.SearchOption.AllDirectories))\" />");
         text.AppendLine("  <ItemGroup>");
-        foreach (var part in entrypoint) text.AppendLine($"    <Entrypoint Include=\"{X(part)}\" />");
-        foreach (var label in labels)
+        for (var i = 0; i < layers.Count; i++)
         {
-            var eq = label.IndexOf('=', StringComparison.Ordinal);
-            text.AppendLine($"    <Label Include=\"{X(label[..eq])}\" Value=\"{X(label[(eq + 1)..])}\" />");
+            foreach (var part in layers[i].Entrypoint) text.AppendLine($"    <Entrypoint{i} Include=\"{X(part)}\" />");
+            foreach (var label in layers[i].Labels)
+            {
+                var eq = label.IndexOf('=', StringComparison.Ordinal);
+                text.AppendLine($"    <Label{i} Include=\"{X(label[..eq])}\" Value=\"{X(label[(eq + 1)..])}\" />");
+            }
         }
         text.AppendLine("  </ItemGroup>");
         text.AppendLine("  <Target Name=\"Build\">");
-        (string Name, string Value)[] parameters =
-        [
-            ("BaseRegistry", X(from.Registry)), ("BaseImageName", X(from.Repository)), ("BaseImageTag", X(from.Tag ?? "")),
-            ("BaseImageDigest", X(from.Digest ?? "")), ("OutputRegistry", X(image.Registry)), ("Repository", X(image.Repository)),
-            ("ImageTags", X(image.Tag!)), ("PublishDirectory", X(publish) + "/"), ("WorkingDirectory", X(config.WorkingDirectory)),
-            ("Entrypoint", "@(Entrypoint)"), ("Labels", "@(Label)"), ("ContainerRuntimeIdentifier", X(config.RuntimeIdentifier)),
-            ("RuntimeIdentifierGraphPath", "$(MSBuildBinPath)/RuntimeIdentifierGraph.json"), ("GenerateLabels", "true"), ("GenerateDigestLabel", "false"),
-        ];
-        text.AppendLine("    <CreateNewImage");
-        foreach (var (name, value) in parameters) text.AppendLine($"        {name}=\"{value}\"");
-        text.AppendLine("    />");
+        for (var i = 0; i < layers.Count; i++)
+        {
+            var (from, image) = (layers[i].From, layers[i].Image);
+            (string Name, string Value)[] parameters =
+            [
+                ("BaseRegistry", X(from.Registry)), ("BaseImageName", X(from.Repository)), ("BaseImageTag", X(from.Tag ?? "")),
+                ("BaseImageDigest", X(from.Digest ?? "")), ("OutputRegistry", X(image.Registry)), ("Repository", X(image.Repository)),
+                ("ImageTags", X(image.Tag!)), ("PublishDirectory", X(publish[i]) + "/"), ("WorkingDirectory", X(config.WorkingDirectory)),
+                ("Entrypoint", $"@(Entrypoint{i})"), ("Labels", $"@(Label{i})"), ("ContainerRuntimeIdentifier", X(config.RuntimeIdentifier)),
+                ("RuntimeIdentifierGraphPath", "$(MSBuildBinPath)/RuntimeIdentifierGraph.json"), ("GenerateLabels", "true"), ("GenerateDigestLabel", "false"),
+            ];
+            text.AppendLine("    <CreateNewImage");
+            foreach (var (name, value) in parameters) text.AppendLine($"        {name}=\"{value}\"");
+            text.AppendLine("    />");
+        }
         text.AppendLine("  </Target>");
         text.AppendLine("</Project>");
         return text.ToString();

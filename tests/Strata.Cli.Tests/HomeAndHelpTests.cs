@@ -30,6 +30,20 @@ public sealed class HomeAndHelpTests : IDisposable
     }
 
     [Fact]
+    public void Init_says_when_STRATA_HOME_is_set_and_will_win_over_the_new_home()
+    {
+        var project = _cli.Combine("project");
+        Directory.CreateDirectory(project);
+
+        var init = _cli.RunIn(project, new Dictionary<string, string?> { ["STRATA_HOME"] = _cli.Home }, "init");
+        Assert.True(init.ExitCode == 0, init.ToString());
+        Assert.Contains($"STRATA_HOME is set ({_cli.Home}) and wins over {Path.Combine(project, ".strata")}", init.Error);
+
+        var quiet = _cli.RunIn(project, new Dictionary<string, string?> { ["STRATA_HOME"] = null }, "init");
+        Assert.DoesNotContain("STRATA_HOME", quiet.Error);
+    }
+
+    [Fact]
     public void Help_explains_every_command_group()
     {
         var help = _cli.Run("--help");

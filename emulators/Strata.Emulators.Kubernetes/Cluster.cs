@@ -233,6 +233,11 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
         catch (OperationCanceledException)
         {
         }
+        catch (Exception e)
+        {
+            // A controller bug must show, not leave the Job silently stuck.
+            Finish(ns, name, false, "EmulatorError", e.ToString(), 0);
+        }
     }
 
     private void Finish(string ns, string name, bool succeeded, string reason, string message, int failed)
@@ -263,7 +268,7 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
     private static JsonObject PodFor(JsonObject job, string podName)
     {
         var template = (JsonObject)job["spec"]!["template"]!.DeepClone();
-        var meta = (JsonObject)template["metadata"]!;
+        var meta = (JsonObject)template["metadata"]!.DeepClone();
         meta.Remove("creationTimestamp");
         meta["name"] = podName;
         meta["generateName"] = (string)job["metadata"]!["name"]! + "-";

@@ -44,18 +44,21 @@ public sealed partial class KubernetesEmulator
     {
         var request = context.Request;
         var body = "";
+        var bytes = Array.Empty<byte>();
         var status = 200;
         string? reason = null;
         try
         {
             if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
             {
-                using var reader = new StreamReader(request.Body, Encoding.UTF8);
-                body = await reader.ReadToEndAsync(context.RequestAborted);
+                using var buffer = new MemoryStream();
+                await request.Body.CopyToAsync(buffer, context.RequestAborted);
+                bytes = buffer.ToArray();
+                body = Encoding.UTF8.GetString(bytes);
             }
             if (request.Headers.Authorization.ToString() != $"Bearer {Token}")
                 throw new KubernetesStatusException(401, "Unauthorized", "Unauthorized");
-            status = await RouteAsync(context, body);
+            status = await RouteAsync(context, body, bytes);
         }
         catch (KubernetesStatusException e)
         {
@@ -97,7 +100,7 @@ public sealed partial class KubernetesEmulator
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
-    private async Task<int> RouteAsync(HttpContext context, string body)
+    private async Task<int> RouteAsync(HttpContext context, string body, byte[] bytes)
     {
         var path = (context.Request.Path.Value ?? "/").TrimEnd('/');
         var method = context.Request.Method;
@@ -151,7 +154,7 @@ public sealed partial class KubernetesEmulator
                 await WriteObjectAsync(context, 200, type, Find(type, ns!, name!));
                 return 200;
             case "POST" when name is null:
-                var (code, created) = Create(context, type, ns!, body);
+                var (code, created) = Create(context, type, ns!, body, bytes);
                 await WriteObjectAsync(context, code, type, created);
                 return code;
             case "DELETE" when name is not null && sub is null:
@@ -351,14 +354,21 @@ public sealed partial class KubernetesEmulator
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
-    private (int Code, JsonObject Created) Create(HttpContext context, ResourceType type, string ns, string body)
+    private (int Code, JsonObject Created) Create(HttpContext context, ResourceType type, string ns, string body, byte[] bytes)
     {
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(body) as JsonObject ?? throw new KubernetesStatusException(400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+            if ((context.Request.ContentType ?? "").StartsWith(Protobuf.ContentType, StringComparison.Ordinal))
+            {
+                if (type.Name != "secrets")
+                    throw new KubernetesStatusException(415, "UnsupportedMediaType", $"the emulator reads {Protobuf.ContentType} for secrets only; send {type.Kind} as application/json");
+                obj = Protobuf.DecodeSecret(bytes);
+                body = obj.ToJsonString();
+            }
+            else obj = JsonNode.Parse(body) as JsonObject ?? throw new KubernetesStatusException(400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             throw new KubernetesStatusException(400, "BadRequest", $"the body of the request was in an unknown format: {e.Message}");
         }

@@ -190,6 +190,62 @@ public sealed class KubectlTests(KubernetesEmulatorFixture fixture)
         Assert.Contains(fixture.Emulator.Requests, r => r.Status == 429 && r.Reason == "TooManyRequests");
     }
 
+    [Fact]
+    public async Task Kubectl_explain_reads_kubernetes_own_openapi_documents_from_the_emulator()
+    {
+        var (code, output) = await fixture.Kubectl("explain", "job.spec.backoffLimit");
+        Assert.True(code == 0, output);
+        Assert.Contains("Specifies the number of retries before marking this job failed", output, StringComparison.Ordinal);
+        Assert.Contains(fixture.Emulator.Requests, r => r.Path == "/openapi/v3/apis/batch/v1" && r.Status == 200);
+    }
+
+    [Fact]
+    public async Task A_dropped_watch_is_survived_by_kubectl_wait_which_watches_again()
+    {
+        var name = NewName("watchdrop");
+        var (code, output) = await fixture.Apply(fixture.Job(name, "sleep 3; echo done"), "--validate=strict");
+        Assert.True(code == 0, output);
+        fixture.Emulator.Options.DropWatchesAfter = TimeSpan.FromSeconds(1);
+        try
+        {
+            var (waited, waitOutput) = await fixture.Kubectl("wait", "--for=condition=complete", $"job/{name}", "--timeout=60s");
+            Assert.True(waited == 0, waitOutput);
+        }
+        finally
+        {
+            fixture.Emulator.Options.DropWatchesAfter = null;
+        }
+        var watches = fixture.Emulator.Requests.Count(r => r.Query.Contains("watch=true", StringComparison.Ordinal) && r.Query.Contains(name, StringComparison.Ordinal));
+        Assert.True(watches >= 2, $"kubectl watched {watches} time(s)");
+        await fixture.Kubectl("delete", "job", name);
+    }
+
+    [Fact]
+    public async Task A_dropped_log_stream_ends_the_follow_early()
+    {
+        var name = NewName("logdrop");
+        var (code, output) = await fixture.Apply(fixture.Job(name, "echo one; sleep 2; echo two; echo three"), "--validate=strict");
+        Assert.True(code == 0, output);
+        await WaitForPodAsync(name, p => PodStatus(p) is "Running" or "Error");
+        fixture.Emulator.Options.DropLogStreamsAfterLines = 1;
+        string logs;
+        try
+        {
+            (_, logs) = await fixture.Kubectl("logs", "-f", $"job/{name}");
+        }
+        finally
+        {
+            fixture.Emulator.Options.DropLogStreamsAfterLines = null;
+        }
+        Assert.Contains("one", logs, StringComparison.Ordinal);
+        Assert.DoesNotContain("three", logs, StringComparison.Ordinal);
+        var (waited, waitOutput) = await fixture.Kubectl("wait", "--for=condition=complete", $"job/{name}", "--timeout=60s");
+        Assert.True(waited == 0, waitOutput);
+        var (_, all) = await fixture.Kubectl("logs", $"job/{name}");
+        Assert.Contains("one\ntwo\nthree", all, StringComparison.Ordinal);
+        await fixture.Kubectl("delete", "job", name);
+    }
+
     private static string PodStatus(JsonObject pod) =>
         (string?)pod["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]
         ?? (pod["status"]?["containerStatuses"]?[0]?["state"]?["terminated"] is not null ? "Error" : (string?)pod["status"]?["phase"] ?? "");

@@ -128,6 +128,18 @@ public sealed partial class KubernetesEmulator
         if (group.Length == 0 && rest is ["namespaces", _, _, ..]) { ns = rest[1]; rest = rest[2..]; }
         else if (group.Length > 0 && rest is ["namespaces", _, ..]) { ns = rest[1]; rest = rest[2..]; }
         if (rest.Length == 0) throw new KubernetesStatusException(404, "NotFound", "the server could not find the requested resource");
+        if (method == "GET" && group.Length == 0 && rest is ["events"])
+        {
+            // No events are recorded; kubectl describe asks for them.
+            await WriteJsonAsync(context, 200, new JsonObject
+            {
+                ["kind"] = "EventList",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new JsonObject { ["resourceVersion"] = _store.CurrentVersion.ToString(CultureInfo.InvariantCulture) },
+                ["items"] = new JsonArray(),
+            });
+            return 200;
+        }
         var type = Types.FirstOrDefault(t => t.Name == rest[0] && t.Group == group)
             ?? throw new KubernetesStatusException(404, "NotFound", "the server could not find the requested resource");
         var name = rest.Length > 1 ? rest[1] : null;
@@ -157,6 +169,10 @@ public sealed partial class KubernetesEmulator
                 var (code, created) = Create(context, type, ns!, body, bytes);
                 await WriteObjectAsync(context, code, type, created);
                 return code;
+            case "PATCH" when name is not null && sub is null:
+                var patched = Patch(context, type, ns!, name, body);
+                await WriteObjectAsync(context, 200, type, patched);
+                return 200;
             case "DELETE" when name is not null && sub is null:
                 var (deleteCode, deleted) = await DeleteAsync(type, ns!, name, body, query);
                 await WriteJsonAsync(context, deleteCode, deleted);
@@ -187,12 +203,12 @@ public sealed partial class KubernetesEmulator
         "/version" => new JsonObject
         {
             ["major"] = "1",
-            ["minor"] = "32",
-            ["gitVersion"] = "v1.32.0-strata-emulator",
+            ["minor"] = "26",
+            ["gitVersion"] = "v1.26.0-strata-emulator", // the Kubernetes whose OpenAPI documents the emulator holds
             ["gitCommit"] = "0000000000000000000000000000000000000000",
             ["gitTreeState"] = "clean",
             ["buildDate"] = "2026-01-01T00:00:00Z",
-            ["goVersion"] = "go1.23.0",
+            ["goVersion"] = "go1.19.5",
             ["compiler"] = "gc",
             ["platform"] = "linux/amd64",
         },
@@ -322,15 +338,16 @@ public sealed partial class KubernetesEmulator
             using var drop = new CancellationTokenSource();
             if (_options.DropWatchesAfter is { } after) drop.CancelAfter(after);
             using var any = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, drop.Token);
+            var asTable = context.Request.Headers.Accept.ToString().Contains("as=Table", StringComparison.Ordinal);
             bool Wanted(StoreEvent e) => (ns is null || e.Namespace == ns || ns.Length == 0)
                 && labels.Matches(Selector.Labels(e.Object)) && fields.Matches(Selector.Fields(e.Object));
             foreach (var e in initial.Where(Wanted))
-                await WriteEventAsync(context, e.Type, e.Object);
+                await WriteEventAsync(context, e.Type, asTable ? Tables.ToTable(type, e.Object) : e.Object);
             try
             {
                 while (await channel.Reader.WaitToReadAsync(any.Token))
                     while (channel.Reader.TryRead(out var e))
-                        if (Wanted(e)) await WriteEventAsync(context, e.Type, e.Object);
+                        if (Wanted(e)) await WriteEventAsync(context, e.Type, asTable ? Tables.ToTable(type, e.Object) : e.Object);
             }
             catch (OperationCanceledException) when (drop.IsCancellationRequested && !stop.IsCancellationRequested)
             {
@@ -466,6 +483,76 @@ public sealed partial class KubernetesEmulator
         var details = Details(type, name);
         details["uid"] = current["metadata"]!["uid"]!.DeepClone();
         return (200, StatusObject(200, "", "", details, "Success"));
+    }
+
+    /// <summary>
+    /// A merge patch (application/merge-patch+json, and strategic-merge-patch+json read as one: maps merge, lists are
+    /// replaced), checked against the schema; a Job's pod template and selector cannot change, as in Kubernetes.
+    /// </summary>
+    private JsonObject Patch(HttpContext context, ResourceType type, string ns, string name, string body)
+    {
+        var contentType = (context.Request.ContentType ?? "").Split(';')[0].Trim();
+        if (contentType is not ("application/merge-patch+json" or "application/strategic-merge-patch+json" or "application/json-patch+json"))
+            throw new KubernetesStatusException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; not {contentType}");
+        if (contentType == "application/json-patch+json")
+            throw new KubernetesStatusException(415, "UnsupportedMediaType", "the emulator takes merge patches (application/merge-patch+json, application/strategic-merge-patch+json), not JSON patches");
+        JsonObject patch;
+        try
+        {
+            patch = JsonNode.Parse(body) as JsonObject ?? throw new KubernetesStatusException(400, "BadRequest", "the patch is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new KubernetesStatusException(400, "BadRequest", $"the body of the request was in an unknown format: {e.Message}");
+        }
+        var current = Find(type, ns, name);
+        var merged = (JsonObject)current.DeepClone();
+        Merge(merged, patch);
+        var findings = Schemas.Check(type.Schema, merged);
+        if (findings.TypeErrors.Count > 0)
+            throw new KubernetesStatusException(400, "BadRequest", string.Join(", ", findings.TypeErrors));
+        if (findings.UnknownFields.Count > 0 && (string?)context.Request.Query["fieldValidation"] == "Strict")
+            throw new KubernetesStatusException(400, "BadRequest", "strict decoding error: " + string.Join(", ", findings.UnknownFields.Select(f => $"unknown field \"{f}\"")));
+        var immutable = type.Name == "jobs"
+            ? new[] { "template", "selector" }.Where(f => merged["spec"]?[f]?.ToJsonString() != current["spec"]?[f]?.ToJsonString()).ToList()
+            : [];
+        if (type.Name == "pods" && merged["spec"]?.ToJsonString() != current["spec"]?.ToJsonString()) immutable.Add("");
+        if ((string?)merged["metadata"]?["name"] != name || (string?)merged["metadata"]?["uid"] != (string?)current["metadata"]?["uid"]) immutable.Add("metadata");
+        if (immutable.Count > 0)
+        {
+            var field = immutable[0] == "metadata" ? "metadata.name" : immutable[0].Length == 0 ? "spec" : $"spec.{immutable[0]}";
+            var details = Details(type, name);
+            details["kind"] = type.Kind;
+            details["causes"] = new JsonArray(new JsonObject { ["reason"] = "FieldValueInvalid", ["message"] = "Invalid value: field is immutable", ["field"] = field });
+            throw new KubernetesStatusException(422, "Invalid", $"{type.QualifiedKind} \"{name}\" is invalid: {field}: Invalid value: field is immutable", details);
+        }
+        if (context.Request.Query["dryRun"].Count > 0) return merged;
+        return _store.Update(type.Name, ns, name, o =>
+        {
+            foreach (var key in new[] { "metadata", "spec", "data", "type" })
+            {
+                if (key == "metadata")
+                {
+                    // Only labels, annotations and finalizers of metadata are the client's to change here.
+                    foreach (var m in new[] { "labels", "annotations", "finalizers" })
+                        o["metadata"]![m] = merged["metadata"]?[m]?.DeepClone();
+                }
+                else if (merged[key] is { } value) o[key] = value.DeepClone();
+            }
+            if (type.Name == "jobs" && o["spec"]?.ToJsonString() != current["spec"]?.ToJsonString())
+                o["metadata"]!["generation"] = ((int?)o["metadata"]!["generation"] ?? 1) + 1;
+        }) ?? throw NotFound(type, name);
+    }
+
+    private static void Merge(JsonObject target, JsonObject patch)
+    {
+        foreach (var (key, value) in patch.ToList())
+        {
+            if (key.StartsWith("$", StringComparison.Ordinal)) continue; // strategic-merge directives
+            if (value is null) target.Remove(key);
+            else if (value is JsonObject p && target[key] is JsonObject t) Merge(t, p);
+            else target[key] = value.DeepClone();
+        }
     }
 
     internal static string RandomSuffix()

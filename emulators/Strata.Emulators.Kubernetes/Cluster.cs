@@ -93,7 +93,6 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
                 spec["backoffLimit"] ??= 6;
                 spec["completionMode"] ??= "NonIndexed";
                 spec["suspend"] ??= false;
-                spec["podReplacementPolicy"] ??= "TerminatingOrFailed";
                 spec["manualSelector"] ??= false;
                 spec["selector"] ??= new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = uid } };
                 var template = (JsonObject)spec["template"]!;
@@ -186,7 +185,7 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
             if (job is null) return;
             var backoffLimit = (int?)job["spec"]?["backoffLimit"] ?? 6;
             var deadline = (long?)job["spec"]?["activeDeadlineSeconds"] is { } seconds ? DateTime.UtcNow.AddSeconds(seconds) : (DateTime?)null;
-            store.Update("jobs", ns, name, j => { j["status"]!["startTime"] = KubernetesEmulator.Now(); j["status"]!["active"] = 0; j["status"]!["ready"] = 0; j["status"]!["terminating"] = 0; j["status"]!["uncountedTerminatedPods"] = new JsonObject(); });
+            store.Update("jobs", ns, name, j => { j["status"]!["startTime"] = KubernetesEmulator.Now(); j["status"]!["active"] = 0; j["status"]!["ready"] = 0; j["status"]!["uncountedTerminatedPods"] = new JsonObject(); });
             var failed = 0;
             while (true)
             {
@@ -209,7 +208,14 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
                         break;
                     }
                 }
-                phase = await phaseTask.WaitAsync(ct);
+                try
+                {
+                    phase = await phaseTask.WaitAsync(ct);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    phase = "Failed"; // its pod was deleted before it finished: a failure, as the Job controller counts it
+                }
                 if (phase == "Succeeded")
                 {
                     Finish(ns, name, true, "CompletionsReached", "Reached expected number of succeeded pods", failed);
@@ -260,7 +266,7 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
                 ["message"] = message,
             };
             status["conditions"] = succeeded
-                ? new JsonArray(Condition("SuccessCriteriaMet"), Condition("Complete"))
+                ? new JsonArray(Condition("Complete"))
                 : new JsonArray(Condition("FailureTarget"), Condition("Failed"));
         });
     }
@@ -390,9 +396,8 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
                 p["spec"]!["nodeName"] = options.NodeName;
                 var s = (JsonObject)p["status"]!;
                 s["hostIP"] = "127.0.0.1";
-                s["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
                 s["startTime"] = KubernetesEmulator.Now();
-                s["conditions"] = new JsonArray(Condition("PodReadyToStartContainers", "False"), Condition("Initialized", "True"),
+                s["conditions"] = new JsonArray(Condition("Initialized", "True"),
                     Condition("Ready", "False", "ContainersNotReady", "containers with unready status: [" + string.Join(" ", ContainerNames(p)) + "]"),
                     Condition("ContainersReady", "False", "ContainersNotReady"), Condition("PodScheduled", "True"));
                 s["containerStatuses"] = Waiting(p, "ContainerCreating");
@@ -538,7 +543,6 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
             var allReady = running == names.Count;
             var reason = phase is "Succeeded" or "Failed" ? "PodCompleted" : "ContainersNotReady";
             s["conditions"] = new JsonArray(
-                Condition("PodReadyToStartContainers", phase == "Running" ? "True" : "False"),
                 Condition("Initialized", "True", phase is "Succeeded" or "Failed" ? "PodCompleted" : null),
                 allReady ? Condition("Ready", "True") : Condition("Ready", "False", reason),
                 allReady ? Condition("ContainersReady", "True") : Condition("ContainersReady", "False", reason),

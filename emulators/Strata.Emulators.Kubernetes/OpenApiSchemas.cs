@@ -154,7 +154,7 @@ public sealed class OpenApiSchemas
         "array" => kind == JsonValueKind.Array,
         "string" => kind == JsonValueKind.String,
         "boolean" => kind is JsonValueKind.True or JsonValueKind.False,
-        "integer" => kind == JsonValueKind.Number && value.AsValue().TryGetValue<long>(out _),
+        "integer" => kind == JsonValueKind.Number && long.TryParse(value.ToJsonString(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _),
         "number" => kind == JsonValueKind.Number,
         _ => true,
     };

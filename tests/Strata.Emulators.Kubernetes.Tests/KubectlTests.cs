@@ -16,7 +16,7 @@ public sealed class KubectlTests(KubernetesEmulatorFixture fixture)
     {
         var (code, output) = await fixture.Kubectl("version");
         Assert.True(code == 0, output);
-        Assert.Contains("Server Version: v1.32.0", output, StringComparison.Ordinal);
+        Assert.Contains("Server Version: v1.26.0", output, StringComparison.Ordinal);
 
         var (denied, deniedOutput) = await fixture.Kubectl("get", "jobs", "--token", "not-the-token");
         Assert.NotEqual(0, denied);
@@ -243,6 +243,36 @@ public sealed class KubectlTests(KubernetesEmulatorFixture fixture)
         Assert.True(waited == 0, waitOutput);
         var (_, all) = await fixture.Kubectl("logs", $"job/{name}");
         Assert.Contains("one\ntwo\nthree", all, StringComparison.Ordinal);
+        await fixture.Kubectl("delete", "job", name);
+    }
+
+    [Fact]
+    public async Task Label_patches_a_job_its_template_is_immutable_and_what_the_emulator_serves_fits_the_schema()
+    {
+        var name = NewName("patch");
+        var (code, output) = await fixture.Apply(fixture.Job(name, "echo patched"), "--validate=strict");
+        Assert.True(code == 0, output);
+        var (labelled, labelOutput) = await fixture.Kubectl("label", "job", name, "team=ml");
+        Assert.True(labelled == 0, labelOutput);
+        var (_, team) = await fixture.Kubectl("get", "job", name, "-o", "jsonpath={.metadata.labels.team}");
+        Assert.Equal("ml", team.Trim());
+        var (patched, patchOutput) = await fixture.Kubectl("patch", "job", name, "--type=merge", "-p", "{\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"OnFailure\"}}}}");
+        Assert.NotEqual(0, patched);
+        Assert.Contains($"The Job \"{name}\" is invalid: spec.template: Invalid value: field is immutable", patchOutput, StringComparison.Ordinal);
+
+        var (waited, waitOutput) = await fixture.Kubectl("wait", "--for=condition=complete", $"job/{name}", "--timeout=60s");
+        Assert.True(waited == 0, waitOutput);
+        foreach (var (resource, schema) in new[] { ("job", "io.k8s.api.batch.v1.Job"), ("pods", "io.k8s.api.core.v1.Pod") })
+        {
+            var (_, json) = await fixture.Kubectl("get", resource, resource == "job" ? name : $"-l=job-name={name}", "-o", "json");
+            var node = JsonNode.Parse(json)!;
+            foreach (var item in node["items"] is JsonArray items ? items.ToList() : [node])
+            {
+                var findings = fixture.Emulator.Schemas.Check(schema, item);
+                Assert.True(findings.UnknownFields.Count + findings.TypeErrors.Count + findings.MissingRequired.Count == 0,
+                    $"{resource}: {string.Join(", ", findings.UnknownFields.Concat(findings.TypeErrors).Concat(findings.MissingRequired))}");
+            }
+        }
         await fixture.Kubectl("delete", "job", name);
     }
 

@@ -87,7 +87,7 @@ public sealed partial class KubernetesEmulator
             ["message"] = message,
             ["reason"] = reason,
         };
-        if (status == "Success") o.Remove("message");
+        if (status == "Success") { o.Remove("message"); o.Remove("reason"); }
         if (details is not null) o["details"] = details;
         o["code"] = code;
         return o;

@@ -773,6 +773,8 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain";
         await context.Response.StartAsync(context.RequestAborted);
+        // The headers go out now: a follower waits for them before the first line, which may be long in coming.
+        await context.Response.Body.FlushAsync(context.RequestAborted);
         var gate = new SemaphoreSlim(1, 1);
         var lines = 0;
         var limit = follow ? options.DropLogStreamsAfterLines : null;

@@ -192,6 +192,7 @@ public sealed class GcsEmulator : IAsyncDisposable
         {
             ["storage", "v1", ..] => ("api", 2),
             ["upload", "storage", "v1", ..] => ("upload", 3),
+            ["resumable", "upload", "storage", "v1", ..] => ("upload", 4), // gcloud starts its resumable uploads here
             ["download", "storage", "v1", ..] => ("download", 3),
             _ => ("", -1),
         };
@@ -237,7 +238,7 @@ public sealed class GcsEmulator : IAsyncDisposable
 
     private async Task DispatchAsync(HttpContext context, string operation, string[] s, IQueryCollection query)
     {
-        var at = s[0] == "storage" ? 3 : 4; // index of the bucket name
+        var at = s[0] switch { "storage" => 3, "resumable" => 5, _ => 4 }; // index of the bucket name
         var bucket = s.Length > at ? s[at] : "";
         var objectName = s.Length > at + 2 ? string.Join('/', s[(at + 2)..]) : "";
         switch (operation)
@@ -677,7 +678,8 @@ public sealed class GcsEmulator : IAsyncDisposable
         var boundaryAt = type.IndexOf("boundary=", StringComparison.OrdinalIgnoreCase);
         if (!type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) || boundaryAt < 0)
             throw BadRequest("A multipart upload needs Content-Type multipart/related with a boundary.");
-        var boundary = type[(boundaryAt + "boundary=".Length)..].Split(';')[0].Trim().Trim('"');
+        var boundary = type[(boundaryAt + "boundary=".Length)..].Split(';')[0].Trim().Trim('"', '\'');
+        // Python's email package (gcloud) quotes the boundary in single quotes: boundary='===...=='
         var body = await ReadBodyAsync(context);
         var delimiter = Encoding.ASCII.GetBytes("--" + boundary);
         var parts = new List<(Dictionary<string, string> Headers, byte[] Content)>();

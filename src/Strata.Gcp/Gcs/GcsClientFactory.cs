@@ -1,4 +1,6 @@
 using Google.Apis.Auth.OAuth2;
+using Google.Apis.Http;
+using Google.Apis.Util;
 using Google.Apis.Storage.v1;
 using Google.Cloud.Storage.V1;
 
@@ -42,9 +44,10 @@ internal static class GcsClientFactory
             builder.UnauthenticatedAccess = true; // an emulator: no Application Default Credentials lookup
         }
         if (!string.IsNullOrWhiteSpace(config.Project)) builder.QuotaProject = config.Project.Trim();
+        StorageClient client;
         try
         {
-            return builder.Build();
+            client = builder.Build();
         }
         catch (InvalidOperationException e)
         {
@@ -55,6 +58,27 @@ internal static class GcsClientFactory
         {
             throw new StrataConfigException($"The Google Cloud credentials of the gcs artifact store are not usable: {e.Message}", e);
         }
+        AddRetries(client, config.MaxRetries);
+        return client;
+    }
+
+    /// <summary>
+    /// Retries every HTTP request answered with 408, 429 or a 5xx, or broken off, with exponential backoff — each chunk of a
+    /// resumable upload on its own, so a throttled chunk does not restart the whole file (the store's own retry, around
+    /// whole operations, is the second line).
+    /// </summary>
+    internal static void AddRetries(StorageClient client, int maxRetries)
+    {
+        if (maxRetries <= 0) return;
+        var handler = client.Service.HttpClient.MessageHandler;
+        var backOff = new BackOffHandler(new BackOffHandler.Initializer(new ExponentialBackOff(TimeSpan.FromMilliseconds(100), maxRetries))
+        {
+            HandleUnsuccessfulResponseFunc = r => (int)r.StatusCode is 408 or 429 or >= 500,
+            MaxTimeSpan = TimeSpan.FromSeconds(16),
+        });
+        handler.AddUnsuccessfulResponseHandler(backOff);
+        handler.AddExceptionHandler(backOff);
+        handler.NumTries = Math.Max(handler.NumTries, maxRetries + 1);
     }
 
     /// <summary>Only service-account keys are taken from config: other credential types in a key file can make the client call URLs the file names.</summary>

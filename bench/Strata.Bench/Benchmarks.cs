@@ -22,7 +22,7 @@ internal static class Benchmarks
         new("P4", "artifact throughput: 1 GiB float[] and double[,] saved and loaded vs raw FileStream", P4Async),
         new("P5", "scale: 10,000-step fan-out/fan-in, and `strata run show/list` on a store of 101 runs", P5Async),
         new("P6", "cached rerun of the 1000-step chain", P6Async),
-        new("P7", "job image: build + push of the Quickstart's image (cold, after a code change, unchanged) vs podman build + push", ImageBuild.RunAsync),
+        new("P7", "job image: build + push of the Quickstart's image (cold, after a code change, unchanged) vs podman build + push", ImageBuild.RunAsync, ImageBuild.Text),
         new("breakdown", "where one step's time goes: timed store and artifact store under the P1 and P6 chains", BreakdownAsync, BreakdownText),
         new("micro", "BenchmarkDotNet micro-benchmarks of a step's parts (SQLite, artifact write, planning)", MicroAsync, MicroText),
     ];

@@ -296,6 +296,7 @@ cmd_stop() {
     lock
     stop_pid "$base/podman.pid" podman 10
     stop_pid "$base/registry.pid" docker-registry 10
+    prune
     # The podman service bind-mounts its overlay directory onto itself (to make it a private mount) and leaves
     # that mount behind when it stops; then deleting the base directory fails with "Device or resource busy".
     if mountpoint -q "$base/storage/overlay"; then
@@ -304,6 +305,19 @@ cmd_stop() {
     fi
     rm -f "$socket"
     log "stopped (kept $base/registry, $base/storage and $cache)"
+}
+
+# Tests and benchmarks push every image under a fresh name: keep only the base image, so storage does not grow run after run.
+prune() {
+    local repos="$base/registry/docker/registry/v2/repositories" image
+    if [[ -d "$repos" ]]; then
+        find "$repos" -mindepth 1 -maxdepth 1 ! -name strata -exec rm -rf {} +
+        [[ -d "$repos/strata" ]] && find "$repos/strata" -mindepth 1 -maxdepth 1 ! -name dotnet-runtime -exec rm -rf {} +
+        docker-registry garbage-collect "$base/registry.yml" >/dev/null 2>&1 || log "warning: the registry's garbage collection failed"
+    fi
+    for image in $(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null); do
+        [[ "$image" == "$registry/strata/dotnet-runtime:"* ]] || podman rmi -f "$image" >/dev/null 2>&1 || true
+    done
 }
 
 cmd_status() {

@@ -30,6 +30,40 @@ public sealed class HomeAndHelpTests : IDisposable
     }
 
     [Fact]
+    public void Init_says_when_STRATA_HOME_is_set_and_will_win_over_the_new_home()
+    {
+        var project = _cli.Combine("project");
+        Directory.CreateDirectory(project);
+
+        var init = _cli.RunIn(project, new Dictionary<string, string?> { ["STRATA_HOME"] = _cli.Home }, "init");
+        Assert.True(init.ExitCode == 0, init.ToString());
+        Assert.Contains($"STRATA_HOME is set ({_cli.Home}) and wins over {Path.Combine(project, ".strata")}", init.Error);
+
+        var quiet = _cli.RunIn(project, new Dictionary<string, string?> { ["STRATA_HOME"] = null }, "init");
+        Assert.DoesNotContain("STRATA_HOME", quiet.Error);
+    }
+
+    [Fact]
+    public void A_local_store_path_is_created_by_the_first_run_not_at_register_or_a_clear_error_says_why_not()
+    {
+        var lake = _cli.Combine("data", "lake");
+        Assert.Equal(0, _cli.Run("artifact-store", "register", "lake", "--flavor=local", $"--path={lake}").ExitCode);
+        Assert.False(Directory.Exists(_cli.Combine("data")));
+
+        File.WriteAllText(_cli.Combine("a-file"), "in the way");
+        Assert.Equal(0, _cli.Run("artifact-store", "register", "blocked", "--flavor=local", $"--path={_cli.Combine("a-file", "lake")}").ExitCode);
+        Assert.Equal(0, _cli.Run("stack", "register", "blocked", "-o", "default", "-a", "blocked", "--set").ExitCode);
+        var run = _cli.Run("pipeline", "run", "arithmetic", "--assembly", StrataCli.SamplePipelinesDll);
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"error: The local artifact store's directory {_cli.Combine("a-file", "lake")} cannot be created", run.Error);
+        Assert.DoesNotContain("Unhandled", run.Error);
+
+        Assert.Equal(0, _cli.Run("stack", "register", "lake", "-o", "default", "-a", "lake", "--set").ExitCode);
+        Assert.Equal(0, _cli.Run("pipeline", "run", "arithmetic", "--assembly", StrataCli.SamplePipelinesDll).ExitCode);
+        Assert.True(Directory.Exists(lake));
+    }
+
+    [Fact]
     public void Help_explains_every_command_group()
     {
         var help = _cli.Run("--help");

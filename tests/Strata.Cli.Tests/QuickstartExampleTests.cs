@@ -41,6 +41,19 @@ public sealed class QuickstartExampleTests : IDisposable
     }
 
     [Fact]
+    public void On_a_stack_it_cannot_run_on_the_app_says_why_in_one_line_and_exits_2()
+    {
+        Assert.Equal(0, _cli.Run("stack", "register", "bare", "-o", "default", "-a", "default", "--set").ExitCode);
+
+        var result = RunExample();
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: Cannot run on stack 'bare':", result.Error);
+        Assert.Contains("step 'train' asks for the stack's default step operator, but stack 'bare' has none", result.Error);
+        Assert.DoesNotContain("Unhandled exception", result.Error);
+        Assert.DoesNotContain(" at Strata.", result.Error);
+    }
+
+    [Fact]
     public void Runs_from_the_command_line_with_the_apps_own_materializers()
     {
         var result = _cli.Run("pipeline", "run", "quickstart", "--assembly", RepoPaths.QuickstartDll());

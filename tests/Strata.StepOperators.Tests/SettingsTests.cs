@@ -7,6 +7,9 @@ public static class SettingsSteps
     [Step(StepOperator = "envop", EnableCache = false)]
     public static string ReadA(int copy) => Environment.GetEnvironmentVariable("A") ?? "<unset>";
 
+    [Step(StepOperator = "envop", EnableCache = false)]
+    public static string ReadAB(int copy) => $"{Environment.GetEnvironmentVariable("A")},{Environment.GetEnvironmentVariable("B")}";
+
     [Step(StepOperator = "envop")]
     public static int Counted(string counter) => StepFiles.Increment(counter);
 
@@ -41,6 +44,23 @@ public sealed class SettingsTests
         Assert.Equal("2", await result.LoadAsync<string>("read_a_2"));
         Assert.Equal("2", await result.LoadAsync<string>("read_a_3"));
         Assert.Equal("3", await result.LoadAsync<string>("read_a_4"));
+    }
+
+    [Fact]
+    public async Task A_steps_environment_merges_with_the_operators_the_step_winning_per_variable()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("env", ("envop", new() { ["environment"] = "A=1,B=1" }));
+
+        var result = await home.RunAsync(p =>
+        {
+            p.Step(SettingsSteps.ReadAB, 1);
+            p.Step(SettingsSteps.ReadAB, 2).WithSettings(new Dictionary<string, string> { ["environment"] = "A=2" });
+        }, stack: stack, steps: new() { ["read_ab"] = new StepOverride { Settings = { ["environment"] = "B=3" } } });
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Steps.Select(s => $"{s.Name}: {s.Error}")));
+        Assert.Equal("1,3", await result.LoadAsync<string>("read_ab"));
+        Assert.Equal("2,1", await result.LoadAsync<string>("read_ab_2"));
     }
 
     [Fact]

@@ -21,6 +21,8 @@ internal static class InitCommand
             await client.Stacks.EnsureDefaultStackAsync(c.CancellationToken);
             if (c.Json) c.WriteJson(new { home = home.Path, store = client.Store.Location, created = !existed });
             else c.Success(existed ? $"Strata home already initialised at {home.Path}." : $"Initialised a Strata home at {home.Path} with the default stack.");
+            if (Environment.GetEnvironmentVariable("STRATA_HOME") is { Length: > 0 } set && Path.GetFullPath(set) != home.Path)
+                c.Error.WriteLine($"warning: STRATA_HOME is set ({set}) and wins over {home.Path}: commands use it until you unset it (unset STRATA_HOME).");
             return Handler.Ok;
         });
         return init;

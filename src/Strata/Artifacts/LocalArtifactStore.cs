@@ -11,10 +11,19 @@ public sealed class LocalArtifactStore : ArtifactStore
     private const string TempDirectory = ".tmp";
     private readonly string _root;
 
+    /// <exception cref="StrataConfigException">The root cannot be created (no permission, a file in the way, a read-only filesystem).</exception>
     public LocalArtifactStore(string root)
     {
         _root = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
-        Directory.CreateDirectory(_root);
+        try
+        {
+            Directory.CreateDirectory(_root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StrataConfigException($"The local artifact store's directory {_root} cannot be created: {e.Message} Choose a path you can " +
+                "write (strata artifact-store update NAME --path=DIR).", e);
+        }
     }
 
     public override string Root => _root;

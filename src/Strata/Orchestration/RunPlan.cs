@@ -118,7 +118,11 @@ internal static class RunPlanner
             {
                 foreach (var (k, v) in settingsSchema.Validate(stepSettings, requireAll: false,
                     $"step '{node.Name}' on step operator '{name}' (flavor {entry.Flavor.Name})"))
-                    values[k] = v;
+                {
+                    // A map (e.g. environment) merges with the component's, the step's value winning per key: later pairs win.
+                    var isMap = settingsSchema.Fields.First(f => f.Name == k).TypeName == "map";
+                    values[k] = isMap && v.Length > 0 && values.TryGetValue(k, out var inherited) && inherited.Length > 0 ? $"{inherited},{v}" : v;
+                }
                 settings = settingsSchema.Bind(values);
             }
             catch (StrataConfigException e)

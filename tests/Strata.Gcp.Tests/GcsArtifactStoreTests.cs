@@ -13,8 +13,8 @@ public sealed class GcsArtifactStoreTests(GcsServer server) : ArtifactStoreConfo
     protected override Task CorruptByteAsync(ArtifactStore store, string path, string file)
     {
         var gcs = (GcsArtifactStore)store;
-        var name = server.Emulator.ObjectNames(gcs.Bucket, gcs.ObjectNameOf(path))
-            .Single(n => n == gcs.ObjectNameOf(path) || (n.Contains("/.strata/", StringComparison.Ordinal) && n.EndsWith("/" + file, StringComparison.Ordinal)));
+        var name = server.Emulator.ObjectNames(gcs.Bucket, gcs.KeyOf(path))
+            .Single(n => n == gcs.KeyOf(path) || (n.Contains("/.strata/", StringComparison.Ordinal) && n.EndsWith("/" + file, StringComparison.Ordinal)));
         var changed = server.Emulator.ObjectContent(gcs.Bucket, name)!.ToArray();
         changed[changed.Length / 2] ^= 0xff;
         Assert.True(server.Emulator.ReplaceContent(gcs.Bucket, name, changed));
@@ -30,7 +30,7 @@ public sealed class GcsArtifactStoreTests(GcsServer server) : ArtifactStoreConfo
             BaseUri = server.Emulator.Endpoint + "storage/v1/",
             UnauthenticatedAccess = true,
         }.BuildAsync();
-        var orphan = $"{gcs.ObjectNameOf(path)}/.strata/{Guid.NewGuid():n}/data.bin";
+        var orphan = $"{gcs.KeyOf(path)}/.strata/{Guid.NewGuid():n}/data.bin";
         await client.UploadObjectAsync(gcs.Bucket, orphan, "application/octet-stream", new MemoryStream("half"u8.ToArray()));
     }
 

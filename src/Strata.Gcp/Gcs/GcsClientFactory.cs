@@ -7,7 +7,7 @@ using Google.Cloud.Storage.V1;
 namespace Strata.Gcp;
 
 /// <summary>How the store moves data: where, chunk size, parallelism, retries.</summary>
-internal sealed record GcsTransferSettings(GcsLocation Location, int PartSize, int MaxConcurrency, int MaxRetries);
+internal sealed record GcsTransferSettings(ObjectStoreLocation Location, int PartSize, int MaxConcurrency, int MaxRetries);
 
 /// <summary>Builds the storage client of a <see cref="GcsArtifactStoreConfig"/>, applying the documented credential order.</summary>
 internal static class GcsClientFactory

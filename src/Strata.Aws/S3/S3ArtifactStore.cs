@@ -18,6 +18,8 @@ public sealed class S3ArtifactStore : ObjectStoreArtifactStore, IDisposable
 {
     private readonly IAmazonS3 _s3;
     private readonly bool _ownsClient;
+    /// <summary>Multipart parts of every file being uploaded share the store's concurrency limit.</summary>
+    private readonly SemaphoreSlim _parts;
 
     /// <summary>Builds the store and its S3 client from the flavor's config.</summary>
     /// <exception cref="StrataConfigException">A bad path, region, endpoint, part size or credential setting.</exception>
@@ -32,6 +34,7 @@ public sealed class S3ArtifactStore : ObjectStoreArtifactStore, IDisposable
         _s3 = client;
         _ownsClient = ownsClient;
         Settings = settings;
+        _parts = new SemaphoreSlim(settings.MaxConcurrency);
     }
 
     internal S3TransferSettings Settings { get; }
@@ -43,6 +46,7 @@ public sealed class S3ArtifactStore : ObjectStoreArtifactStore, IDisposable
     public void Dispose()
     {
         if (_ownsClient) _s3.Dispose();
+        _parts.Dispose();
     }
 
     protected override async Task PutFileAsync(string key, string localFile, long size, string hash, CancellationToken cancellationToken)
@@ -66,18 +70,27 @@ public sealed class S3ArtifactStore : ObjectStoreArtifactStore, IDisposable
                 new ParallelOptions { MaxDegreeOfParallelism = Settings.MaxConcurrency, CancellationToken = cancellationToken }, async (number, ct) =>
                 {
                     var offset = (number - 1) * Settings.PartSize;
-                    var response = await _s3.UploadPartAsync(new UploadPartRequest
+                    await _parts.WaitAsync(ct).ConfigureAwait(false);
+                    UploadPartResponse response;
+                    try
                     {
-                        BucketName = Bucket,
-                        Key = key,
-                        UploadId = upload.UploadId,
-                        PartNumber = number,
-                        FilePath = localFile,
-                        FilePosition = offset,
-                        PartSize = Math.Min(Settings.PartSize, size - offset),
-                        IsLastPart = number == partCount,
-                        UseChunkEncoding = Settings.UseChunkEncoding,
-                    }, ct).ConfigureAwait(false);
+                        response = await _s3.UploadPartAsync(new UploadPartRequest
+                        {
+                            BucketName = Bucket,
+                            Key = key,
+                            UploadId = upload.UploadId,
+                            PartNumber = number,
+                            FilePath = localFile,
+                            FilePosition = offset,
+                            PartSize = Math.Min(Settings.PartSize, size - offset),
+                            IsLastPart = number == partCount,
+                            UseChunkEncoding = Settings.UseChunkEncoding,
+                        }, ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _parts.Release();
+                    }
                     parts[number - 1] = new PartETag(number, response.ETag);
                 }).ConfigureAwait(false);
             await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest

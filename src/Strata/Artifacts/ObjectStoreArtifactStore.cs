@@ -337,6 +337,8 @@ public abstract class ObjectStoreArtifactStore : ArtifactStore
     {
         var uri = UriOf(path);
         var hasher = new ContentHasher();
+        // Files and their ranges share one limit: at most MaxConcurrency reads in flight, however the bytes split into files.
+        using var reads = new SemaphoreSlim(MaxConcurrency);
         await FailFast.ForAllAsync(marker.Files, MaxConcurrency, async (file, ct) =>
         {
             var name = ArtifactPath.Normalize(file.Name);
@@ -345,7 +347,7 @@ public abstract class ObjectStoreArtifactStore : ArtifactStore
             var objectKey = GenerationPrefix(key, marker.Generation) + name;
             var head = await GetMetadataAsync(objectKey, ct).ConfigureAwait(false) ?? throw new ObjectReplacedException(file.Name);
             CheckObject(uri, file, head.Hash, head.Size);
-            var hash = await DownloadRangesAsync(uri, file, head, local, ct).ConfigureAwait(false);
+            var hash = await DownloadRangesAsync(uri, file, head, local, reads, ct).ConfigureAwait(false);
             var text = ContentHasher.Format(hash);
             if (text != file.Hash)
                 throw new ArtifactException(
@@ -360,7 +362,8 @@ public abstract class ObjectStoreArtifactStore : ArtifactStore
     }
 
     /// <summary>Downloads one object version in ranges of the part size, in parallel, then hashes what is on disk.</summary>
-    private async Task<byte[]> DownloadRangesAsync(string uri, CommitFile file, StoredObject head, string local, CancellationToken ct)
+    private async Task<byte[]> DownloadRangesAsync(string uri, CommitFile file, StoredObject head, string local, SemaphoreSlim reads,
+        CancellationToken ct)
     {
         var partSize = PartSize;
         var parts = Math.Max(1, (int)((file.Size + partSize - 1) / partSize));
@@ -375,8 +378,16 @@ public abstract class ObjectStoreArtifactStore : ArtifactStore
                         var start = i * partSize;
                         var end = Math.Min(file.Size, start + partSize) - 1;
                         using var buffer = new MemoryStream((int)(end - start + 1));
-                        // Pinned to one version: a rewrite in between fails the read instead of mixing bytes.
-                        await ReadAsync(head, parts == 1 ? null : start, parts == 1 ? null : end, buffer, token).ConfigureAwait(false);
+                        await reads.WaitAsync(token).ConfigureAwait(false);
+                        try
+                        {
+                            // Pinned to one version: a rewrite in between fails the read instead of mixing bytes.
+                            await ReadAsync(head, parts == 1 ? null : start, parts == 1 ? null : end, buffer, token).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            reads.Release();
+                        }
                         if (buffer.Length != end - start + 1)
                             throw new ArtifactException(
                                 $"A read of '{file.Name}' of artifact {uri} returned {buffer.Length} bytes instead of {end - start + 1}.");

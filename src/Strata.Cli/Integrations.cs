@@ -12,6 +12,7 @@ internal static class Integrations
     {
         PostgresMetadataStoreRegistration.Register();
         FlavorRegistry.Default.AddAws();
+        FlavorRegistry.Default.AddGcp();
         FlavorRegistry.Default.AddSlurm();
         FlavorRegistry.Default.AddContainers();
     }

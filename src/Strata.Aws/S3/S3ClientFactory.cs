@@ -4,7 +4,7 @@ using Amazon.S3;
 namespace Strata.Aws;
 
 /// <summary>How the store moves data: where, part size, parallelism, and whether uploads use aws-chunked signing.</summary>
-internal sealed record S3TransferSettings(S3Location Location, long PartSize, int MaxConcurrency, bool UseChunkEncoding);
+internal sealed record S3TransferSettings(ObjectStoreLocation Location, long PartSize, int MaxConcurrency, bool UseChunkEncoding);
 
 /// <summary>Builds the S3 client of an <see cref="S3ArtifactStoreConfig"/>, applying the documented defaults.</summary>
 internal static class S3ClientFactory

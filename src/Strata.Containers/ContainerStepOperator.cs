@@ -99,6 +99,11 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
         {
             return new StepJobStatus(StepJobState.Cancelled, $"container {job.JobId} no longer exists (stopped and removed)");
         }
+        catch (DockerApiException e)
+        {
+            // A busy engine answers 500 now and then: the next poll asks again.
+            return new StepJobStatus(StepJobState.Running, $"the container engine did not answer: {Message(e)}");
+        }
         var state = inspected.State;
         return state.Status switch
         {
@@ -156,6 +161,7 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
         ArgumentNullException.ThrowIfNull(job);
         var container = job.Data[ContainerKey];
         var seen = 0;
+        var failures = 0;
         while (true)
         {
             // Whether it had ended is asked before the read, so the read after the end has everything.
@@ -165,7 +171,14 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
             foreach (var line in read.Lines) yield return line;
             seen += read.Lines.Count;
             if (read.Gone) yield break;
-            if (ended)
+            // A busy engine refuses a read now and then (or has no log yet for a container just started): read again next poll.
+            failures = read.Error is null ? 0 : failures + 1;
+            if (read.Error is not null && ended && failures >= 3)
+            {
+                yield return $"(the container engine would not give the rest of the log: {read.Error})";
+                yield break;
+            }
+            if (ended && read.Error is null)
             {
                 foreach (var partial in read.Partial) yield return partial;
                 yield break;
@@ -186,10 +199,15 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
         {
             return true;
         }
+        catch (DockerApiException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The complete lines of the container's log after the first <paramref name="skip"/>, and the unfinished last line of each stream.</summary>
-    private async Task<(List<string> Lines, List<string> Partial, bool Gone)> ReadLogAsync(string container, int skip, CancellationToken cancellationToken)
+    private async Task<(List<string> Lines, List<string> Partial, bool Gone, string? Error)> ReadLogAsync(string container, int skip,
+        CancellationToken cancellationToken)
     {
         var lines = new List<string>();
         MultiplexedStream stream;
@@ -200,7 +218,11 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
         }
         catch (DockerContainerNotFoundException)
         {
-            return (lines, [], true);
+            return (lines, [], true, null);
+        }
+        catch (DockerApiException e)
+        {
+            return (lines, [], false, Message(e));
         }
         using (stream)
         {
@@ -218,7 +240,7 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
                 foreach (var line in TakeLines(target.Text))
                     if (count++ >= skip) lines.Add(line);
             }
-            return (lines, decoders.Values.Where(t => t.Text.Length > 0).Select(t => t.Text.ToString().TrimEnd('\r')).ToList(), false);
+            return (lines, decoders.Values.Where(t => t.Text.Length > 0).Select(t => t.Text.ToString().TrimEnd('\r')).ToList(), false, null);
         }
     }
 

@@ -21,18 +21,24 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
         return result;
     }
 
-    [Fact]
-    public async Task The_quickstart_trains_on_sagemaker_from_the_command_line()
+    /// <summary>An emulator whose training image runs the real strata command, with a job home of this test's own.</summary>
+    private Task<SageMakerEmulator> StartEmulatorAsync()
     {
-        var quickstart = RepoPaths.QuickstartDll();
         Directory.CreateDirectory(_temp.Combine("job-home"));
-        await using var emulator = await SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
+        return SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
         {
             Credentials = { [S3Server.AccessKey] = S3Server.SecretKey },
             Images = { [SageMakerStack.Image] = SageMakerStack.StrataImage(_temp.Combine("job-home")) },
             InheritEnvironment = false,
             PhaseDelay = TimeSpan.FromMilliseconds(20),
         });
+    }
+
+    [Fact]
+    public async Task The_quickstart_trains_on_sagemaker_from_the_command_line()
+    {
+        var quickstart = RepoPaths.QuickstartDll();
+        await using var emulator = await StartEmulatorAsync();
         var bucket = await s3.NewBucketConfigAsync("quickstart");
 
         Ok("artifact-store", "register", "s3", "--flavor=s3", $"--path={bucket.Path}", $"--endpoint_url={bucket.EndpointUrl}", "--region=us-east-1");
@@ -67,14 +73,7 @@ public sealed class SageMakerCliTests(S3Server s3) : IDisposable
     public async Task The_seed_register_command_trains_the_quickstart_on_sagemaker()
     {
         var quickstart = RepoPaths.QuickstartDll();
-        Directory.CreateDirectory(_temp.Combine("job-home"));
-        await using var emulator = await SageMakerEmulator.StartAsync(new SageMakerEmulatorOptions
-        {
-            Credentials = { [S3Server.AccessKey] = S3Server.SecretKey },
-            Images = { [SageMakerStack.Image] = SageMakerStack.StrataImage(_temp.Combine("job-home")) },
-            InheritEnvironment = false,
-            PhaseDelay = TimeSpan.FromMilliseconds(20),
-        });
+        await using var emulator = await StartEmulatorAsync();
         var bucket = await s3.NewBucketConfigAsync("seed");
         var bucketName = bucket.Path["s3://".Length..].Split('/')[0];
 

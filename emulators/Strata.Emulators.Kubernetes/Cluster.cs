@@ -628,6 +628,9 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
             containers.Add(container);
         }
         var spec = new JsonObject { ["restartPolicy"] = "Never", ["containers"] = containers };
+        // Namespaces shared with the pod: podman does them as a kubelet does (with shareProcessNamespace, PID 1 is the pause process).
+        foreach (var key in new[] { "shareProcessNamespace", "hostIPC" })
+            if (pod["spec"]![key] is { } value) spec[key] = value.DeepClone();
         if (pod["spec"]!["volumes"] is JsonArray volumes)
             spec["volumes"] = new JsonArray(volumes.Where(v => v?["hostPath"] is not null || v?["emptyDir"] is not null).Select(v => v!.DeepClone()).ToArray());
         return (new JsonObject
@@ -759,60 +762,54 @@ internal sealed class Cluster(KubernetesEmulatorOptions options, ObjectStore sto
             throw new KubernetesStatusException(400, "BadRequest", $"container \"{container}\" in pod \"{name}\" is waiting to start: {reason}");
         }
         var follow = query["follow"] == "true";
-        var args = new List<string> { "logs" };
-        if (follow) args.Add("-f");
-        if (query["timestamps"] == "true") args.Add("-t");
-        if (int.TryParse(query["tailLines"], out var tail)) args.AddRange(["--tail", tail.ToString(CultureInfo.InvariantCulture)]);
-        if (int.TryParse(query["sinceSeconds"], out var since)) args.AddRange(["--since", $"{since}s"]);
-        args.Add($"{name}-{container}");
+        var timestamps = query["timestamps"] == "true";
+        DateTimeOffset? since = int.TryParse(query["sinceSeconds"], out var seconds) ? DateTimeOffset.UtcNow.AddSeconds(-seconds)
+            : DateTimeOffset.TryParse(query["sinceTime"], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sinceTime) ? sinceTime
+            : null;
+        int? tail = int.TryParse(query["tailLines"], out var t) ? t : null;
+        var (code, logPath) = await PodmanAsync(["inspect", "--format", "{{.HostConfig.LogConfig.Path}}", $"{name}-{container}"], context.RequestAborted);
+        if (code != 0) throw new KubernetesStatusException(500, "InternalError", $"the container's log cannot be found: {logPath.Trim()}");
+        var log = new CriLog(logPath.Trim());
 
-        var start = new ProcessStartInfo(options.PodmanCommand) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in options.PodmanEnvironment) start.Environment[k] = v;
-        using var process = Process.Start(start)!;
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain";
         await context.Response.StartAsync(context.RequestAborted);
         // The headers go out now: a follower waits for them before the first line, which may be long in coming.
         await context.Response.Body.FlushAsync(context.RequestAborted);
-        var gate = new SemaphoreSlim(1, 1);
-        var lines = 0;
         var limit = follow ? options.DropLogStreamsAfterLines : null;
-        using var dropped = new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping, dropped.Token);
-        async Task Pump(StreamReader reader)
-        {
-            while (await reader.ReadLineAsync(stop.Token) is { } line)
-            {
-                await gate.WaitAsync(stop.Token);
-                try
-                {
-                    if (limit is { } max && lines >= max)
-                    {
-                        await dropped.CancelAsync();
-                        return;
-                    }
-                    await context.Response.WriteAsync(line + "\n", stop.Token);
-                    await context.Response.Body.FlushAsync(stop.Token);
-                    lines++;
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }
-        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        // The container's CRI log file, read forward as a kubelet reads it: whole lines, partial entries joined.
+        var sent = 0;
         try
         {
-            await Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
-            await process.WaitForExitAsync(stop.Token);
+            for (var first = true; ; first = false)
+            {
+                var ended = !follow || Terminated(ns, name, container);
+                IEnumerable<CriLog.Entry> entries = log.ReadNew().Where(e => since is null || e.At >= since);
+                if (first && tail is { } last) entries = entries.TakeLast(last);
+                foreach (var entry in entries)
+                {
+                    if (limit is { } max && sent >= max)
+                    {
+                        context.Abort();
+                        return 200;
+                    }
+                    await context.Response.WriteAsync((timestamps ? $"{entry.Time} {entry.Text}" : entry.Text) + "\n", stop.Token);
+                    sent++;
+                }
+                await context.Response.Body.FlushAsync(stop.Token);
+                if (ended) break;
+                await Task.Delay(options.PollInterval, stop.Token);
+            }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
         {
-            try { process.Kill(true); } catch (InvalidOperationException) { }
-            if (dropped.IsCancellationRequested) context.Abort();
-            else if (context.RequestAborted.IsCancellationRequested) throw;
+            // The emulator is stopping: end the stream.
         }
         return 200;
     }
+
+    private bool Terminated(string ns, string name, string container) =>
+        store.Get("pods", ns, name) is not { } pod
+        || (pod["status"]?["containerStatuses"] as JsonArray ?? []).Any(c => (string?)c?["name"] == container && c?["state"]?["terminated"] is not null);
 }

@@ -15,6 +15,7 @@ internal static class Integrations
         FlavorRegistry.Default.AddGcp();
         FlavorRegistry.Default.AddSlurm();
         FlavorRegistry.Default.AddContainers();
+        FlavorRegistry.Default.AddKubernetes();
     }
 
     /// <summary>

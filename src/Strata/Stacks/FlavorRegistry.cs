@@ -56,5 +56,6 @@ public sealed class FlavorRegistry
         [(ComponentType.StepOperator, "sagemaker")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.ArtifactStore, "s3")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.StepOperator, "container")] = ("Strata.Containers", "AddContainers()"),
+        [(ComponentType.StepOperator, "kubernetes")] = ("Strata.Kubernetes", "AddKubernetes()"),
     };
 }

@@ -173,6 +173,7 @@ internal sealed class KubernetesStepOperator : StepOperator
         yield return $"[kubernetes] Job {job.JobId} in namespace {ns} (context {job.Data.GetValueOrDefault(ContextKey)})";
         var cursor = new LogCursor();
         string? shown = null;
+        var unreadable = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             V1Pod? pod;
@@ -196,14 +197,26 @@ internal sealed class KubernetesStepOperator : StepOperator
                     shown = reason;
                     yield return $"[kubernetes] pod {pod.Metadata.Name}: {reason}";
                 }
-                if (await HasEndedAsync(job, pod, cancellationToken).ConfigureAwait(false)) yield break;
+                if (await HasEndedAsync(job, cancellationToken).ConfigureAwait(false))
+                {
+                    // The pod may have run and ended between the two reads: then its log is read once more before the end.
+                    if (await ContainerRanAsync(job, cancellationToken).ConfigureAwait(false)) continue;
+                    yield break;
+                }
                 if (!await DelayAsync(cancellationToken).ConfigureAwait(false)) yield break;
                 continue;
             }
             var ended = state.Terminated is not null;
+            cursor.Opened = false;
             await foreach (var line in ReadLogAsync(pod, ns, follow: !ended, cursor, cancellationToken).ConfigureAwait(false))
                 yield return line;
-            if (ended || cancellationToken.IsCancellationRequested) yield break;
+            if (cancellationToken.IsCancellationRequested) yield break;
+            if (ended && cursor.Opened) yield break;
+            if (ended && ++unreadable >= 5)
+            {
+                yield return $"[kubernetes] the log of pod {pod.Metadata.Name} could not be read; kubectl logs {pod.Metadata.Name} -n {ns} may still show it";
+                yield break;
+            }
             // The followed stream ended: the container did (the next round reads what is left and stops), or the connection dropped.
         }
     }
@@ -217,6 +230,7 @@ internal sealed class KubernetesStepOperator : StepOperator
             var response = await Api.CoreV1.ReadNamespacedPodLogWithHttpMessagesAsync(pod.Metadata.Name, ns, JobSpec.ContainerName, follow: follow,
                 sinceSeconds: cursor.SinceSeconds(_time.GetUtcNow()), timestamps: true, cancellationToken: cancellationToken).ConfigureAwait(false);
             stream = response.Body;
+            cursor.Opened = true;
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
@@ -248,12 +262,23 @@ internal sealed class KubernetesStepOperator : StepOperator
         }
     }
 
-    private async Task<bool> HasEndedAsync(StepJob job, V1Pod? pod, CancellationToken cancellationToken)
+    private async Task<bool> HasEndedAsync(StepJob job, CancellationToken cancellationToken)
     {
         try
         {
-            var status = await GetStatusAsync(job, cancellationToken).ConfigureAwait(false);
-            return status.IsFinished && (pod is null || Container(pod)?.State?.Running is null);
+            return (await GetStatusAsync(job, cancellationToken).ConfigureAwait(false)).IsFinished;
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> ContainerRanAsync(StepJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Container(await PodOfAsync(job, cancellationToken).ConfigureAwait(false))?.State?.Terminated is not null;
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
@@ -349,6 +374,9 @@ internal sealed class KubernetesStepOperator : StepOperator
         private DateTimeOffset? _last;
         private int _atLast;
         private int _seenAtLast;
+
+        /// <summary>Whether the last read got the log stream at all.</summary>
+        public bool Opened { get; set; }
 
         /// <summary>sinceSeconds of the next read: from a little before the last line (the server's clock may differ), or the start.</summary>
         public int? SinceSeconds(DateTimeOffset now)

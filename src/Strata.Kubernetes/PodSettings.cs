@@ -110,5 +110,8 @@ internal sealed record PodSettings
         _ => throw new StrataConfigException("pod_settings.image_pull_secrets must be a list of secret names."),
     };
 
-    private static string Kind(Type t) => t.IsGenericType ? $"list of {t.GetGenericArguments()[^1].Name.TrimStart('V', '1')}" : t.Name.TrimStart('V', '1');
+    private static string Kind(Type t) => t.IsGenericType ? $"list of {Name(t.GetGenericArguments()[^1])}" : Name(t);
+
+    /// <summary><c>V1Volume</c> → <c>Volume</c>.</summary>
+    private static string Name(Type t) => t.Name.StartsWith("V1", StringComparison.Ordinal) ? t.Name[2..] : t.Name;
 }

@@ -16,6 +16,9 @@ public sealed class KubernetesEmulatorFixture : IAsyncLifetime
     /// <summary>The environment podman needs to see the emulator's pods.</summary>
     public IReadOnlyDictionary<string, string> PodmanEnvironment => _containers.Environment;
 
+    /// <summary>The registry and podman the pods are run with.</summary>
+    public ContainerServices Containers => _containers;
+
     /// <summary>The Debian image with bash the test pods run.</summary>
     public string Image => _containers.BaseImage;
 

@@ -15,8 +15,14 @@ public sealed record CliResult(int ExitCode, string Out, string Error)
 public sealed class StrataCli : IDisposable
 {
     private readonly TempDirectory _dir = new("strata-cli");
+    private readonly string _strataDll;
 
-    public StrataCli() => Directory.CreateDirectory(Home);
+    /// <param name="strataDll">The command's strata.dll. Default: the one beside the tests (<see cref="StrataDll"/>).</param>
+    public StrataCli(string? strataDll = null)
+    {
+        _strataDll = strataDll ?? StrataDll;
+        Directory.CreateDirectory(Home);
+    }
 
     public string Home => _dir.Combine("home");
     public string WorkingDirectory => _dir.Path;
@@ -45,7 +51,7 @@ public sealed class StrataCli : IDisposable
             RedirectStandardInput = input is not null,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(StrataDll);
+        start.ArgumentList.Add(_strataDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("STRATA_HOME");
         start.Environment.Remove("STRATA_STORE_URL");

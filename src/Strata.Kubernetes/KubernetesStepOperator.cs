@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using k8s;
@@ -28,6 +29,9 @@ internal sealed class KubernetesStepOperator : StepOperator
     private readonly KubernetesStepOperatorConfig _config;
     private readonly TimeProvider _time;
     private readonly Lazy<(IKubernetes Client, string Namespace, string Context)> _api;
+
+    /// <summary>The resourceVersion of each Job's last pod list: a watch from it sees every change after that read.</summary>
+    private readonly ConcurrentDictionary<string, string> _podListVersions = new(StringComparer.Ordinal);
 
     public KubernetesStepOperator(KubernetesStepOperatorConfig config, TimeProvider time)
     {
@@ -160,6 +164,50 @@ internal sealed class KubernetesStepOperator : StepOperator
         catch (HttpOperationException e) when (KubernetesApi.IsNotFound(e))
         {
         }
+    }
+
+    /// <summary>
+    /// Watches the Job's pods from the last status poll's list: returns at the first change (scheduled, started, ended), so a finished
+    /// step is noticed at once rather than after the poll's backoff; after <paramref name="delay"/> at the latest.
+    /// </summary>
+    public override async Task WaitForChangeAsync(StepJob job, TimeSpan delay, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (!_podListVersions.TryGetValue(job.JobId, out var version))
+        {
+            await base.WaitForChangeAsync(job, delay, time, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waited = Task.Delay(delay, time, stop.Token);
+        var changed = FirstPodEventAsync(job, version, delay, stop.Token);
+        await Task.WhenAny(waited, changed).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(waited, changed).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpOperationException or HttpRequestException or IOException)
+        {
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private async Task FirstPodEventAsync(StepJob job, string version, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var events = Api.CoreV1.WatchListNamespacedPodAsync(job.Data[NamespaceKey], labelSelector: $"job-name={job.JobId}",
+            resourceVersion: version, timeoutSeconds: (int)Math.Ceiling(delay.TotalSeconds) + 1, cancellationToken: cancellationToken);
+        try
+        {
+            await foreach (var _ in events.ConfigureAwait(false))
+                return;
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or k8s.KubernetesException)
+        {
+            // A refused or broken watch (an expired resourceVersion): not a change, and not a reason to poll at once.
+        }
+        // The watch ended without a change (its timeout, or a dropped connection): the delay decides.
+        await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -304,6 +352,7 @@ internal sealed class KubernetesStepOperator : StepOperator
     {
         var pods = await Api.CoreV1.ListNamespacedPodAsync(job.Data[NamespaceKey], labelSelector: $"job-name={job.JobId}",
             cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (pods.Metadata?.ResourceVersion is { Length: > 0 } version) _podListVersions[job.JobId] = version;
         return pods.Items.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
     }
 

@@ -150,6 +150,21 @@ public sealed class KubernetesStepOperatorTests(KubernetesEmulatorFixture cluste
     }
 
     [Fact]
+    public async Task Between_status_polls_the_operator_watches_the_jobs_pods_instead_of_waiting_out_the_delay()
+    {
+        var config = Config();
+        await using var op = new KubernetesStepOperator(config, TimeProvider.System);
+        var launch = Bash("sleep 3; echo done", config, cluster.Image);
+
+        var status = await op.LaunchAsync(launch);
+
+        Assert.Equal(StepJobState.Succeeded, status.State);
+        var name = StepJobNames.For(launch.StepRunId, launch.Pipeline, launch.StepName);
+        Assert.Contains(cluster.Emulator.Requests, r => r.Path == "/api/v1/namespaces/default/pods" && r.Query.Contains("watch=true", StringComparison.Ordinal)
+            && r.Query.Contains("resourceVersion=", StringComparison.Ordinal) && Uri.UnescapeDataString(r.Query).Contains($"job-name={name}", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_context_the_kubeconfig_lacks_is_refused_listing_the_ones_it_has()
     {
         var config = Config(c => c.KubernetesContext = "prod");

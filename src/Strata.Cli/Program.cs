@@ -4,6 +4,18 @@ using Strata.Cli.Commands;
 
 Integrations.Register();
 
+IDisposable? telemetry;
+try
+{
+    telemetry = TelemetryExport.FromEnvironment();
+}
+catch (StrataException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return Handler.UserError;
+}
+using var exporting = telemetry;
+
 // The CLI is also a step entrypoint: a step operator can run `strata strata-step --manifest URI` for any app's step.
 if (await StrataEntrypoint.TryRunAsync(args) is { } stepExitCode)
     return stepExitCode;

@@ -38,6 +38,9 @@ internal sealed class LocalOrchestrator(
         int maxParallelism, bool noCache, PriorRun? prior, CancellationToken cancellationToken)
     {
         var clock = _time.GetTimestamp();
+        using var activity = StrataTelemetry.Source.StartActivity($"run {run.Pipeline}");
+        activity?.SetTag(StrataTelemetry.Tags.Pipeline, run.Pipeline).SetTag(StrataTelemetry.Tags.RunId, run.Id)
+            .SetTag(StrataTelemetry.Tags.RunName, run.Name).SetTag(StrataTelemetry.Tags.Stack, run.Stack);
         observer.RunStarted(run, pipeline.StepNames);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var watching = new CancellationTokenSource();
@@ -78,6 +81,8 @@ internal sealed class LocalOrchestrator(
         await store.FinishRunAsync(run.Id, status, finishedAt, error, CancellationToken.None).ConfigureAwait(false);
         var result = new RunResult(run with { Status = status, FinishedAt = finishedAt, Error = error },
             outcomes.Select(o => o.ToResult()).ToArray(), _time.GetElapsedTime(clock), artifacts, materializers);
+        activity?.SetTag(StrataTelemetry.Tags.Status, status.ToString().ToLowerInvariant());
+        if (status == ExecutionStatus.Failed) StrataTelemetry.Fail(activity, error ?? "failed");
         observer.RunFinished(result);
         return result;
     }

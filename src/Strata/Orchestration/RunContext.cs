@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Strata;
 
@@ -50,6 +51,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
                     ExecutionStatus.Cached, now, now, null, hit.StepRun.Id, parametersJson), inputs, [],
                     hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
+                using (var cached = StepActivity(node, stepRunId, plan, attempt: null))
+                    cached?.AddEvent(new ActivityEvent("cache hit", tags: new ActivityTagsCollection { ["strata.cached_from"] = hit.StepRun.Id }));
+                StrataTelemetry.StepsCached.Add(1, MetricTags(node));
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, _time.GetElapsedTime(clock), $"from step run {hit.StepRun.Id}"));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, _time.GetElapsedTime(clock), null,
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
@@ -85,6 +89,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                             : attempt > 1 ? $"attempt {attempt}" : null));
                 }
                 started = true;
+                using var activity = StepActivity(node, stepRunId, plan, attempt);
+                StrataTelemetry.StepsStarted.Add(1, MetricTags(node));
 
                 var log = new StepLog(node.Name, observer.StepLogLine);
                 var prefix = ArtifactPath.Combine(run.Pipeline, run.Name, $"{node.Name}.{stepRunId[^8..]}");
@@ -103,6 +109,13 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
                     if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
+                    activity?.SetTag(StrataTelemetry.Tags.Status, status.ToString().ToLowerInvariant());
+                    if (!cancelled)
+                    {
+                        StrataTelemetry.Fail(activity, error, e);
+                        StrataTelemetry.StepsFailed.Add(1, MetricTags(node));
+                    }
+                    StrataTelemetry.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
                     recorder.Post(new StepRunFinished(stepRunId, status, _time.GetUtcNow(), error, [], []));
                     SaveLog(stepRunId, log);
                     if (cancelled || attempt >= lastAttempt)
@@ -129,6 +142,10 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, _time.GetUtcNow(), null,
                     result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()), after: result.Written);
                 SaveLog(stepRunId, log);
+                activity?.SetTag(StrataTelemetry.Tags.Status, "completed");
+                StrataTelemetry.StepsCompleted.Add(1, MetricTags(node));
+                StrataTelemetry.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
+                StrataTelemetry.ArtifactBytes.Add(result.Outputs.Sum(o => o.Artifact.Size), MetricTags(node));
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, _time.GetElapsedTime(attemptClock)));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, _time.GetElapsedTime(clock), null,
                     result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, InProcess(plan), o.Value))));
@@ -153,6 +170,20 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     }
 
     private static bool InProcess(StepPlan plan) => plan.Operator is null;
+
+    /// <summary>The span of one step attempt (or of a cache hit, without an attempt), a child of the run's.</summary>
+    private Activity? StepActivity(StepNode node, string stepRunId, StepPlan plan, int? attempt)
+    {
+        var activity = StrataTelemetry.Source.StartActivity($"step {node.Name}");
+        if (activity is null) return null;
+        activity.SetTag(StrataTelemetry.Tags.Pipeline, run.Pipeline).SetTag(StrataTelemetry.Tags.RunId, run.Id).SetTag(StrataTelemetry.Tags.RunName, run.Name)
+            .SetTag(StrataTelemetry.Tags.Step, node.Name).SetTag(StrataTelemetry.Tags.StepRunId, stepRunId);
+        if (attempt is { } n) activity.SetTag(StrataTelemetry.Tags.Attempt, n);
+        if (plan.OperatorName is { } op) activity.SetTag(StrataTelemetry.Tags.Operator, op);
+        return activity;
+    }
+
+    private TagList MetricTags(StepNode node) => new() { { StrataTelemetry.Tags.Pipeline, run.Pipeline }, { StrataTelemetry.Tags.Step, node.Name } };
 
     private static StepJob StepJobOf(StepRunRecord stepRun) => System.Text.Json.JsonSerializer.Deserialize<StepJob>(stepRun.Job!, StrataJson.Compact)!;
 

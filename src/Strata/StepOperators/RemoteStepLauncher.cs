@@ -57,6 +57,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadata
 
         var submittedAt = time.GetUtcNow();
         var job = await StepJobFollower.SubmitAsync(op, launch, time, cancellationToken).ConfigureAwait(false);
+        System.Diagnostics.Activity.Current?.SetTag(StrataTelemetry.Tags.JobId, job.JobId);
         await store.SetStepJobAsync(invocation.StepRunId, op.Name, JsonSerializer.Serialize(job, StrataJson.Compact),
             CancellationToken.None).ConfigureAwait(false);
         return await FollowAsync(invocation, job, artifacts, masker, submittedAt, cancellationToken).ConfigureAwait(false);

@@ -54,6 +54,7 @@ internal static class StepDocumentsJson
         w.WriteString("output_prefix", m.OutputPrefix);
         w.WriteString("result_path", m.ResultPath);
         w.WriteString("log_path", m.LogPath);
+        if (m.Traceparent is { } traceparent) w.WriteString("traceparent", traceparent);
         w.WriteEndObject();
     });
 
@@ -71,7 +72,7 @@ internal static class StepDocumentsJson
                 Array(a, "inputs", i => new ManifestInput(Text(i, "output"), Artifact(Property(i, "artifact") ?? throw Missing("manifest input", "artifact")))),
                 Bool(a, "assemble"),
                 Property(a, "source") is { ValueKind: JsonValueKind.Object } source ? MethodRef(source) : null)),
-            Text(m, "output_prefix"), Text(m, "result_path"), Text(m, "log_path"));
+            Text(m, "output_prefix"), Text(m, "result_path"), Text(m, "log_path"), NullableText(m, "traceparent"));
     }
 
     public static byte[] Write(StepResultRecord r) => Document(Indented, w =>

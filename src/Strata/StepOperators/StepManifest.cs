@@ -44,7 +44,7 @@ internal sealed record ManifestArgument(string Name, bool IsLiteral, JsonElement
 /// </summary>
 internal sealed record StepManifest(
     int Format, string Pipeline, string RunId, string RunName, string StepName, string StepRunId, int Attempt,
-    StepMethodRef Step, IReadOnlyList<ManifestArgument> Arguments, string OutputPrefix, string ResultPath, string LogPath)
+    StepMethodRef Step, IReadOnlyList<ManifestArgument> Arguments, string OutputPrefix, string ResultPath, string LogPath, string? Traceparent = null)
 {
     public const int CurrentFormat = 1;
 
@@ -61,7 +61,7 @@ internal sealed record StepManifest(
                 a.Assemble, a.Source is null ? null : StepMethodRef.Of(a.Source))).ToArray();
         return new StepManifest(CurrentFormat, invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
             invocation.Attempt, StepMethodRef.Of(invocation.Node.Definition), arguments, invocation.OutputPrefix,
-            ResultPathFor(invocation.OutputPrefix), ArtifactPath.Combine(invocation.OutputPrefix, "step.log"));
+            ResultPathFor(invocation.OutputPrefix), ArtifactPath.Combine(invocation.OutputPrefix, "step.log"), StrataTelemetry.CurrentTraceparent());
     }
 
     public byte[] ToJson() => StepDocumentsJson.Write(this);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Strata;
 
 /// <summary>
@@ -159,6 +161,12 @@ public static class StrataEntrypoint
                 .OfType<string>()),
         };
         ConsoleCapture.Install();
+        // The job's own span, a child of the orchestrator's span of this attempt when an exporter listens on both sides.
+        using var activity = StrataTelemetry.Source.StartActivity($"step {manifest.StepName} (job)", ActivityKind.Internal,
+            ActivityContext.TryParse(manifest.Traceparent, null, out var parent) ? parent : default);
+        activity?.SetTag(StrataTelemetry.Tags.Pipeline, manifest.Pipeline).SetTag(StrataTelemetry.Tags.RunId, manifest.RunId)
+            .SetTag(StrataTelemetry.Tags.Step, manifest.StepName).SetTag(StrataTelemetry.Tags.StepRunId, manifest.StepRunId)
+            .SetTag(StrataTelemetry.Tags.Attempt, manifest.Attempt).SetTag("host.name", Environment.MachineName);
         StepResultRecord result;
         try
         {
@@ -179,6 +187,7 @@ public static class StrataEntrypoint
         catch (Exception e)
         {
             log.WriteLine(e.ToString());
+            StrataTelemetry.Fail(activity, e.Message, e);
             result = Result(StepResultRecord.Failed, e, started, [], manifest);
             result = result with { ErrorMessage = log.Masker!.Mask(result.ErrorMessage ?? ""), StackTrace = log.Masker.Mask(result.StackTrace ?? "") };
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Strata.Cli.Commands;
 
 namespace Strata.Cli;
 
@@ -82,10 +83,15 @@ internal static class Shapes
         w.WriteEndObject();
     }
 
-    public static object Artifact(ArtifactRecord a) => new
+    public static object Artifact(ArtifactRecord a, ArtifactProducer? producer = null, string? value = null) => new
     {
         id = a.Id, uri = a.Uri, type = a.TypeName, materializer = a.Materializer, materializer_version = a.MaterializerVersion,
         content_hash = a.ContentHash, size = a.Size, producer_step_run_id = a.ProducerStepRunId, output_name = a.OutputName, created_at = a.CreatedAt,
+        producer = producer is null ? null : new
+        {
+            pipeline = producer.Pipeline, run_id = producer.RunId, run_name = producer.RunName, step = producer.Step, step_run_id = producer.StepRunId,
+        },
+        value,
     };
 
     public static void WriteStep(Utf8JsonWriter w, StepRunRecord s, IEnumerable<StepArtifactLink> inputs, IEnumerable<StepArtifactLink> outputs)

@@ -177,4 +177,33 @@ public sealed class PipelineCommandTests : IDisposable
         Assert.Contains("content hash", table.Out);
         Assert.Equal(2, _cli.Run("artifact", "show", "ffffffffffff").ExitCode);
     }
+
+    [Fact]
+    public void Artifacts_name_their_producer_by_pipeline_run_and_step_and_a_small_value_is_shown_inline_once_its_hash_checks()
+    {
+        Assert.Equal(0, RunPipeline("arithmetic", "--run-name", "first").ExitCode);
+        var artifacts = _cli.Run("artifact", "list", "--run", "first", "--output", "json").Json.EnumerateArray().ToArray();
+        var report = artifacts.Single(a => a.GetProperty("type").GetString()!.StartsWith("System.String", StringComparison.Ordinal));
+        var producer = report.GetProperty("producer");
+        Assert.Equal("arithmetic", producer.GetProperty("pipeline").GetString());
+        Assert.Equal("first", producer.GetProperty("run_name").GetString());
+        var step = producer.GetProperty("step").GetString()!;
+        Assert.Equal(report.GetProperty("producer_step_run_id").GetString(), producer.GetProperty("step_run_id").GetString());
+        Assert.Contains($"arithmetic/first/{step}", _cli.Run("artifact", "list", "--run", "first").Out);
+
+        var id = report.GetProperty("id").GetString()!;
+        var uri = report.GetProperty("uri").GetString()!;
+        var shown = _cli.Run("artifact", "show", id, "--output", "json").Json;
+        Assert.Equal(File.ReadAllText(uri), shown.GetProperty("value").GetString());
+        Assert.StartsWith("sum=", shown.GetProperty("value").GetString());
+        var table = _cli.Run("artifact", "show", id).Out;
+        Assert.Contains($"arithmetic/first/{step} (step run ", table);
+        Assert.Contains("sum=", table);
+
+        // A value changed in the store is not shown as if it were the step's output.
+        File.WriteAllText(uri, "sum=-1");
+        var changed = _cli.Run("artifact", "show", id, "--output", "json").Json.GetProperty("value").GetString()!;
+        Assert.StartsWith("(cannot be read:", changed);
+        Assert.DoesNotContain("sum=-1", changed);
+    }
 }

@@ -56,6 +56,9 @@ public interface IMetadataStore : IAsyncDisposable
 
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>One step run by its id (e.g. an artifact's producer), or null.</summary>
+    Task<StepRunRecord?> GetStepRunAsync(string stepRunId, CancellationToken cancellationToken = default);
+
     /// <summary>How many step runs a run has in each state (states it has none in are left out).</summary>
     Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 

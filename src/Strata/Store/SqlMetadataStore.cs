@@ -410,6 +410,10 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             ("r", runId)).ConfigureAwait(false))
         .ToDictionary(c => c.Status, c => c.Count);
 
+    public async Task<StepRunRecord?> GetStepRunAsync(string stepRunId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE id = @i", ReadStepRun, cancellationToken, ("i", stepRunId))
+            .ConfigureAwait(false)).SingleOrDefault();
+
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM (SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
             $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, " +

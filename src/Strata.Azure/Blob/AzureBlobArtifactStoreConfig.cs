@@ -5,7 +5,8 @@ namespace Strata.Azure;
 /// <summary>
 /// Config of the <c>azure</c> artifact store. The account and its credentials come from one of: <see cref="ConnectionString"/>
 /// alone; <see cref="AccountName"/> (or <see cref="EndpointUrl"/>) with <see cref="AccountKey"/> or <see cref="SasToken"/>;
-/// or <see cref="AccountName"/> (or <see cref="EndpointUrl"/>) alone, signed in through <c>DefaultAzureCredential</c>
+/// or <see cref="AccountName"/> (or <see cref="EndpointUrl"/>) alone, signed with the key or SAS in the environment variable
+/// <c>AZURE_STORAGE_KEY</c> or <c>AZURE_STORAGE_SAS_TOKEN</c> if set, else signed in through <c>DefaultAzureCredential</c>
 /// (environment variables of a service principal, workload or managed identity, the Azure CLI's login, ...).
 /// Give secrets as secret references, <c>{{name.key}}</c>.
 /// </summary>

@@ -16,9 +16,16 @@ internal static class AzureBlobClientFactory
 {
     public const int MaxPartSizeMb = 4000; // Azure's largest block
 
+    /// <summary>The Azure CLI's variables for a storage key and a SAS, read when the config has neither (a job gets no secret fields).</summary>
+    public const string KeyVariable = "AZURE_STORAGE_KEY";
+    public const string SasVariable = "AZURE_STORAGE_SAS_TOKEN";
+
     /// <summary>The container client; <paramref name="policy"/>, when given, sees every request (tests count them).</summary>
     /// <exception cref="StrataConfigException">A bad path, endpoint, transfer setting, or conflicting or unusable credentials.</exception>
-    public static BlobContainerClient Create(AzureBlobArtifactStoreConfig config, HttpPipelinePolicy? policy = null)
+    public static BlobContainerClient Create(AzureBlobArtifactStoreConfig config, HttpPipelinePolicy? policy = null) =>
+        Create(config, policy, Environment.GetEnvironmentVariable);
+
+    internal static BlobContainerClient Create(AzureBlobArtifactStoreConfig config, HttpPipelinePolicy? policy, Func<string, string?> environment)
     {
         var settings = TransferSettings(config); // validates the rest before credentials are looked at
         var options = new BlobClientOptions();
@@ -48,6 +55,14 @@ internal static class AzureBlobClientFactory
         }
         if (key is not null && sas is not null)
             throw new StrataConfigException("account_key and sas_token are two ways to sign the same requests: give one of them.");
+        var keySource = "account_key";
+        if (key is null && sas is null)
+        {
+            // A step operator's job gets the store's config without its secrets: it may bring a key or SAS in its environment.
+            key = Given(environment(KeyVariable));
+            sas = key is null ? Given(environment(SasVariable)) : null;
+            keySource = KeyVariable;
+        }
 
         var service = ServiceUri(config);
         var containerUri = new Uri(service.AbsoluteUri.TrimEnd('/') + "/" + container);
@@ -55,14 +70,14 @@ internal static class AzureBlobClientFactory
         {
             var account = Given(config.AccountName) ?? new BlobUriBuilder(service).AccountName;
             if (string.IsNullOrEmpty(account))
-                throw new StrataConfigException("account_key needs account_name: the key signs requests in the account's name.");
+                throw new StrataConfigException($"{keySource} needs account_name: the key signs requests in the account's name.");
             try
             {
                 _ = Convert.FromBase64String(key);
             }
             catch (FormatException e)
             {
-                throw new StrataConfigException("account_key is not a storage account key (the base64 text the portal shows under Access keys).", e);
+                throw new StrataConfigException($"{keySource} is not a storage account key (the base64 text the portal shows under Access keys).", e);
             }
             return new BlobContainerClient(containerUri, new StorageSharedKeyCredential(account, key), options);
         }
@@ -70,7 +85,8 @@ internal static class AzureBlobClientFactory
             return new BlobContainerClient(containerUri, new AzureSasCredential(sas.TrimStart('?')), options);
         if (service.Scheme != Uri.UriSchemeHttps)
             throw new StrataConfigException($"endpoint_url '{config.EndpointUrl}' is plain http, and Azure AD tokens (DefaultAzureCredential) are only " +
-                "sent over https: give account_key, sas_token or connection_string (Azurite: its well-known devstoreaccount1 key).");
+                "sent over https: give account_key, sas_token or connection_string (Azurite: its well-known devstoreaccount1 key), or set " +
+                $"{KeyVariable} or {SasVariable}.");
         return new BlobContainerClient(containerUri, new DefaultAzureCredential(), options);
     }
 

@@ -5,10 +5,22 @@ namespace Strata.Azure;
 /// <summary>Parses <c>az://container</c> or <c>az://container/prefix</c>.</summary>
 internal static partial class AzureBlobLocation
 {
-    public static ObjectStoreLocation Parse(string path) =>
-        ObjectStoreLocation.Parse(path, "az://", "azure", bucket => ContainerName().IsMatch(bucket) && !bucket.Contains("--", StringComparison.Ordinal),
+    private const string Shape = "az://container or az://container/prefix (the account is account_name, endpoint_url or connection_string)";
+
+    public static ObjectStoreLocation Parse(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        // A blob URL, as the portal shows it, says what to write instead.
+        if (Uri.TryCreate(path.Trim(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+            && url.Host.Contains(".blob.", StringComparison.Ordinal))
+            throw new StrataConfigException($"The azure artifact store path '{path}' is a blob URL: write it as az://{url.AbsolutePath.Trim('/')} " +
+                $"with account_name={url.Host.Split('.')[0]}.");
+        if (!path.Trim().StartsWith("az://", StringComparison.Ordinal))
+            throw new StrataConfigException($"The azure artifact store path '{path}' must look like {Shape}.");
+        return ObjectStoreLocation.Parse(path, "az://", "azure", bucket => ContainerName().IsMatch(bucket) && !bucket.Contains("--", StringComparison.Ordinal),
             "an Azure Blob Storage container name: 3-63 characters of lowercase letters, digits and single '-', starting and ending with a letter or " +
             "digit.");
+    }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
     private static partial Regex ContainerName();

@@ -4,6 +4,7 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Sas;
 using Strata.Testing;
+using static Strata.Tests.Support.ArtifactFiles;
 
 namespace Strata.Azure.Tests;
 
@@ -58,23 +59,6 @@ public sealed class AzureBlobArtifactStoreTests(AzuriteServer server) : Artifact
         configure?.Invoke(config);
         var log = new RequestLog();
         return (new AzureBlobArtifactStore(AzureBlobClientFactory.Create(config, log), AzureBlobClientFactory.TransferSettings(config)), log);
-    }
-
-    private static Func<IArtifactWriter, CancellationToken, Task> Files(params (string Name, byte[] Content)[] files) => async (writer, ct) =>
-    {
-        foreach (var (name, content) in files)
-        {
-            await using var stream = writer.CreateFile(name);
-            await stream.WriteAsync(content, ct);
-        }
-    };
-
-    private static async Task<byte[]> ReadAllAsync(IArtifactReader reader, string name)
-    {
-        await using var stream = reader.OpenFile(name);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer);
-        return buffer.ToArray();
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public sealed class AzureConfigTests
 
     [Theory]
     [InlineData("https://acct.blob.core.windows.net/c/p", "write it as az://c/p with account_name=acct.")]
+    [InlineData("https://acct.blob.core.windows.net/", "write it as az://CONTAINER with account_name=acct.")]
     [InlineData("c/p", "must look like az://container or az://container/prefix")]
     [InlineData("abfss://c@acct.dfs.core.windows.net/x", "must look like az://container")]
     [InlineData("az://Container", "container name")]
@@ -80,6 +81,13 @@ public sealed class AzureConfigTests
         });
         Assert.Equal(new Uri(expected), store.ContainerUri);
         Assert.Equal("az://c00/p/a/b", store.UriOf("a//b"));
+    }
+
+    [Fact]
+    public void The_development_storage_connection_string_means_azurite_on_its_default_port()
+    {
+        var store = new AzureBlobArtifactStore(new AzureBlobArtifactStoreConfig { Path = "az://c00", ConnectionString = "UseDevelopmentStorage=true" });
+        Assert.Equal(new Uri("http://127.0.0.1:10000/devstoreaccount1/c00"), store.ContainerUri);
     }
 
     [Fact]

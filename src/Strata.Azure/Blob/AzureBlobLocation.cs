@@ -13,8 +13,12 @@ internal static partial class AzureBlobLocation
         // A blob URL, as the portal shows it, says what to write instead.
         if (Uri.TryCreate(path.Trim(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
             && url.Host.Contains(".blob.", StringComparison.Ordinal))
-            throw new StrataConfigException($"The azure artifact store path '{path}' is a blob URL: write it as az://{url.AbsolutePath.Trim('/')} " +
+        {
+            var rest = url.AbsolutePath.Trim('/');
+            var container = rest.Length == 0 ? "CONTAINER" : rest;
+            throw new StrataConfigException($"The azure artifact store path '{path}' is a blob URL: write it as az://{container} " +
                 $"with account_name={url.Host.Split('.')[0]}.");
+        }
         if (!path.Trim().StartsWith("az://", StringComparison.Ordinal))
             throw new StrataConfigException($"The azure artifact store path '{path}' must look like {Shape}.");
         return ObjectStoreLocation.Parse(path, "az://", "azure", bucket => ContainerName().IsMatch(bucket) && !bucket.Contains("--", StringComparison.Ordinal),

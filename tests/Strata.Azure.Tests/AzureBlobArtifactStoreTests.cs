@@ -163,6 +163,27 @@ public sealed class AzureBlobArtifactStoreTests(AzuriteServer server) : Artifact
     }
 
     [Fact]
+    public async Task No_credentials_for_DefaultAzureCredential_is_an_error_naming_the_ways_to_give_them()
+    {
+        // https and no key: the client asks DefaultAzureCredential for a token, which finds none on a test machine (no AZURE_*
+        // variables, no managed identity, no Azure CLI login). Signed in to Azure, the request would go out instead.
+        Assert.Null(Environment.GetEnvironmentVariable("AZURE_CLIENT_ID"));
+        var store = new AzureBlobArtifactStore(AzureBlobClientFactory.Create(new AzureBlobArtifactStoreConfig
+        {
+            Path = "az://c00",
+            AccountName = "acct",
+            EndpointUrl = "https://127.0.0.1:1/acct",
+            MaxRetries = 0,
+        }, null, _ => null), AzureBlobClientFactory.TransferSettings(new AzureBlobArtifactStoreConfig { Path = "az://c00" }));
+
+        var error = await Assert.ThrowsAsync<StrataConfigException>(() => store.ReadFileAsync("x.txt"));
+
+        Assert.StartsWith("No usable Azure credentials for the azure artifact store: DefaultAzureCredential found none", error.Message, StringComparison.Ordinal);
+        Assert.Contains("az login", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
     public async Task A_connection_string_alone_reaches_the_account()
     {
         var config = await server.NewContainerConfigAsync();

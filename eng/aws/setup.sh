@@ -18,10 +18,4 @@ if [[ ! -f /usr/lib/python3/dist-packages/botocore/data/sagemaker/2017-07-24/ser
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends python3-botocore >/dev/null
 fi
 
-installed="$(node -p "require('./.test/node_modules/s3rver/package.json').version" 2>/dev/null || true)"
-if [[ "$installed" != "$S3RVER_VERSION" ]]; then
-    echo "Installing: s3rver@$S3RVER_VERSION (into .test/)"
-    mkdir -p .test
-    [[ -f .test/package.json ]] || echo '{ "name": "strata-test-tools", "private": true }' > .test/package.json
-    npm install --prefix .test --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >/dev/null
-fi
+./eng/npm-test-tool.sh s3rver "$S3RVER_VERSION"

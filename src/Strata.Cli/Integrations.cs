@@ -13,6 +13,7 @@ internal static class Integrations
         PostgresMetadataStoreRegistration.Register();
         FlavorRegistry.Default.AddAws();
         FlavorRegistry.Default.AddGcp();
+        FlavorRegistry.Default.AddAzure();
         FlavorRegistry.Default.AddSlurm();
         FlavorRegistry.Default.AddContainers();
         FlavorRegistry.Default.AddKubernetes();

@@ -25,7 +25,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void Unknown_flavor_lists_the_known_ones()
     {
-        AssertUserError(_cli.Run("artifact-store", "register", "x", "--flavor=lcoal"), "Unknown artifact-store flavor 'lcoal'", "known flavors: gcs, local, s3");
+        AssertUserError(_cli.Run("artifact-store", "register", "x", "--flavor=lcoal"), "Unknown artifact-store flavor 'lcoal'", "known flavors: azure, gcs, local, s3");
         Assert.DoesNotContain("x", ComponentNames("artifact-store"));
     }
 

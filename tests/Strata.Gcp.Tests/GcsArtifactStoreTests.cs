@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Strata.Testing;
+using static Strata.Tests.Support.ArtifactFiles;
 
 namespace Strata.Gcp.Tests;
 
@@ -35,23 +36,6 @@ public sealed class GcsArtifactStoreTests(GcsServer server) : ArtifactStoreConfo
     }
 
     protected override int LargeFileBytes => 24 << 20;
-
-    private static Func<IArtifactWriter, CancellationToken, Task> Files(params (string Name, byte[] Content)[] files) => async (writer, ct) =>
-    {
-        foreach (var (name, content) in files)
-        {
-            await using var stream = writer.CreateFile(name);
-            await stream.WriteAsync(content, ct);
-        }
-    };
-
-    private static async Task<byte[]> ReadAllAsync(IArtifactReader reader, string name)
-    {
-        await using var stream = reader.OpenFile(name);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer);
-        return buffer.ToArray();
-    }
 
     [Fact]
     public async Task Files_larger_than_a_part_upload_in_chunks_and_download_in_ranges_byte_for_byte()

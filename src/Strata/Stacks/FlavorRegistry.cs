@@ -55,6 +55,7 @@ public sealed class FlavorRegistry
         [(ComponentType.StepOperator, "slurm")] = ("Strata.Slurm", "AddSlurm()"),
         [(ComponentType.StepOperator, "sagemaker")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.ArtifactStore, "s3")] = ("Strata.Aws", "AddAws()"),
+        [(ComponentType.ArtifactStore, "azure")] = ("Strata.Azure", "AddAzure()"),
         [(ComponentType.StepOperator, "container")] = ("Strata.Containers", "AddContainers()"),
         [(ComponentType.StepOperator, "kubernetes")] = ("Strata.Kubernetes", "AddKubernetes()"),
     };

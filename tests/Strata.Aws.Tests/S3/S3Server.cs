@@ -1,21 +1,18 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Strata.Aws.Tests.Support;
 
 namespace Strata.Aws.Tests.S3;
 
 /// <summary>
 /// A real S3-compatible server for the tests: s3rver (installed by eng/aws/setup.sh under .test/node_modules),
-/// started on a free loopback port with its own data directory, stopped by its process id on dispose.
+/// started on a free loopback port with its own data directory, stopped by its process id on dispose (<see cref="NodeServer"/>).
 /// </summary>
 public sealed class S3Server : IAsyncLifetime
 {
     public const string AccessKey = "S3RVER"; // s3rver's built-in credentials
     public const string SecretKey = "S3RVER";
 
-    private Process? _process;
+    private NodeServer? _server;
     private TempDirectory? _data;
     private int _buckets;
 
@@ -23,50 +20,15 @@ public sealed class S3Server : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(RepoPaths.NodeModules, "s3rver", "bin", "s3rver.js");
-        if (!File.Exists(script))
-            throw new InvalidOperationException($"s3rver is not installed at {script}: run eng/aws/setup.sh (test.sh does).");
         _data = new TempDirectory("strata-s3rver");
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _data.Path,
-        };
-        foreach (var a in (string[])[script, "-d", _data.Combine("data"), "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent"])
-            start.ArgumentList.Add(a);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        Endpoint = $"http://127.0.0.1:{port}";
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"s3rver exited with {_process.ExitCode} before it listened.");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
+        _server = await NodeServer.StartAsync("s3rver", Path.Combine("bin", "s3rver.js"), "eng/aws/setup.sh",
+            port => ["-d", _data.Combine("data"), "-a", "127.0.0.1", "-p", port, "--silent"], _data.Path);
+        Endpoint = $"http://127.0.0.1:{_server.Port}";
     }
 
     public async Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
         _data?.Dispose();
     }
 

@@ -66,6 +66,7 @@ public sealed class StrataClient : IAsyncDisposable
         try
         {
             return await orchestrator.RunAsync(pipeline, plans, stack.Name, parallelism, options.NoCache, options.RunName, SourceOf(pipeline),
+                RunConfig.Of(options),
                 cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -97,6 +98,8 @@ public sealed class StrataClient : IAsyncDisposable
             throw new StrataConfigException($"Run {record.Name} completed; there is nothing to resume.");
         var pipeline = PipelineDefinition.Build(PipelineSource.Find(record), record.Pipeline, Materializers);
         var stack = await Stacks.GetStackAsync(record.Stack, cancellationToken).ConfigureAwait(false);
+        (options, var fromRun) = RunConfig.ForResume(options, record);
+        if (fromRun) options.Observer?.Warning($"resuming with the config the run was started with ({string.Join(", ", options.Steps.Keys)}); --config replaces it");
         var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
         try
         {

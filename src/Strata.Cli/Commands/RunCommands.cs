@@ -139,7 +139,8 @@ internal static class RunCommands
         var resumeParallelism = new Option<int?>("--max-parallelism") { Description = "How many steps run at once." }.AtLeast(1);
         var resumeConfig = new Option<string>("--config", "-c")
         {
-            Description = "The YAML run config the run was started with, if any (per step: step_operator, settings, retries, timeout)."
+            Description = "A YAML run config (per step: step_operator, settings, retries, timeout) to use instead of the one the run was started " +
+                "with, which is stored with the run and used by default."
         };
         var resume = new Command("resume",
             "Run again the failed, cancelled, interrupted and never-started steps of a run, keeping what completed. Ctrl+C cancels its jobs and waits for " +

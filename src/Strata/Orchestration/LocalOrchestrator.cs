@@ -15,12 +15,12 @@ internal sealed class LocalOrchestrator(
     public static TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public async Task<RunResult> RunAsync(PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans, string stackName,
-        int maxParallelism, bool noCache, string? runName, string? source, CancellationToken cancellationToken)
+        int maxParallelism, bool noCache, string? runName, string? source, string? config, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var run = new RunRecord(Guid.CreateVersion7().ToString(),
             runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
-            pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source);
+            pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source, config);
         await store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(run, pipeline, plans, maxParallelism, noCache, null, cancellationToken).ConfigureAwait(false);
     }

@@ -51,6 +51,10 @@ internal static class Migrations
             id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, keys TEXT NOT NULL, payload TEXT NOT NULL,
             created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
         """,
+        // 3: the run's config (per-step overrides and parallelism, as JSON), so a resume runs the steps as the run meant to.
+        """
+        ALTER TABLE runs ADD COLUMN config TEXT;
+        """,
     ];
 
     public static int Latest => All.Count;

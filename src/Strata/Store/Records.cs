@@ -48,10 +48,13 @@ public sealed record StackRecord(string Id, string Name, IReadOnlyList<StackMemb
     public IReadOnlyList<string> All(ComponentType type) => Components.Where(c => c.Type == type).OrderBy(c => c.Position).Select(c => c.Name).ToArray();
 }
 
-/// <summary>A pipeline run. <c>Source</c> says where the pipeline came from (JSON: assembly path and pipeline method), so the run can be resumed.</summary>
+/// <summary>
+/// A pipeline run. <c>Source</c> says where the pipeline came from (JSON: assembly path and pipeline method), so the run can be resumed;
+/// <c>Config</c> is what the run was given beside the pipeline (JSON: per-step overrides, parallelism), so a resume keeps it.
+/// </summary>
 public sealed record RunRecord(
     string Id, string Name, string Pipeline, string Stack, ExecutionStatus Status,
-    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount, string? Source = null);
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, int StepCount, string? Source = null, string? Config = null);
 
 /// <summary>
 /// One change to a step run's records, for <see cref="IStepRunBatchWriter.WriteStepRunsAsync"/>: a run writes its step

@@ -228,10 +228,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task CreateRunAsync(RunRecord run, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx,
-            "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source) VALUES (@id, @n, @p, @s, @st, @sa, " +
-            "@fa, @e, @c, @src)",
+            "INSERT INTO runs (id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source, config) VALUES (@id, @n, @p, @s, " +
+            "@st, @sa, @fa, @e, @c, @src, @cfg)",
             cancellationToken, ("id", run.Id), ("n", run.Name), ("p", run.Pipeline), ("s", run.Stack), ("st", StatusKey(run.Status)),
-            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount), ("src", run.Source)),
+            ("sa", Time(run.StartedAt)), ("fa", run.FinishedAt is { } f ? Time(f) : null), ("e", run.Error), ("c", run.StepCount), ("src", run.Source),
+            ("cfg", run.Config)),
             cancellationToken);
 
     public Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
@@ -254,7 +255,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public Task UpdateRunStatusAsync(string runId, ExecutionStatus status, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET status = @s WHERE id = @id", cancellationToken, ("s", StatusKey(status)), ("id", runId)), cancellationToken);
 
-    private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source";
+    private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source, config";
 
     public async Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default)
     {
@@ -283,7 +284,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     private static RunRecord ReadRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseStatus(r.GetString(4)), ParseTime(r.GetString(5)),
         r.IsDBNull(6) ? null : ParseTime(r.GetString(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture),
-        r.IsDBNull(9) ? null : r.GetString(9));
+        r.IsDBNull(9) ? null : r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10));
 
     // ---- step runs ----
 

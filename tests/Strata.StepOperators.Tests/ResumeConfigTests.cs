@@ -1,0 +1,53 @@
+using Strata.StepOperatorTests.Support;
+
+namespace Strata.StepOperatorTests;
+
+public static class ResumeConfigSteps
+{
+    public const string GateVariable = "STRATA_TEST_GATE";
+
+    [Step]
+    public static int Start() => 1;
+
+    /// <summary>Passes only where its run config put it: on a step operator whose environment names a gate file, once that file exists.</summary>
+    [Step]
+    public static int Gated(int x)
+    {
+        var gate = Environment.GetEnvironmentVariable(GateVariable) ?? throw new InvalidOperationException($"{GateVariable} is not set");
+        if (!File.Exists(gate)) throw new InvalidOperationException($"the gate {gate} is closed");
+        return x + 1;
+    }
+
+    [Pipeline]
+    public static void Gate(PipelineBuilder p) => p.Step(Gated, p.Step(Start));
+}
+
+public sealed class ResumeConfigTests
+{
+    [Fact]
+    public async Task A_resume_runs_the_remaining_steps_with_the_config_the_run_was_started_with()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("cfg", ("other", new()));
+        var gate = home.Scratch("gate");
+        var first = await home.Client.RunAsync(ResumeConfigSteps.Gate, new RunOptions
+        {
+            Stack = stack,
+            RunName = "gated-run",
+            Observer = new RecordingObserver(),
+            Steps = { ["gated"] = new StepOverride { StepOperator = "other", Settings = { ["environment"] = $"{ResumeConfigSteps.GateVariable}={gate}" } } },
+        });
+        Assert.Equal(ExecutionStatus.Failed, first["gated"].Status);
+        Assert.Contains("is closed", first["gated"].Error);
+
+        File.WriteAllText(gate, "open");
+        var observer = new RecordingObserver();
+        var resumed = await home.Client.ResumeAsync("gated-run", new RunOptions { Observer = observer });
+
+        Assert.True(resumed.Succeeded, string.Join("\n", resumed.Steps.Select(s => $"{s.Name}: {s.Status} {s.Error}")));
+        Assert.Equal(2, await resumed.LoadAsync<int>("gated"));
+        var attempts = await home.StepRunsAsync(resumed.Run.Id, "gated");
+        Assert.All(attempts, a => Assert.Equal("other", a.StepOperator));
+        Assert.Contains(observer.Warnings, w => w.Contains("config the run was started with (gated)", StringComparison.Ordinal));
+    }
+}

@@ -49,5 +49,13 @@ public sealed class ResumeConfigTests
         var attempts = await home.StepRunsAsync(resumed.Run.Id, "gated");
         Assert.All(attempts, a => Assert.Equal("other", a.StepOperator));
         Assert.Contains(observer.Warnings, w => w.Contains("config the run was started with (gated)", StringComparison.Ordinal));
+
+        // The completed run counts each step once, by its latest attempt; the failed first attempt is shown as an attempt.
+        var show = home.Cli("run", "show", "gated-run");
+        Assert.Equal(0, show.ExitCode);
+        Assert.Contains("status completed", show.Out);
+        Assert.Contains("steps 2: 2 completed; 1 earlier attempt (1 failed)", show.Out);
+        Assert.Matches(@"gated\s+2\s+completed", show.Out);
+        Assert.Matches(@"gated\s+1\s+failed", show.Out);
     }
 }

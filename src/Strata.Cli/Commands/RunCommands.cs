@@ -46,7 +46,8 @@ internal static class RunCommands
             if (!c.Json)
             {
                 // The table reads what it prints: counts by status, and the listed steps with their outputs.
-                var counts = await client.Store.CountStepRunsAsync(run.Id, c.CancellationToken);
+                var counts = (All: await client.Store.CountStepRunsAsync(run.Id, c.CancellationToken),
+                    Latest: await client.Store.CountLatestStepRunsAsync(run.Id, c.CancellationToken));
                 IReadOnlyList<StepRunRecord> listed;
                 IReadOnlyList<StepArtifactLink> listedOutputs;
                 if (c.Get(all))
@@ -176,18 +177,30 @@ internal static class RunCommands
     internal const int StepTableCap = 50;
 
     /// <summary>The run, its step counts by status, and a table of the listed steps with a line on any not listed.</summary>
-    private static void WriteStepTable(CliContext c, RunRecord run, IReadOnlyDictionary<ExecutionStatus, int> counts, IReadOnlyList<StepRunRecord> listed,
+    /// <param name="c">The command's context.</param>
+    /// <param name="run">The run.</param>
+    /// <param name="counts">Step runs by state: all of them, and only each step's latest attempt.</param>
+    /// <param name="listed">The step runs to list.</param>
+    /// <param name="outputs">Their outputs.</param>
+    private static void WriteStepTable(CliContext c, RunRecord run,
+        (IReadOnlyDictionary<ExecutionStatus, int> All, IReadOnlyDictionary<ExecutionStatus, int> Latest) counts, IReadOnlyList<StepRunRecord> listed,
         ILookup<string, StepArtifactLink> outputs)
     {
-        var total = counts.Values.Sum();
+        var total = counts.All.Values.Sum();
         c.Out.WriteLine($"Run {run.Name} ({run.Id})");
         c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration " +
             $"{Tables.Duration(run.StartedAt, run.FinishedAt)}");
         if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
-        c.Out.WriteLine($"  steps {total}: {string.Join(", ", counts.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))}");
-        var table = Tables.Create("STEP", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
+        // A step counts once, by its latest attempt: a resumed run that completed has no failed steps, only earlier attempts that failed.
+        var earlier = counts.All.Select(g => (Status: g.Key, Count: g.Value - counts.Latest.GetValueOrDefault(g.Key))).Where(g => g.Count > 0).ToArray();
+        var byState = string.Join(", ", counts.Latest.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"));
+        var retried = earlier.Sum(g => g.Count);
+        c.Out.WriteLine($"  steps {counts.Latest.Values.Sum()}: {byState}" + (retried == 0 ? "" : $"; {retried} earlier attempt{(retried == 1 ? "" : "s")} " +
+            $"({string.Join(", ", earlier.OrderBy(g => g.Status).Select(g => $"{g.Count} {Status(g.Status)}"))})"));
+        var table = Tables.Create("STEP", "ATTEMPT", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
         foreach (var s in listed)
-            Tables.Row(table, s.Name, Status(s.Status), Tables.Duration(s.StartedAt, s.FinishedAt),
+            Tables.Row(table, s.Name, s.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Status(s.Status),
+                Tables.Duration(s.StartedAt, s.FinishedAt),
                 string.Join(", ", outputs[s.Id].Select(o => $"{o.Name}={o.Artifact.Id[^12..]}")),
                 s.Error ?? (s.CachedFromStepRunId is { } from ? $"cached from {from}" : ""));
         c.Out.Write(table);

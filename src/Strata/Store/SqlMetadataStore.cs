@@ -411,6 +411,13 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             ("r", runId)).ConfigureAwait(false))
         .ToDictionary(c => c.Status, c => c.Count);
 
+    public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountLatestStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT status, COUNT(*) FROM (SELECT status, ROW_NUMBER() OVER (PARTITION BY name ORDER BY attempt DESC, started_at DESC) AS n " +
+            "FROM step_runs WHERE run_id = @r) latest WHERE n = 1 GROUP BY status",
+            r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken,
+            ("r", runId)).ConfigureAwait(false))
+        .ToDictionary(c => c.Status, c => c.Count);
+
     public async Task<StepRunRecord?> GetStepRunAsync(string stepRunId, CancellationToken cancellationToken = default) =>
         (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE id = @i", ReadStepRun, cancellationToken, ("i", stepRunId))
             .ConfigureAwait(false)).SingleOrDefault();

@@ -334,6 +334,25 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Latest_counts_take_each_step_once_by_its_latest_attempt()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.WriteStepRunsAsync(
+        [
+            new StepRunRecorded(StepRun("a1", "run-1", "train", startedAt: 1) with { Status = ExecutionStatus.Failed, FinishedAt = At(2) }, [], [], []),
+            new StepRunRecorded(StepRun("a2", "run-1", "train", startedAt: 3) with { Status = ExecutionStatus.Cancelled, FinishedAt = At(4), Attempt = 2 },
+                [], [], []),
+            new StepRunRecorded(StepRun("a3", "run-1", "train", startedAt: 5) with { Status = ExecutionStatus.Completed, FinishedAt = At(6), Attempt = 3 },
+                [], [], []),
+            new StepRunRecorded(StepRun("b1", "run-1", "eval", startedAt: 7) with { Status = ExecutionStatus.Completed, FinishedAt = At(8) }, [], [], []),
+        ]);
+
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2 }, await Store.CountLatestStepRunsAsync("run-1"));
+        Assert.Equal(4, (await Store.CountStepRunsAsync("run-1")).Values.Sum());
+        Assert.Empty(await Store.CountLatestStepRunsAsync("run-2"));
+    }
+
+    [Fact]
     public async Task A_large_run_is_summarised_by_counts_a_few_steps_problems_first_and_their_outputs()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

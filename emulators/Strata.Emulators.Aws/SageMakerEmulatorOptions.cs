@@ -1,3 +1,5 @@
+using Strata.Emulators.Jobs;
+
 namespace Strata.Emulators.Aws;
 
 /// <summary>How the emulator behaves: region and account, who may call it, which images it can run, and faults to inject.</summary>
@@ -80,27 +82,6 @@ public sealed class SageMakerEmulatorOptions
 
     /// <summary>Called with each request once answered (on the request's thread), e.g. to log it.</summary>
     public Action<EmulatorRequest>? OnRequest { get; set; }
-}
-
-/// <summary>
-/// What a training image runs, as Docker would: <see cref="Entrypoint"/> (ENTRYPOINT) and <see cref="Arguments"/> (CMD),
-/// which a job's ContainerEntrypoint and ContainerArguments replace. SageMaker runs an image without either as
-/// <c>&lt;entrypoint&gt; train</c>.
-/// </summary>
-public sealed class EmulatedImage
-{
-    /// <summary>A real image run by the container runner (<see cref="SageMakerEmulatorOptions.ContainerRunner"/>); null for a local command.</summary>
-    public string? ContainerImage { get; init; }
-
-    public IReadOnlyList<string>? Entrypoint { get; init; }
-
-    public IReadOnlyList<string>? Arguments { get; init; }
-
-    /// <summary>The process's working directory; default: the job directory (the container's /opt/ml).</summary>
-    public string? WorkingDirectory { get; init; }
-
-    /// <summary>The image's own environment (ENV), under the job's Environment.</summary>
-    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>An AWS error answer: HTTP status, error type and message.</summary>

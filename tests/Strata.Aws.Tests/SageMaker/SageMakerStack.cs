@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Strata.Aws.Tests.S3;
 using Strata.Emulators.Aws;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Aws.Tests.SageMaker;
 

@@ -86,6 +86,9 @@ public sealed class VertexEmulator : IAsyncDisposable
     /// <summary>The resource names of all jobs created so far.</summary>
     public IReadOnlyList<string> JobNames => _vertex.Jobs().Select(j => j.Name).ToArray();
 
+    /// <summary>The directory a job's process runs in (local images), by the job's numeric id.</summary>
+    public string JobDirectory(string id) => Path.Combine(_workDirectory, id);
+
     /// <summary>Whether a job's process is still running.</summary>
     public bool IsRunning(string id) => _vertex.Job(id)?.Process is { HasExited: false };
 

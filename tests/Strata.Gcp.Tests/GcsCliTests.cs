@@ -7,8 +7,6 @@ namespace Strata.Gcp.Tests;
 [Collection(GcsCollection.Name)]
 public sealed class GcsCliTests(GcsServer server) : IDisposable
 {
-    private static readonly string StrataDll = Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0", "strata.dll");
-
     private readonly TempDirectory _temp = new("strata-gcs-cli");
 
     public void Dispose() => _temp.Dispose();
@@ -42,7 +40,7 @@ public sealed class GcsCliTests(GcsServer server) : IDisposable
     private (int ExitCode, string Out, string Error) Ok(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path };
-        start.ArgumentList.Add(StrataDll);
+        start.ArgumentList.Add(RepoPaths.StrataDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("STRATA_STORE_URL");
         start.Environment.Remove("GOOGLE_APPLICATION_CREDENTIALS");

@@ -31,13 +31,8 @@ internal sealed class SageMakerStack : IAsyncDisposable
     public StrataClient Client { get; }
     public S3ArtifactStoreConfig S3 { get; }
 
-    /// <summary>
-    /// The <c>strata</c> command as built in its own project (the reference builds it first). Not the copy beside the
-    /// tests: this test project also uses ASP.NET Core (the emulator), whose shared framework then stands in for
-    /// packages such as Microsoft.Extensions.Logging.Abstractions, which a plain .NET process needs as files.
-    /// </summary>
-    public static string StrataDll { get; } = Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "strata.dll"); // bin/<Configuration>/net10.0/
+    /// <summary>The <c>strata</c> command as built in its own project (see <see cref="RepoPaths.StrataDll"/>).</summary>
+    public static string StrataDll => RepoPaths.StrataDll;
 
     /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
     /// <summary>
@@ -78,7 +73,7 @@ internal sealed class SageMakerStack : IAsyncDisposable
             ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
         };
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root) environment["DOTNET_ROOT"] = root;
-        return new EmulatedImage { Entrypoint = [Dotnet(), StrataDll], Environment = environment };
+        return new EmulatedImage { Entrypoint = [RepoPaths.Dotnet(), StrataDll], Environment = environment };
     }
 
     public static async Task<SageMakerStack> StartAsync(S3Server s3Server, Action<SageMakerEmulatorOptions>? configure = null,
@@ -141,17 +136,6 @@ internal sealed class SageMakerStack : IAsyncDisposable
 
     public async Task<StepRunRecord> StepRunAsync(RunResult result, string step) =>
         (await Client.Store.ListStepRunsAsync(result.Run.Id)).Single(s => s.Id == result[step].StepRunId);
-
-    private static string Dotnet()
-    {
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet") return current;
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            if (File.Exists(Path.Combine(dir, "dotnet"))) return Path.Combine(dir, "dotnet");
-        return "dotnet";
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -133,8 +133,8 @@ internal sealed class VertexCommand : IEmulator
         var image = images.Length > 0 ? images[0].Name! : "IMAGE";
         List<string> lines =
         [
-            $"Google Cloud emulator listening on {endpoint}: Vertex AI (v1/projects/.../customJobs), Cloud Logging (v2/entries:list), "
-                + $"OAuth tokens (token), Cloud Storage (storage/v1); buckets: {string.Join(", ", buckets)}",
+            $"Google Cloud emulator listening on {endpoint} (Vertex AI under v1/projects/.../customJobs, Cloud Logging at v2/entries:list, "
+                + $"OAuth tokens at token, Cloud Storage under storage/v1); buckets: {string.Join(", ", buckets)}",
             $"Service-account key (token_uri points here): {keyFile}",
             $"strata artifact-store register lake --flavor=gcs --path=gs://{buckets[0]}/strata --endpoint_url={endpoint}",
             $"strata step-operator register vertex --flavor=vertex --project={Shell.Quote(project)} --region={Shell.Quote(region)} "

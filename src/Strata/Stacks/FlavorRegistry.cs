@@ -55,6 +55,8 @@ public sealed class FlavorRegistry
         [(ComponentType.StepOperator, "slurm")] = ("Strata.Slurm", "AddSlurm()"),
         [(ComponentType.StepOperator, "sagemaker")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.ArtifactStore, "s3")] = ("Strata.Aws", "AddAws()"),
+        [(ComponentType.StepOperator, "vertex")] = ("Strata.Gcp", "AddGcp()"),
+        [(ComponentType.ArtifactStore, "gcs")] = ("Strata.Gcp", "AddGcp()"),
         [(ComponentType.StepOperator, "container")] = ("Strata.Containers", "AddContainers()"),
     };
 }

@@ -13,9 +13,6 @@ namespace Strata.Gcp.Vertex;
 /// </summary>
 internal sealed class VertexStepOperator : StepOperator
 {
-    private static readonly TimeSpan LogPollFirst = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan LogPollMax = TimeSpan.FromSeconds(2);
-    private const int MaxLogFailures = 5;
     private const int MaxCreateAttempts = 6;
 
     private readonly VertexStepOperatorConfig _config;
@@ -169,44 +166,9 @@ internal sealed class VertexStepOperator : StepOperator
             yield return $"[vertex] warning: the step's secrets ({withheld}) were not sent: Vertex AI shows a job's spec to anyone who can read the job. " +
                 "The job runs as the operator's service_account; give that account what the step needs, or read the values in the step from Secret Manager.";
         var follower = new LogFollower(this, job);
-        var delay = LogPollFirst;
-        var failures = 0;
-        while (true)
-        {
-            (List<string> Lines, bool Finished) poll;
-            string? failure = null;
-            try
-            {
-                poll = await follower.PollAsync(delay, cancellationToken).ConfigureAwait(false);
-                failures = 0;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-            catch (Exception e) when (e is GoogleApiError or HttpRequestException)
-            {
-                // Retries are exhausted for this round (throttling, an outage): try again later; the status polls decide the step.
-                poll = ([], false);
-                if (++failures >= MaxLogFailures) failure = e.Message;
-            }
-            if (failure is not null)
-            {
-                yield return $"[vertex] stopped following the job's state and logs after {MaxLogFailures} failed attempts: {failure}";
-                yield break;
-            }
-            foreach (var line in poll.Lines) yield return line;
-            if (poll.Finished) yield break;
-            try
-            {
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                yield break;
-            }
-            delay = poll.Lines.Count > 0 ? LogPollFirst : TimeSpan.FromTicks(Math.Min(LogPollMax.Ticks, (long)(delay.Ticks * 1.5)));
-        }
+        await foreach (var line in PolledJobLog.FollowAsync(follower.PollAsync, e => e is GoogleApiError or HttpRequestException, "[vertex]", _time,
+            cancellationToken).ConfigureAwait(false))
+            yield return line;
     }
 
     /// <summary>GetCustomJob, or its answer from less than <paramref name="maxAge"/> ago (status polls and the log stream share it).</summary>
@@ -274,12 +236,12 @@ internal sealed class VertexStepOperator : StepOperator
     /// <summary>Follows one job: its state changes, and its new Cloud Logging entries read forward by timestamp.</summary>
     private sealed class LogFollower(VertexStepOperator op, StepJob job)
     {
-        private readonly HashSet<string> _seenAtLast = new(StringComparer.Ordinal);
+        private HashSet<string> _seenAtLast = new(StringComparer.Ordinal);
         private string? _lastState;
         private string? _lastTimestamp;
         private int _quietAfterEnd;
 
-        public async Task<(List<string> Lines, bool Finished)> PollAsync(TimeSpan interval, CancellationToken cancellationToken)
+        public async Task<(IReadOnlyList<string> Lines, bool Finished)> PollAsync(TimeSpan interval, CancellationToken cancellationToken)
         {
             var described = await op.GetAsync(job.JobId, interval, cancellationToken).ConfigureAwait(false);
             var state = (string?)described["state"];
@@ -302,10 +264,13 @@ internal sealed class VertexStepOperator : StepOperator
             return (lines, ended && _quietAfterEnd >= 2);
         }
 
+        /// <summary>The entries after the last one read; what was read is remembered only once the whole listing came through.</summary>
         private async Task<List<string>> ReadAsync(CancellationToken cancellationToken)
         {
             var filter = $"resource.type=\"ml_job\" AND resource.labels.job_id=\"{job.Data.GetValueOrDefault("job_id")}\"";
             if (_lastTimestamp is not null) filter += $" AND timestamp>=\"{_lastTimestamp}\"";
+            var lastTimestamp = _lastTimestamp;
+            var seenAtLast = new HashSet<string>(_seenAtLast, StringComparer.Ordinal);
             var lines = new List<string>();
             string? token = null;
             do
@@ -316,12 +281,11 @@ internal sealed class VertexStepOperator : StepOperator
                 {
                     var timestamp = (string?)entry["timestamp"] ?? "";
                     var id = (string?)entry["insertId"] ?? "";
-                    if (timestamp == _lastTimestamp && !_seenAtLast.Add(id)) continue;
-                    if (timestamp != _lastTimestamp)
+                    if (timestamp == lastTimestamp && !seenAtLast.Add(id)) continue;
+                    if (timestamp != lastTimestamp)
                     {
-                        _lastTimestamp = timestamp;
-                        _seenAtLast.Clear();
-                        _seenAtLast.Add(id);
+                        lastTimestamp = timestamp;
+                        seenAtLast = new HashSet<string>(StringComparer.Ordinal) { id };
                     }
                     var text = (string?)entry["textPayload"] ?? (string?)entry["jsonPayload"]?["message"] ?? "";
                     var task = (string?)entry["resource"]?["labels"]?["task_name"];
@@ -330,6 +294,8 @@ internal sealed class VertexStepOperator : StepOperator
                 token = (string?)page["nextPageToken"];
             }
             while (!string.IsNullOrEmpty(token));
+            _lastTimestamp = lastTimestamp;
+            _seenAtLast = seenAtLast;
             return lines;
         }
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Strata.Aws.Tests.S3;
 using Strata.Emulators.Aws;
@@ -34,33 +33,19 @@ internal sealed class SageMakerStack : IAsyncDisposable
     /// <summary>The <c>strata</c> command as built in its own project (see <see cref="RepoPaths.StrataDll"/>).</summary>
     public static string StrataDll => RepoPaths.StrataDll;
 
-    /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
     /// <summary>
     /// Runs the <c>strata</c> command of this build (<see cref="StrataDll"/>) in <paramref name="directory"/> with its own home, as a user
     /// would, with AWS credentials in the environment: the standard AWS chain gives both the s3 store and the sagemaker operator theirs.
     /// </summary>
-    public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory, UseShellExecute = false };
-        start.ArgumentList.Add(StrataDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STRATA_STORE_URL");
-        start.Environment["STRATA_HOME"] = home;
-        start.Environment["HOME"] = directory;
-        start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
-        start.Environment["AWS_REGION"] = "us-east-1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+    public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args) =>
+        StrataProcess.Run(directory, home, new Dictionary<string, string>
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+            ["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
+            ["AWS_REGION"] = "us-east-1",
+        }, args);
 
+    /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
     public static EmulatedImage StrataImage(string home)
     {
         var environment = new Dictionary<string, string>

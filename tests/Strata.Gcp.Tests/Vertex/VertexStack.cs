@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Strata.Emulators.Gcp;
 using Strata.Emulators.Jobs;
@@ -99,28 +98,7 @@ public sealed class VertexStack : IAsyncDisposable
         .ToArray();
 
     /// <summary>Runs the <c>strata</c> command of this build in the stack's directory with its own home, as a user would.</summary>
-    public (int ExitCode, string Out, string Error) Strata(string home, params string[] args)
-    {
-        var start = new ProcessStartInfo(RepoPaths.Dotnet())
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path, UseShellExecute = false,
-        };
-        start.ArgumentList.Add(RepoPaths.StrataDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STRATA_STORE_URL");
-        start.Environment.Remove("GOOGLE_APPLICATION_CREDENTIALS");
-        start.Environment["STRATA_HOME"] = home;
-        start.Environment["HOME"] = _temp.Path;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+    public (int ExitCode, string Out, string Error) Strata(string home, params string[] args) => StrataProcess.Run(_temp.Path, home, null, args);
 
     public async ValueTask DisposeAsync()
     {

@@ -127,32 +127,35 @@ internal sealed class LogFilter
                 return f => (f("textPayload") ?? "").Contains(word, StringComparison.OrdinalIgnoreCase);
             }
             var op = Next();
-            var value = Unquote(Next());
-            return f => Compare(f(field), op, value, field);
+            return Comparison(field, op, Unquote(Next()));
         }
 
         private static string Unquote(string token) => token.StartsWith('"') ? token[1..] : token;
     }
 
-    private static bool Compare(string? actual, string op, string expected, string field)
+    /// <summary>A comparison of one field; a timestamp's value is read once, when the filter is parsed.</summary>
+    private static Func<Func<string, string?>, bool> Comparison(string field, string op, string expected)
     {
-        if (op == ":") return actual is not null && (expected == "*" || actual.Contains(expected, StringComparison.OrdinalIgnoreCase));
-        if (actual is null) return op == "!=";
-        int order;
-        if ((field == "timestamp" || field.EndsWith("_time", StringComparison.Ordinal) || field.EndsWith("Time", StringComparison.Ordinal))
-            && DateTimeOffset.TryParse(actual, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var a)
-            && DateTimeOffset.TryParse(expected, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var b))
-            order = a.CompareTo(b);
-        else
-            order = string.CompareOrdinal(actual, expected);
-        return op switch
+        var isTime = field == "timestamp" || field.EndsWith("_time", StringComparison.Ordinal) || field.EndsWith("Time", StringComparison.Ordinal);
+        DateTimeOffset? expectedTime = isTime && DateTimeOffset.TryParse(expected, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+            ? t : null;
+        return f =>
         {
-            "=" => order == 0,
-            "!=" => order != 0,
-            "<" => order < 0,
-            "<=" => order <= 0,
-            ">" => order > 0,
-            _ => order >= 0,
+            var actual = f(field);
+            if (op == ":") return actual is not null && (expected == "*" || actual.Contains(expected, StringComparison.OrdinalIgnoreCase));
+            if (actual is null) return op == "!=";
+            var order = expectedTime is { } b && DateTimeOffset.TryParse(actual, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var a)
+                ? a.CompareTo(b)
+                : string.CompareOrdinal(actual, expected);
+            return op switch
+            {
+                "=" => order == 0,
+                "!=" => order != 0,
+                "<" => order < 0,
+                "<=" => order <= 0,
+                ">" => order > 0,
+                _ => order >= 0,
+            };
         };
     }
 }

@@ -61,6 +61,8 @@ internal sealed class LoggingService(VertexEmulatorOptions options, TokenService
     };
 
     private readonly List<LogEntry> _entries = [];
+    private readonly Dictionary<string, LogEntry[]> _pages = new(StringComparer.Ordinal);
+    private readonly Queue<string> _snapshots = new();
     private long _sequence;
 
     public void Append(string project, string jobId, string taskName, string severity, string text)
@@ -100,13 +102,36 @@ internal sealed class LoggingService(VertexEmulatorOptions options, TokenService
         if (order is not ("timestamp asc" or "timestamp desc" or "timestamp"))
             throw new GcpApiException(400, "INVALID_ARGUMENT", $"Invalid order_by \"{order}\": only \"timestamp asc\" and \"timestamp desc\" are allowed.");
         var size = Math.Clamp(Number(request["pageSize"] ?? request["page_size"]) ?? 50, 1, 1000);
-        var offset = Number(request["pageToken"] ?? request["page_token"]) ?? 0;
+        // A query's matches are taken once; its pages are read from that snapshot (a page token names it and an offset).
+        var token = (string?)(request["pageToken"] ?? request["page_token"]);
         LogEntry[] matching;
-        lock (_entries) matching = _entries.Where(e => projects.Contains(e.Project) && filter.Matches(e.Field)).ToArray();
-        if (order == "timestamp desc") matching = matching.Reverse().ToArray();
+        var offset = 0;
+        if (token is not null && token.Split(':') is [var snapshot, var at] && int.TryParse(at, CultureInfo.InvariantCulture, out offset))
+        {
+            lock (_pages)
+                matching = _pages.GetValueOrDefault(snapshot) ?? throw new GcpApiException(400, "INVALID_ARGUMENT", $"Invalid page token \"{token}\".");
+        }
+        else
+        {
+            if (token is not null) throw new GcpApiException(400, "INVALID_ARGUMENT", $"Invalid page token \"{token}\".");
+            lock (_entries) matching = _entries.Where(e => projects.Contains(e.Project) && filter.Matches(e.Field)).ToArray();
+            if (order == "timestamp desc") Array.Reverse(matching);
+        }
         var page = matching.Skip(offset).Take(size).ToArray();
         var response = new JsonObject { ["entries"] = new JsonArray(page.Select(e => (JsonNode)e.ToJson()).ToArray()) };
-        if (offset + page.Length < matching.Length) response["nextPageToken"] = (offset + page.Length).ToString(CultureInfo.InvariantCulture);
+        if (offset + page.Length < matching.Length)
+        {
+            var id = token?.Split(':')[0] ?? Guid.NewGuid().ToString("N");
+            lock (_pages)
+            {
+                if (_pages.TryAdd(id, matching))
+                {
+                    _snapshots.Enqueue(id);
+                    while (_snapshots.Count > 64) _pages.Remove(_snapshots.Dequeue()); // the oldest listings, most likely abandoned
+                }
+            }
+            response["nextPageToken"] = $"{id}:{(offset + page.Length).ToString(CultureInfo.InvariantCulture)}";
+        }
         if (page.Length == 0) response.Remove("entries"); // proto3 JSON leaves out empty lists
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json; charset=UTF-8";

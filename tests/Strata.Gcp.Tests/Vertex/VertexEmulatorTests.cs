@@ -162,6 +162,7 @@ public sealed class VertexEmulatorTests : IAsyncLifetime
         var name = (string)created["name"]!;
         var id = name[(name.LastIndexOf('/') + 1)..];
         await WaitAsync(name, "JOB_STATE_RUNNING");
+        while (!_emulator.LogLines(id).Contains("first line")) await Task.Delay(20); // the shell has started before it is cancelled
 
         var listed = await SendAsync(HttpMethod.Get, $"{Parent}?filter={Uri.EscapeDataString("labels.strata-step-run=\"abc\"")}");
         var other = await SendAsync(HttpMethod.Get, $"{Parent}?filter={Uri.EscapeDataString("labels.strata-step-run=\"xyz\"")}");

@@ -53,7 +53,8 @@ internal static partial class CustomJobSpec
         {
             var type = settings.AcceleratorType.Trim().ToUpperInvariant();
             if (!AcceleratorTypes.Contains(type))
-                problems.Add($"accelerator_type '{settings.AcceleratorType}' is not one Vertex AI knows; use one of {string.Join(", ", AcceleratorTypes.Order())}");
+                problems.Add($"accelerator_type '{settings.AcceleratorType}' is not one Vertex AI knows; use one of " +
+                    string.Join(", ", AcceleratorTypes.Order()));
             if (settings.AcceleratorCount < 0) problems.Add($"accelerator_count must be 0 or more; it is {settings.AcceleratorCount}");
             machine["acceleratorType"] = type;
             machine["acceleratorCount"] = Math.Max(1, settings.AcceleratorCount);
@@ -128,7 +129,8 @@ internal static partial class CustomJobSpec
             environment[ArtifactStoreLocator.EnvironmentVariable] = WithoutLocalCredentials(locator);
         foreach (var (k, v) in settings.Environment ?? [])
         {
-            if (!EnvironmentKey().IsMatch(k)) problems.Add($"environment variable name '{k}' is not allowed (letters, digits and '_', not starting with a digit)");
+            if (!EnvironmentKey().IsMatch(k))
+                problems.Add($"environment variable name '{k}' is not allowed (letters, digits and '_', not starting with a digit)");
             environment[k] = v;
         }
         return environment;
@@ -156,7 +158,8 @@ internal static partial class CustomJobSpec
         {
             if (!LabelKey().IsMatch(k))
                 problems.Add($"label key '{k}' is not allowed by Vertex AI (1-63 lowercase letters, digits, '-' and '_', starting with a letter)");
-            if (!LabelText().IsMatch(v)) problems.Add($"the value of label '{k}' is not allowed by Vertex AI (up to 63 lowercase letters, digits, '-' and '_')");
+            if (!LabelText().IsMatch(v))
+                problems.Add($"the value of label '{k}' is not allowed by Vertex AI (up to 63 lowercase letters, digits, '-' and '_')");
             labels[k] = v;
         }
         labels["strata-pipeline"] = LabelValue(launch.Pipeline);

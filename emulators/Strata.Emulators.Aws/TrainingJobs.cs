@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Aws;
 
@@ -12,8 +12,6 @@ namespace Strata.Emulators.Aws;
 internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore logs, ServiceModel model, string workDirectory) : IAsyncDisposable
 {
     public const string LogGroup = "/aws/sagemaker/TrainingJobs";
-
-    private const string SetSid = "/usr/bin/setsid";
 
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
@@ -35,7 +33,7 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
         public DateTimeOffset? TrainingEnd { get; set; }
         public List<(string Status, DateTimeOffset Start, DateTimeOffset? End, string Message)> Transitions { get; } = [];
         public string? LogStream { get; set; }
-        public Process? Process { get; set; }
+        public JobProcess? Process { get; set; }
         /// <summary>Why the job is being stopped: Stopped (StopTrainingJob) or MaxRuntimeExceeded; null while it may run.</summary>
         public string? StopReason { get; set; }
         /// <summary>Set when a stop is requested; continuations never run under the job's lock.</summary>
@@ -202,7 +200,7 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
             await File.WriteAllTextAsync(Path.Combine(job.Directory, "input", "config", "hyperparameters.json"),
                 (job.Request["HyperParameters"] ?? new JsonObject()).ToJsonString());
 
-            Process process;
+            JobProcess process;
             lock (job)
             {
                 if (job.StopReason is not null) { FinishLocked(job); return; }
@@ -232,15 +230,9 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
                 }, TaskScheduler.Default);
 
             // As in a container: SIGTERM goes to the main process; when it ends, everything else it started ends too.
-            var exited = MainExitedAsync(process);
-            if (await Task.WhenAny(exited, job.StopRequested.Task) == job.StopRequested.Task && !process.HasExited)
-            {
-                await SignalAsync(process.Id.ToString(CultureInfo.InvariantCulture), "TERM");
-                var grace = Task.Delay(options.StopGracePeriod, options.Time, _shutdown.Token);
-                await Task.WhenAny(exited, grace);
-            }
-            await SignalAsync($"-{process.Id.ToString(CultureInfo.InvariantCulture)}", "KILL"); // the whole process group
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            if (await Task.WhenAny(process.Exited, job.StopRequested.Task) == job.StopRequested.Task && !process.HasExited)
+                await process.TerminateAsync(Task.Delay(options.StopGracePeriod, options.Time, _shutdown.Token));
+            await process.KillAsync(); // the whole process group
             await process.WaitForExitAsync(_shutdown.Token); // and the last of its output
             await runtime.CancelAsync();
             lock (job) job.ExitCode = process.ExitCode;
@@ -301,81 +293,31 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
             : "Training job stopped");
     }
 
-    private Process StartProcess(Job job, JsonObject spec, EmulatedImage image)
+    private JobProcess StartProcess(Job job, JsonObject spec, EmulatedImage image)
     {
         var entrypoint = Strings(spec["ContainerEntrypoint"]) ?? image.Entrypoint ?? [];
         var arguments = Strings(spec["ContainerArguments"]) ?? (spec["ContainerEntrypoint"] is null ? image.Arguments ?? ["train"] : image.Arguments ?? []);
-        // A real image: the runner passes the job's variables from its own environment (-e NAME), and mounts the job directory at /opt/ml.
-        var passed = (job.Request["Environment"] as JsonObject)?.Select(kv => kv.Key).ToList() ?? [];
-        passed.AddRange(["TRAINING_JOB_NAME", "TRAINING_JOB_ARN", .. image.Environment?.Keys ?? []]);
-        string[] command = image.ContainerImage is { } container
-            ? [.. options.ContainerRunner!, "-v", $"{job.Directory}:/opt/ml", .. passed.SelectMany(name => new[] { "-e", name }),
-                .. entrypoint.Count == 0 ? [] : new[] { "--entrypoint", System.Text.Json.JsonSerializer.Serialize(entrypoint) }, container, .. arguments]
-            : entrypoint.Concat(arguments).ToArray();
-        if (command.Length == 0) throw new InvalidOperationException("The image has no entrypoint and the job gives none.");
-        // In its own process group (setsid execs in place), so that stopping the job reaches everything it started.
-        if (File.Exists(SetSid)) command = [SetSid, .. command];
-        var start = new ProcessStartInfo(command[0])
+        // The image's environment, then the job's; a real image gets them from the runner (-e NAME), with the job directory at /opt/ml.
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (k, v) in image.Environment ?? new Dictionary<string, string>()) environment[k] = v;
+        if (job.Request["Environment"] is JsonObject variables)
+            foreach (var (k, v) in variables) environment[k] = (string?)v;
+        environment["TRAINING_JOB_NAME"] = job.Name;
+        environment["TRAINING_JOB_ARN"] = job.Arn;
+        var command = new JobCommand(entrypoint, arguments, environment, image.WorkingDirectory ?? job.Directory)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-            WorkingDirectory = image.WorkingDirectory ?? job.Directory,
+            Image = image.ContainerImage,
+            ContainerRunner = options.ContainerRunner,
+            RunnerEnvironment = options.ContainerRunnerEnvironment,
+            Volumes = new Dictionary<string, string> { [job.Directory] = "/opt/ml" },
+            InheritEnvironment = options.InheritEnvironment,
         };
-        foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
-        if (!options.InheritEnvironment) start.Environment.Clear();
-        foreach (var (k, v) in image.Environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
-        if (job.Request["Environment"] is JsonObject environment)
-            foreach (var (k, v) in environment) start.Environment[k] = (string?)v;
-        if (image.ContainerImage is not null)
-            foreach (var (k, v) in options.ContainerRunnerEnvironment) start.Environment[k] = v;
-        start.Environment["TRAINING_JOB_NAME"] = job.Name;
-        start.Environment["TRAINING_JOB_ARN"] = job.Arn;
-
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var stream = job.LogStream!;
         // CloudWatch holds no empty events (a message has at least one character): blank lines are not shipped.
-        process.OutputDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logs.Append(LogGroup, stream, e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (!string.IsNullOrEmpty(e.Data)) logs.Append(LogGroup, stream, e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        return JobProcess.Start(command, line => { if (line.Length > 0) logs.Append(LogGroup, stream, line); });
     }
 
     private static string[]? Strings(JsonNode? node) => node is JsonArray a ? a.Select(x => (string)x!).ToArray() : null;
-
-    /// <summary>Completes when the main process has exited (not waiting for its output to close, as WaitForExit does).</summary>
-    private static Task MainExitedAsync(Process process)
-    {
-        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.Exited += (_, _) => exited.TrySetResult();
-        if (process.HasExited) exited.TrySetResult();
-        return exited.Task;
-    }
-
-    /// <summary>Sends a signal to a process id, or to a process group as <c>-pgid</c>.</summary>
-    private static async Task SignalAsync(string target, string signal)
-    {
-        try
-        {
-            using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", "--", target])
-            {
-                UseShellExecute = false,
-                RedirectStandardError = true,
-            });
-            if (kill is not null)
-            {
-                await kill.StandardError.ReadToEndAsync();
-                await kill.WaitForExitAsync();
-            }
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // no kill command: the grace period ends in SIGKILL anyway
-        }
-    }
 
     private static double Seconds(DateTimeOffset t) => Math.Round((t - DateTimeOffset.UnixEpoch).TotalMilliseconds) / 1000.0;
 
@@ -390,7 +332,7 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
         {
             try
             {
-                if (job.Process is { HasExited: false } p) p.Kill(entireProcessTree: true);
+                if (job.Process is { HasExited: false } p) await p.KillAsync();
             }
             catch (InvalidOperationException) { }
         }

@@ -33,6 +33,7 @@ public sealed class GcsEmulator : IAsyncDisposable
     private readonly Dictionary<string, UploadSession> _uploads = new(StringComparer.Ordinal);
     private readonly List<GcsRequest> _requests = [];
     private readonly Random _dice;
+    private readonly List<IGcpService> _services = [];
     private long _generation = 1_700_000_000_000_000;
 
     private GcsEmulator(GcsEmulatorOptions options, WebApplication app)
@@ -59,7 +60,12 @@ public sealed class GcsEmulator : IAsyncDisposable
         get { lock (_requests) return _requests.ToArray(); }
     }
 
-    public static async Task<GcsEmulator> StartAsync(GcsEmulatorOptions options, CancellationToken cancellationToken = default)
+    public static Task<GcsEmulator> StartAsync(GcsEmulatorOptions options, CancellationToken cancellationToken = default) =>
+        StartAsync(options, [], cancellationToken);
+
+    /// <summary>Starts the emulator with more APIs on the same endpoint (Vertex AI, Cloud Logging, OAuth tokens).</summary>
+    internal static async Task<GcsEmulator> StartAsync(GcsEmulatorOptions options, IReadOnlyList<IGcpService> services,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -71,6 +77,7 @@ public sealed class GcsEmulator : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var emulator = new GcsEmulator(options, app);
+        emulator._services.AddRange(services);
         app.Run(emulator.HandleAsync);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -148,6 +155,13 @@ public sealed class GcsEmulator : IAsyncDisposable
         var operation = "unknown";
         int status;
         string? reason = null;
+        foreach (var service in _services)
+            if (service.OperationOf(context.Request) is { } serviceOperation)
+            {
+                (status, reason) = await HandleAsync(context, service, serviceOperation);
+                Record(new GcsRequest(context.Request.Method, rawPath, serviceOperation, status, reason, TimeProvider.System.GetUtcNow()));
+                return;
+            }
         try
         {
             operation = OperationOf(context.Request.Method, segments, query);
@@ -168,9 +182,36 @@ public sealed class GcsEmulator : IAsyncDisposable
             reason = "parseError";
             await WriteErrorAsync(context, 400, "parseError", $"Parse Error: {e.Message}");
         }
-        var request = new GcsRequest(context.Request.Method, rawPath, operation, status, reason, TimeProvider.System.GetUtcNow());
+        Record(new GcsRequest(context.Request.Method, rawPath, operation, status, reason, TimeProvider.System.GetUtcNow()));
+    }
+
+    private void Record(GcsRequest request)
+    {
         lock (_requests) _requests.Add(request);
         _options.OnRequest?.Invoke(request);
+    }
+
+    /// <summary>A request for another API on this endpoint: the fault dice, then the service; its errors in its own shape.</summary>
+    private async Task<(int Status, string? Reason)> HandleAsync(HttpContext context, IGcpService service, string operation)
+    {
+        try
+        {
+            if (service.Faults(operation) && Fault() is { } fault)
+                throw new GcpApiException(fault.Status, GcpApiException.StatusOf(fault.Status), fault.Message);
+            await service.HandleAsync(context, operation);
+            return (context.Response.StatusCode, null);
+        }
+        catch (GcpApiException e)
+        {
+            await service.WriteErrorAsync(context, e);
+            return (e.Code, e.Status);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or FormatException)
+        {
+            var error = new GcpApiException(400, "INVALID_ARGUMENT", $"Invalid JSON payload received. {e.Message}");
+            await service.WriteErrorAsync(context, error);
+            return (400, error.Status);
+        }
     }
 
     private ApiException? Fault()

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Strata.Emulators.Aws;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators;
 
@@ -77,7 +78,7 @@ internal sealed class SageMakerCommand : IEmulator
         _images.Validators.Add(r =>
         {
             foreach (var mapping in r.GetValueOrDefault<string[]>() ?? [])
-                if (ParseImage(mapping) is { Error: { } error }) r.AddError(error);
+                if (Shell.ImageMapping(mapping) is { Error: { } error }) r.AddError(error);
         });
     }
 
@@ -109,7 +110,7 @@ internal sealed class SageMakerCommand : IEmulator
             ServerErrorRate = options.GetValue(_serverErrorRate),
             OnRequest = r => Console.Error.WriteLine($"{r.At.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} {r.Service} {r.Operation} {r.Status}{(r.ErrorType is null ? "" : " " + r.ErrorType)}"),
         };
-        var images = (options.GetValue(_images) ?? []).Select(m => ParseImage(m)).ToArray();
+        var images = (options.GetValue(_images) ?? []).Select(m => Shell.ImageMapping(m)).ToArray();
         foreach (var (name, entrypoint, _) in images)
             settings.Images[name!] = new EmulatedImage { Entrypoint = entrypoint };
 
@@ -128,18 +129,5 @@ internal sealed class SageMakerCommand : IEmulator
         foreach (var (name, entrypoint, _) in images)
             lines.Add($"Image {name} runs: {string.Join(' ', entrypoint!.Select(Shell.Quote))}");
         return new RunningEmulator(emulator, lines);
-    }
-
-    /// <summary>NAME=ENTRYPOINT, the entrypoint as shell words or a JSON array.</summary>
-    private static (string? Name, string[]? Entrypoint, string? Error) ParseImage(string mapping)
-    {
-        var eq = mapping.IndexOf('=', StringComparison.Ordinal);
-        if (eq <= 0)
-            return (null, null, $"--image takes NAME=ENTRYPOINT (e.g. app:1='/bin/sh -c \"echo hi\"'), not '{mapping}'.");
-        var (name, command) = (mapping[..eq], mapping[(eq + 1)..].Trim());
-        var words = command.StartsWith('[') ? Shell.JsonWords(command) : Shell.Words(command);
-        return words is { Length: > 0 } && words.All(w => w is not null)
-            ? (name, words, null)
-            : (null, null, $"--image {name}: the entrypoint '{command}' is empty or badly quoted.");
     }
 }

@@ -55,4 +55,17 @@ internal static class Shell
             return null;
         }
     }
+
+    /// <summary>NAME=ENTRYPOINT, the entrypoint as shell words or a JSON array.</summary>
+    public static (string? Name, string[]? Entrypoint, string? Error) ImageMapping(string mapping)
+    {
+        var eq = mapping.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0)
+            return (null, null, $"--image takes NAME=ENTRYPOINT (e.g. app:1='/bin/sh -c \"echo hi\"'), not '{mapping}'.");
+        var (name, command) = (mapping[..eq], mapping[(eq + 1)..].Trim());
+        var words = command.StartsWith('[') ? JsonWords(command) : Words(command);
+        return words is { Length: > 0 } && words.All(w => w is not null)
+            ? (name, words, null)
+            : (null, null, $"--image {name}: the entrypoint '{command}' is empty or badly quoted.");
+    }
 }

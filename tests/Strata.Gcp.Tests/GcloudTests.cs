@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Strata.Emulators.Gcp;
+using Strata.Gcp.Tests.Support;
 
 namespace Strata.Gcp.Tests;
 
@@ -14,7 +14,12 @@ namespace Strata.Gcp.Tests;
 public sealed class GcloudTests(GcsServer server) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("strata-gcloud-").FullName;
-    private bool _configured;
+    private Gcloud? _cli;
+
+    private Gcloud Cli => _cli ??= new Gcloud(_dir, server.Emulator.Endpoint, "strata-emulator", "storage")
+    {
+        Properties = { ["storage/resumable_threshold"] = "1048576" }, // 1 MiB: modest files take the resumable path
+    };
 
     public void Dispose()
     {
@@ -98,50 +103,5 @@ public sealed class GcloudTests(GcsServer server) : IDisposable
             string.Join("; ", refused.Select(r => $"{r.Method} {r.Path} ({r.Operation}) -> {r.Status} {r.Reason}")));
     }
 
-    private async Task<string> GcloudAsync(params string[] args)
-    {
-        if (!_configured)
-        {
-            _configured = true;
-            await RunAsync("config", "set", "auth/disable_credentials", "true");
-            await RunAsync("config", "set", "api_endpoint_overrides/storage", server.Emulator.Endpoint.ToString());
-            await RunAsync("config", "set", "core/project", "strata-emulator");
-            await RunAsync("config", "set", "storage/resumable_threshold", "1048576"); // 1 MiB: modest files take the resumable path
-        }
-        return await RunAsync(args);
-    }
-
-    private async Task<string> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("gcloud")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.ArgumentList.Add("--quiet");
-        start.Environment["CLOUDSDK_CONFIG"] = Path.Combine(_dir, "gcloud-config");
-        start.Environment["CLOUDSDK_CORE_DISABLE_PROMPTS"] = "1";
-        start.Environment["CLOUDSDK_CORE_DISABLE_USAGE_REPORTING"] = "true";
-        start.Environment["CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK"] = "true";
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gcloud {string.Join(' ', args)} did not finish in 2 minutes.");
-        }
-        var output = await stdout;
-        var errors = await stderr;
-        Assert.True(process.ExitCode == 0, $"gcloud {string.Join(' ', args)} exited {process.ExitCode}:\n{errors}\n{output}");
-        return output;
-    }
+    private Task<string> GcloudAsync(params string[] args) => Cli.RunAsync(args);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Strata.Gcp.Tests;
@@ -7,8 +6,6 @@ namespace Strata.Gcp.Tests;
 [Collection(GcsCollection.Name)]
 public sealed class GcsCliTests(GcsServer server) : IDisposable
 {
-    private static readonly string StrataDll = Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0", "strata.dll");
-
     private readonly TempDirectory _temp = new("strata-gcs-cli");
 
     public void Dispose() => _temp.Dispose();
@@ -41,22 +38,7 @@ public sealed class GcsCliTests(GcsServer server) : IDisposable
 
     private (int ExitCode, string Out, string Error) Ok(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _temp.Path };
-        start.ArgumentList.Add(StrataDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STRATA_STORE_URL");
-        start.Environment.Remove("GOOGLE_APPLICATION_CREDENTIALS");
-        start.Environment["STRATA_HOME"] = _temp.Combine("home");
-        start.Environment["HOME"] = _temp.Path;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
-        }
-        var result = (process.ExitCode, stdout.Result, stderr.Result);
+        var result = StrataProcess.Run(_temp.Path, _temp.Combine("home"), null, args);
         Assert.True(result.ExitCode == 0, $"strata {string.Join(' ', args)}: exit {result.ExitCode}\n{result.Item2}\n{result.Item3}");
         return result;
     }

@@ -17,9 +17,6 @@ internal sealed class SageMakerStepOperator : StepOperator
     /// <summary>How long a job may be missing from DescribeTrainingJob after it was created (SageMaker is eventually consistent).</summary>
     private static readonly TimeSpan NotFoundGrace = TimeSpan.FromSeconds(60);
 
-    private static readonly TimeSpan LogPollFirst = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan LogPollMax = TimeSpan.FromSeconds(2);
-    private const int MaxLogFailures = 5;
 
     private readonly SageMakerStepOperatorConfig _config;
     private readonly ArtifactStore _artifacts;
@@ -145,44 +142,9 @@ internal sealed class SageMakerStepOperator : StepOperator
                 "describe it. The job runs as the operator's execution role; give that role what the step needs, or read the values in the step from AWS " +
                 "Secrets Manager.";
         var follower = new LogFollower(this, job);
-        var delay = LogPollFirst;
-        var failures = 0;
-        while (true)
-        {
-            (List<string> Lines, bool Finished) poll;
-            string? failure = null;
-            try
-            {
-                poll = await follower.PollAsync(delay, cancellationToken).ConfigureAwait(false);
-                failures = 0;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-            catch (Exception e) when (e is AwsServiceException or HttpRequestException)
-            {
-                // Retries are exhausted for this round (throttling, an outage): try again later; the status polls decide the step.
-                poll = ([], false);
-                if (++failures >= MaxLogFailures) failure = e.Message;
-            }
-            if (failure is not null)
-            {
-                yield return $"[sagemaker] stopped following the job's status and logs after {MaxLogFailures} failed attempts: {failure}";
-                yield break;
-            }
-            foreach (var line in poll.Lines) yield return line;
-            if (poll.Finished) yield break;
-            try
-            {
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                yield break;
-            }
-            delay = poll.Lines.Count > 0 ? LogPollFirst : TimeSpan.FromTicks(Math.Min(LogPollMax.Ticks, (long)(delay.Ticks * 1.5)));
-        }
+        await foreach (var line in PolledJobLog.FollowAsync(follower.PollAsync, e => e is AwsServiceException or HttpRequestException, "[sagemaker]", _time,
+            cancellationToken).ConfigureAwait(false))
+            yield return line;
     }
 
     /// <summary>DescribeTrainingJob, or its answer from less than <paramref name="maxAge"/> ago (status polls and the log stream share it).</summary>
@@ -242,7 +204,7 @@ internal sealed class SageMakerStepOperator : StepOperator
 
         /// <param name="interval">How long since the last poll: a status the orchestrator's own polls fetched within it is recent enough.</param>
         /// <param name="cancellationToken">Stops following.</param>
-        public async Task<(List<string> Lines, bool Finished)> PollAsync(TimeSpan interval, CancellationToken cancellationToken)
+        public async Task<(IReadOnlyList<string> Lines, bool Finished)> PollAsync(TimeSpan interval, CancellationToken cancellationToken)
         {
             var described = await op.DescribeAsync(job.JobId, interval, cancellationToken).ConfigureAwait(false);
             var finished = described.IsTerminal;

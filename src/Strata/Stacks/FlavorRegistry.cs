@@ -56,6 +56,8 @@ public sealed class FlavorRegistry
         [(ComponentType.StepOperator, "sagemaker")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.ArtifactStore, "s3")] = ("Strata.Aws", "AddAws()"),
         [(ComponentType.ArtifactStore, "azure")] = ("Strata.Azure", "AddAzure()"),
+        [(ComponentType.StepOperator, "vertex")] = ("Strata.Gcp", "AddGcp()"),
+        [(ComponentType.ArtifactStore, "gcs")] = ("Strata.Gcp", "AddGcp()"),
         [(ComponentType.StepOperator, "container")] = ("Strata.Containers", "AddContainers()"),
         [(ComponentType.StepOperator, "kubernetes")] = ("Strata.Kubernetes", "AddKubernetes()"),
     };

@@ -3,6 +3,7 @@ using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;
 using Strata.Emulators.Aws;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Aws.Tests.SageMaker;
 

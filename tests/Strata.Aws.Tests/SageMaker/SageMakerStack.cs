@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Strata.Aws.Tests.S3;
 using Strata.Emulators.Aws;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Aws.Tests.SageMaker;
 
@@ -30,41 +30,22 @@ internal sealed class SageMakerStack : IAsyncDisposable
     public StrataClient Client { get; }
     public S3ArtifactStoreConfig S3 { get; }
 
-    /// <summary>
-    /// The <c>strata</c> command as built in its own project (the reference builds it first). Not the copy beside the
-    /// tests: this test project also uses ASP.NET Core (the emulator), whose shared framework then stands in for
-    /// packages such as Microsoft.Extensions.Logging.Abstractions, which a plain .NET process needs as files.
-    /// </summary>
-    public static string StrataDll { get; } = Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "strata.dll"); // bin/<Configuration>/net10.0/
+    /// <summary>The <c>strata</c> command as built in its own project (see <see cref="RepoPaths.StrataDll"/>).</summary>
+    public static string StrataDll => RepoPaths.StrataDll;
 
-    /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
     /// <summary>
     /// Runs the <c>strata</c> command of this build (<see cref="StrataDll"/>) in <paramref name="directory"/> with its own home, as a user
     /// would, with AWS credentials in the environment: the standard AWS chain gives both the s3 store and the sagemaker operator theirs.
     /// </summary>
-    public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory, UseShellExecute = false };
-        start.ArgumentList.Add(StrataDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STRATA_STORE_URL");
-        start.Environment["STRATA_HOME"] = home;
-        start.Environment["HOME"] = directory;
-        start.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
-        start.Environment["AWS_REGION"] = "us-east-1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+    public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args) =>
+        StrataProcess.Run(directory, home, new Dictionary<string, string>
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"strata {string.Join(' ', args)} did not finish");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+            ["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
+            ["AWS_REGION"] = "us-east-1",
+        }, args);
 
+    /// <summary>The image a job with <see cref="Image"/> runs: <c>dotnet strata.dll</c>, with only the environment a container would have.</summary>
     public static EmulatedImage StrataImage(string home)
     {
         var environment = new Dictionary<string, string>
@@ -77,7 +58,7 @@ internal sealed class SageMakerStack : IAsyncDisposable
             ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
         };
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root) environment["DOTNET_ROOT"] = root;
-        return new EmulatedImage { Entrypoint = [Dotnet(), StrataDll], Environment = environment };
+        return new EmulatedImage { Entrypoint = [RepoPaths.Dotnet(), StrataDll], Environment = environment };
     }
 
     public static async Task<SageMakerStack> StartAsync(S3Server s3Server, Action<SageMakerEmulatorOptions>? configure = null,
@@ -140,17 +121,6 @@ internal sealed class SageMakerStack : IAsyncDisposable
 
     public async Task<StepRunRecord> StepRunAsync(RunResult result, string step) =>
         (await Client.Store.ListStepRunsAsync(result.Run.Id)).Single(s => s.Id == result[step].StepRunId);
-
-    private static string Dotnet()
-    {
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet") return current;
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            if (File.Exists(Path.Combine(dir, "dotnet"))) return Path.Combine(dir, "dotnet");
-        return "dotnet";
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,7 @@
 using Strata.Aws.Json;
 using Strata.Aws.Logs;
 using Strata.Aws.SageMaker;
-using Strata.Emulators.Aws;
+using Strata.Emulators.Jobs;
 using static Strata.Aws.Tests.SageMaker.EmulatorHarness;
 
 namespace Strata.Aws.Tests.SageMaker;

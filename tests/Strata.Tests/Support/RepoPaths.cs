@@ -12,6 +12,25 @@ public static class RepoPaths
     /// <summary>Where eng/aws/setup.sh installs the npm test tools.</summary>
     public static string NodeModules => Path.Combine(Root, ".test", "node_modules");
 
+    /// <summary>
+    /// The <c>strata</c> command as built in its own project (a test project that references Strata.Cli builds it first). Not the
+    /// copy beside the tests: a test project that also uses ASP.NET Core (an emulator) has its shared framework stand in for
+    /// packages such as Microsoft.Extensions.Logging.Abstractions, which a plain .NET process needs as files.
+    /// </summary>
+    public static string StrataDll => Path.Combine(Root, "src", "Strata.Cli", "bin", Configuration, "net10.0", "strata.dll");
+
+    /// <summary>The <c>dotnet</c> host running the tests (or the one DOTNET_ROOT or PATH names), to start .NET programs with.</summary>
+    public static string Dotnet()
+    {
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet") return current;
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "dotnet"))) return Path.Combine(dir, "dotnet");
+        return "dotnet";
+    }
+
     /// <summary>The example app, built in the tests' configuration (the solution build builds it).</summary>
     public static string QuickstartDll()
     {

@@ -8,13 +8,8 @@ cd "$(dirname "$0")/../.."
 
 AIPLATFORM_VERSION=7.4.0
 
-installed="$(node -p "require('./.test/node_modules/@google-cloud/aiplatform/package.json').version" 2>/dev/null || true)"
-if [[ "$installed" != "$AIPLATFORM_VERSION" ]]; then
-    echo "Installing: @google-cloud/aiplatform@$AIPLATFORM_VERSION (into .test/)"
-    mkdir -p .test
-    [[ -f .test/package.json ]] || echo '{ "name": "strata-test-tools", "private": true }' > .test/package.json
-    npm install --prefix .test --no-audit --no-fund --loglevel=error --ignore-scripts "@google-cloud/aiplatform@$AIPLATFORM_VERSION" >/dev/null
-fi
+# Only its files are needed: no install scripts run.
+./eng/npm-test-tool.sh @google-cloud/aiplatform "$AIPLATFORM_VERSION" --ignore-scripts
 if ! command -v gcloud >/dev/null; then
     echo "warning: gcloud is not installed: the tests that run Google's own CLI against the emulators will fail" >&2
 fi

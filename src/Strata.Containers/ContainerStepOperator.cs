@@ -19,6 +19,7 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
     private const string SecretsPath = "/run/strata/secrets.json";
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan LogPoll = TimeSpan.FromMilliseconds(250);
+    private const int MaxLogReadFailures = 8;
 
     private readonly DockerClient _docker = new DockerClientConfiguration(engine).CreateClient();
 
@@ -173,7 +174,7 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
             if (read.Gone) yield break;
             // A busy engine refuses a read now and then (or has no log yet for a container just started): read again next poll.
             failures = read.Error is null ? 0 : failures + 1;
-            if (read.Error is not null && ended && failures >= 3)
+            if (read.Error is not null && ended && failures >= MaxLogReadFailures)
             {
                 yield return $"(the container engine would not give the rest of the log: {read.Error})";
                 yield break;
@@ -184,7 +185,9 @@ internal sealed class ContainerStepOperator(Uri engine, StepOperatorContext cont
                 yield break;
             }
             var took = context.Time.GetElapsedTime(started);
-            await Task.Delay(TimeSpan.FromTicks(Math.Max(LogPoll.Ticks, took.Ticks * 4)), context.Time, cancellationToken).ConfigureAwait(false);
+            // A refused read is asked again later and later (a busy engine refuses several in a row), up to some 20 s in all.
+            var wait = failures == 0 ? TimeSpan.FromTicks(Math.Max(LogPoll.Ticks, took.Ticks * 4)) : LogPoll * Math.Min(16, 1 << failures);
+            await Task.Delay(wait, context.Time, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -11,8 +11,11 @@ internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadata
 {
     private const int LogTailLines = 20;
 
-    /// <summary>How long the log stream may go on after the job ended, to hand over what the job wrote last.</summary>
-    private static readonly TimeSpan LogDrain = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long the log stream may go on after its job ended: operators end their stream once they have read the end of the log,
+    /// which for a large log on a busy machine (a whole 10 MB read from a container engine) takes seconds.
+    /// </summary>
+    private static readonly TimeSpan LogDrain = TimeSpan.FromSeconds(30);
 
     public async Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers,
         CancellationToken cancellationToken)

@@ -99,7 +99,8 @@ public sealed class StrataClient : IAsyncDisposable
         var pipeline = PipelineDefinition.Build(PipelineSource.Find(record), record.Pipeline, Materializers);
         var stack = await Stacks.GetStackAsync(record.Stack, cancellationToken).ConfigureAwait(false);
         (options, var fromRun) = RunConfig.ForResume(options, record);
-        if (fromRun) options.Observer?.Warning($"resuming with the config the run was started with ({string.Join(", ", options.Steps.Keys)}); --config replaces it");
+        if (fromRun)
+            options.Observer?.Warning($"resuming with the config the run was started with ({string.Join(", ", options.Steps.Keys)}); --config replaces it");
         var (orchestrator, plans, parallelism) = await PrepareAsync(pipeline, stack, options, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -58,4 +58,24 @@ public sealed class ResumeConfigTests
         Assert.Matches(@"gated\s+2\s+completed", show.Out);
         Assert.Matches(@"gated\s+1\s+failed", show.Out);
     }
+
+    [Fact]
+    public async Task The_console_run_list_and_run_show_give_a_run_the_same_duration_and_a_resume_says_how_long_it_took_itself()
+    {
+        await using var home = await OperatorHome.OpenAsync();
+        var stack = await home.StackWithAsync("cfg", ("other", new()));
+        var gate = home.Scratch("gate");
+        var first = home.CliWith([], "pipeline", "run", "gate", "--assembly", typeof(ResumeConfigSteps).Assembly.Location, "--stack", stack,
+            "--run-name", "timed-run");
+        Assert.NotEqual(0, first.ExitCode); // the gate is closed, and the step runs in-process without the operator's environment
+        await Task.Delay(1500);
+        File.WriteAllText(gate, "open");
+        var resumed = home.CliWith(new() { [ResumeConfigSteps.GateVariable] = gate }, "run", "resume", "timed-run");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+
+        var console = System.Text.RegularExpressions.Regex.Match(resumed.Out, @"Run timed-run completed in (\S+) \(this execution (\S+)\)");
+        Assert.True(console.Success, resumed.Out);
+        Assert.Contains($"duration {console.Groups[1].Value}", home.Cli("run", "show", "timed-run").Out);
+        Assert.Matches($@"timed-run\s.*\s{System.Text.RegularExpressions.Regex.Escape(console.Groups[1].Value)}", home.Cli("run", "list").Out);
+    }
 }

@@ -60,7 +60,11 @@ public sealed class ConsoleRunReporter(TextWriter? output = null, bool showStepO
     public void RunFinished(RunResult result)
     {
         var counts = result.Steps.GroupBy(s => s.Status).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
-        Line($"Run {result.Run.Name} {result.Run.Status.ToString().ToLowerInvariant()} in {Format(result.Duration)}: {string.Join(", ", counts)}");
+        // A run's duration is its record's, from its start to its last record, as `run list` and `run show` print it; a resumed run
+        // also says how long this execution took.
+        var run = result.Run.FinishedAt is { } end ? end - result.Run.StartedAt : result.Duration;
+        var execution = (run - result.Duration).Duration() > TimeSpan.FromSeconds(1) ? $" (this execution {Format(result.Duration)})" : "";
+        Line($"Run {result.Run.Name} {result.Run.Status.ToString().ToLowerInvariant()} in {Format(run)}{execution}: {string.Join(", ", counts)}");
         foreach (var failed in result.Steps.Where(s => s.Status == ExecutionStatus.Failed))
             Line($"  {failed.Name} failed: {failed.Error}");
     }

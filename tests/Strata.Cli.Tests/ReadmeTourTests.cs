@@ -16,7 +16,7 @@ public sealed partial class ReadmeTourTests
         var lines = TourLines();
         var alias = Assert.Single(lines, l => l.StartsWith("alias strata=", StringComparison.Ordinal));
         Assert.Contains("/src/Strata.Cli/bin/Release/net10.0/strata.dll", alias);
-        using var cli = new StrataCli(Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0", "strata.dll"));
+        using var cli = new StrataCli(RepoPaths.StrataDll);
         // Not STRATA_HOME: the tour's `strata init` makes the home in the directory the commands run in.
         var environment = new Dictionary<string, string?> { ["STRATA_HOME"] = null };
         string? run = null, artifact = null;

@@ -15,7 +15,7 @@ public sealed class ToolPackageTests
     public async Task Packing_the_cli_gives_a_plain_il_tool_package_that_installs_and_runs_and_leaves_the_release_build_precompiled()
     {
         using var dir = new TempDirectory("strata-pack");
-        var build = Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0");
+        var build = Path.GetDirectoryName(RepoPaths.StrataDll)!;
         var watched = new[] { "strata.dll", "Strata.Core.dll" }.ToDictionary(f => f, f => Hash(Path.Combine(build, f)));
         var precompiled = RepoPaths.Configuration == "Release";
         if (precompiled) Assert.True(IsReadyToRun(Path.Combine(build, "strata.dll")), "the Release build of the CLI is precompiled");

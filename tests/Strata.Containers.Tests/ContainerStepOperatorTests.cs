@@ -26,8 +26,7 @@ public sealed class ContainerStepOperatorTests(ContainerServices services) : Ste
     protected override IReadOnlyList<string> Entrypoint => ["dotnet", StrataCommand];
 
     // The command's own build: the one beside these tests runs on the test host's frameworks.
-    protected override string StrataCommand =>
-        Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0", "strata.dll");
+    protected override string StrataCommand => RepoPaths.StrataDll;
 
     protected override IReadOnlyDictionary<string, string> CommandEnvironment => new Dictionary<string, string> { ["DOCKER_HOST"] = services.DockerHost };
 

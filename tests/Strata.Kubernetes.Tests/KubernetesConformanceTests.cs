@@ -22,7 +22,8 @@ public sealed class KubernetesConformanceTests(KubernetesEmulatorFixture cluster
 
     protected override IReadOnlyList<string> Entrypoint => ["dotnet", StrataCommand];
 
-    protected override string StrataCommand => KubernetesTestStack.StrataDll;
+    // This build's command, which the pods run from the mounted repository.
+    protected override string StrataCommand => RepoPaths.StrataDll;
 
     protected override ResourceSupport Resources => ResourceSupport.Mapped("\"cpu\":\"2\"", "\"memory\":\"1073741824\"");
 

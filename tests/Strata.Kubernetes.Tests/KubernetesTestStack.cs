@@ -6,9 +6,6 @@ namespace Strata.Kubernetes.Tests;
 /// <summary>How the tests point the <c>kubernetes</c> operator at the emulator, and a client of their own for looking at what it did.</summary>
 internal static class KubernetesTestStack
 {
-    /// <summary>This build's <c>strata</c> command: the pods run it from the mounted repository.</summary>
-    public static string StrataDll => Path.Combine(RepoPaths.Root, "src", "Strata.Cli", "bin", RepoPaths.Configuration, "net10.0", "strata.dll");
-
     /// <summary>
     /// hostPath volumes for this build (read-only) and the temporary directory, mounted at their own paths; and a shared process
     /// namespace, so that the step is not PID 1 of its container and a step that kills itself dies as it would on a machine.

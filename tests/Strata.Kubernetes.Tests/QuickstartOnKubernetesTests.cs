@@ -8,8 +8,8 @@ namespace Strata.Kubernetes.Tests;
 [Collection(KubernetesEmulatorCollection.Name)]
 public sealed class QuickstartOnKubernetesTests(KubernetesEmulatorFixture cluster) : IDisposable
 {
-    // The command's own build: the tests' folder lacks what the ASP.NET Core framework of the emulator gives them.
-    private readonly StrataCli _cli = new(KubernetesTestStack.StrataDll);
+    // The command's own build (see RepoPaths.StrataDll).
+    private readonly StrataCli _cli = new(RepoPaths.StrataDll);
 
     public void Dispose() => _cli.Dispose();
 

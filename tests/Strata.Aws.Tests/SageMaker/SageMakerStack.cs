@@ -30,11 +30,8 @@ internal sealed class SageMakerStack : IAsyncDisposable
     public StrataClient Client { get; }
     public S3ArtifactStoreConfig S3 { get; }
 
-    /// <summary>The <c>strata</c> command as built in its own project (see <see cref="RepoPaths.StrataDll"/>).</summary>
-    public static string StrataDll => RepoPaths.StrataDll;
-
     /// <summary>
-    /// Runs the <c>strata</c> command of this build (<see cref="StrataDll"/>) in <paramref name="directory"/> with its own home, as a user
+    /// Runs the <c>strata</c> command of this build (<see cref="RepoPaths.StrataDll"/>) in <paramref name="directory"/> with its own home, as a user
     /// would, with AWS credentials in the environment: the standard AWS chain gives both the s3 store and the sagemaker operator theirs.
     /// </summary>
     public static (int ExitCode, string Out, string Error) Strata(string directory, string home, params string[] args) =>
@@ -58,7 +55,7 @@ internal sealed class SageMakerStack : IAsyncDisposable
             ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey,
         };
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root) environment["DOTNET_ROOT"] = root;
-        return new EmulatedImage { Entrypoint = [RepoPaths.Dotnet(), StrataDll], Environment = environment };
+        return new EmulatedImage { Entrypoint = [RepoPaths.Dotnet(), RepoPaths.StrataDll], Environment = environment };
     }
 
     public static async Task<SageMakerStack> StartAsync(S3Server s3Server, Action<SageMakerEmulatorOptions>? configure = null,

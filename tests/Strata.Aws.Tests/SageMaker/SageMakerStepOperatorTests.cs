@@ -88,7 +88,7 @@ public sealed class SageMakerStepOperatorTests(S3Server s3) : StepOperatorConfor
     protected override string Flavor => "sagemaker";
 
     // The command's own build: the one beside these tests runs on the test host's shared frameworks, which it lacks alone.
-    protected override string StrataCommand => SageMakerStack.StrataDll;
+    protected override string StrataCommand => RepoPaths.StrataDll;
 
     protected override FlavorRegistry Flavors => new FlavorRegistry().AddAws();
 

@@ -11,8 +11,8 @@ namespace Quickstart;
 
 /// <summary>
 /// Registers what this app's steps need wherever they run (here, in `strata pipeline run`, or in another process): ML.NET's
-/// materializers, and the AWS and Google Cloud flavors, so a job of this app (in the image Strata builds of it) reaches an s3 or gcs
-/// artifact store.
+/// materializers, and the AWS, Google Cloud and Azure flavors, so a job of this app (in the image Strata builds of it) reaches an s3,
+/// gcs or azure artifact store.
 /// </summary>
 public sealed class QuickstartSetup : IStrataSetup
 {
@@ -21,6 +21,7 @@ public sealed class QuickstartSetup : IStrataSetup
         materializers.AddMLNet();
         flavors.AddAws();
         flavors.AddGcp();
+        flavors.AddAzure();
     }
 }
 

@@ -109,7 +109,16 @@ internal sealed class AzureMLClient
             message.Request.Content = RequestContent.Create(BinaryData.FromString(body.ToJsonString()));
         }
         else if (method == RequestMethod.Post) message.Request.Content = RequestContent.Create(BinaryData.FromString(""));
-        await pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException e)
+        {
+            throw new StrataConfigException($"Microsoft Entra ID gave the azureml step operator no token: {FirstLine(e.Message)} (check tenant_id, " +
+                "service_principal_id and service_principal_password, or the identity DefaultAzureCredential finds: AZURE_* variables, a managed " +
+                "identity, az login).", e);
+        }
         var response = message.Response;
         if (response.Status >= 400) throw new RequestFailedException(response);
         var text = response.Content.ToString();
@@ -140,6 +149,13 @@ internal sealed class AzureMLClient
         if (!string.IsNullOrWhiteSpace(config.TenantId)) defaults.TenantId = config.TenantId.Trim();
         if (transport is not null) defaults.Transport = transport;
         return new DefaultAzureCredential(defaults);
+    }
+
+    /// <summary>The first line of an Azure.Identity message that says what failed (its later lines point at troubleshooting pages).</summary>
+    private static string FirstLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.FirstOrDefault(l => l.Contains("AADSTS", StringComparison.Ordinal)) ?? lines.FirstOrDefault() ?? "";
     }
 
     private static string Segment(string? value, string key)

@@ -263,6 +263,12 @@ public sealed class AzureMlEmulator : IAsyncDisposable
         {
             await Entra.WriteErrorAsync(context, e, _options.Time);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug of the emulator: answered as ARM answers its own failures, with the trace for whoever reads the log.
+            if (!context.Response.HasStarted)
+                await Entra.WriteJsonAsync(context, 500, new AzureApiException(500, "InternalServerError", $"Emulator failure: {e}").ToJson());
+        }
         finally
         {
             var entry = new AzureRequest(api, request.Method, path + request.QueryString, recorded ? body : "", context.Response.StatusCode,

@@ -210,7 +210,8 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
             throw new EntraException(401, "invalid_client", 700027, "AADSTS700027: The certificate with identifier used to sign the client assertion is "
                 + $"not registered on application '{app.ClientId}', or the signature is invalid.");
         var now = options.Time.GetUtcNow();
-        if ((long?)claims["exp"] is not { } exp || DateTimeOffset.FromUnixTimeSeconds(exp) < now - Skew)
+        // MSAL.NET writes exp and nbf as strings, MSAL Python as numbers.
+        if (Seconds(claims["exp"]) is not { } exp || DateTimeOffset.FromUnixTimeSeconds(exp) < now - Skew)
             throw new EntraException(401, "invalid_client", 700024, "AADSTS700024: Client assertion is not within its valid time range.");
         if (!string.Equals((string?)claims["sub"], app.ClientId, StringComparison.OrdinalIgnoreCase)
             || !string.Equals((string?)claims["iss"], app.ClientId, StringComparison.OrdinalIgnoreCase))
@@ -221,6 +222,12 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
             throw new EntraException(401, "invalid_client", 700212, $"AADSTS700212: No matching federated identity record found for presented assertion "
                 + $"audience '{audience}'.");
     }
+
+    private static long? Seconds(JsonNode? node) => node is JsonValue v
+        ? v.TryGetValue<long>(out var n) ? n
+        : v.TryGetValue<double>(out var d) ? (long)d
+        : v.TryGetValue<string>(out var s) && long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : null
+        : null;
 
     private JsonObject ManagedIdentityToken(HttpRequest request)
     {

@@ -6,7 +6,7 @@ namespace Strata.Tests.Support;
 
 /// <summary>
 /// Azurite (eng/azure/setup.sh installs it) over HTTPS with Entra ID tokens: <c>--oauth basic --cert --key</c>, a self-signed
-/// certificate for 127.0.0.1 and localhost made at start (<see cref="CertificatePath"/>, PEM, for clients to trust). Azurite then
+/// certificate for 127.0.0.1 and localhost (subject alternative names) made at start (<see cref="CertificatePath"/>, PEM, for clients to trust). Azurite then
 /// takes bearer tokens whose issuer is Entra's (<c>https://sts.windows.net/{tenant}/</c>), audience storage
 /// (<c>https://storage.azure.com</c>) and which have not expired; it does not check their signature. The account key works too.
 /// In memory, on a free loopback port, stopped by its process id on dispose.
@@ -68,13 +68,18 @@ public sealed class HttpsAzurite : IAsyncDisposable
     private static void WriteCertificate(string certPath, string keyPath)
     {
         using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        // A subject of its own: OpenSSL finds a trusted root by subject name, and the Azure ML emulator's is CN=127.0.0.1.
+        var request = new CertificateRequest("CN=localhost, O=Strata test Azurite", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var san = new SubjectAlternativeNameBuilder();
         san.AddIpAddress(IPAddress.Loopback);
         san.AddDnsName("localhost");
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        // A CA's key usage and key identifier too: OpenSSL (behind .NET's SSL_CERT_FILE trust) takes a self-signed root only with them.
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
+            | X509KeyUsageFlags.KeyCertSign, false));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
         File.WriteAllText(certPath, cert.ExportCertificatePem() + "\n");
         File.WriteAllText(keyPath, rsa.ExportPkcs8PrivateKeyPem() + "\n");

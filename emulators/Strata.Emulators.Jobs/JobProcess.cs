@@ -30,6 +30,12 @@ public sealed record JobCommand(IReadOnlyList<string> Entrypoint, IReadOnlyList<
     /// <summary>Whether the process starts with this process's environment (PATH, HOME, DOTNET_ROOT, ...) under the job's own.</summary>
     public bool InheritEnvironment { get; init; } = true;
 
+    /// <summary>
+    /// Prefixes of inherited variables a job must not see (e.g. <c>AZURE_</c>: the emulator's caller's credentials, which a cloud
+    /// job never has); the job's own <see cref="Environment"/> may still set such names.
+    /// </summary>
+    public IReadOnlyList<string> WithheldPrefixes { get; init; } = [];
+
     /// <summary>The command line that runs it: the container runner's, or the entrypoint and arguments as they are.</summary>
     public IReadOnlyList<string> CommandLine() => Image is { } image && ContainerRunner is { Count: > 0 } runner
         ? [.. runner, .. (Volumes ?? new Dictionary<string, string>()).SelectMany(v => new[] { "-v", $"{v.Key}:{v.Value}" }),
@@ -86,6 +92,8 @@ public sealed class JobProcess : IDisposable
         };
         foreach (var a in line.Skip(1)) start.ArgumentList.Add(a);
         if (!command.InheritEnvironment) start.Environment.Clear();
+        foreach (var name in start.Environment.Keys.Where(k => command.WithheldPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToArray())
+            start.Environment.Remove(name);
         foreach (var (k, v) in command.Environment) start.Environment[k] = v;
         if (command.Image is not null)
             foreach (var (k, v) in command.RunnerEnvironment ?? new Dictionary<string, string>()) start.Environment[k] = v;

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Strata.Tests.Support;
+
+/// <summary>
+/// Azurite (eng/azure/setup.sh installs it) over HTTPS with Entra ID tokens: <c>--oauth basic --cert --key</c>, a self-signed
+/// certificate for 127.0.0.1 and localhost (subject alternative names) made at start (<see cref="CertificatePath"/>, PEM, for clients to trust). Azurite then
+/// takes bearer tokens whose issuer is Entra's (<c>https://sts.windows.net/{tenant}/</c>), audience storage
+/// (<c>https://storage.azure.com</c>) and which have not expired; it does not check their signature. The account key works too.
+/// In memory, on a free loopback port, stopped by its process id on dispose.
+/// </summary>
+public sealed class HttpsAzurite : IAsyncDisposable
+{
+    /// <summary>Azurite's well-known development account and key (the same in every Azurite; not a secret).</summary>
+    public const string AccountName = "devstoreaccount1";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly NodeServer _server;
+    private readonly TempDirectory _dir;
+
+    private HttpsAzurite(NodeServer server, TempDirectory dir, string certificatePath)
+    {
+        _server = server;
+        _dir = dir;
+        CertificatePath = certificatePath;
+        Endpoint = $"https://127.0.0.1:{server.Port}/{AccountName}";
+    }
+
+    /// <summary>The blob service endpoint, path-style: <c>https://127.0.0.1:PORT/devstoreaccount1</c>.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>Azurite's certificate (PEM): add it to the clients' trust (e.g. an emulator's trusted certificate files).</summary>
+    public string CertificatePath { get; }
+
+    public static async Task<HttpsAzurite> StartAsync()
+    {
+        var dir = new TempDirectory("strata-azurite-https");
+        try
+        {
+            var (cert, key) = (dir.Combine("azurite-cert.pem"), dir.Combine("azurite-key.pem"));
+            WriteCertificate(cert, key);
+            // --skipApiVersionCheck: Azure.Storage.Blobs 12.30 sends a newer API version than Azurite 3.35 knows.
+            var server = await NodeServer.StartAsync("azurite", Path.Combine("dist", "src", "blob", "main.js"), "eng/azure/setup.sh",
+                port => ["--blobHost", "127.0.0.1", "--blobPort", port, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
+                    "--silent", "--oauth", "basic", "--cert", cert, "--key", key], dir.Path);
+            return new HttpsAzurite(server, dir, cert);
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An HTTP handler that trusts Azurite's certificate.</summary>
+    public HttpClientHandler CreateHandler()
+    {
+        var trusted = X509CertificateLoader.LoadCertificateFromFile(CertificatePath);
+        return new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, cert, _, errors) =>
+                errors == System.Net.Security.SslPolicyErrors.None || cert is not null && cert.RawData.AsSpan().SequenceEqual(trusted.RawData),
+        };
+    }
+
+    private static void WriteCertificate(string certPath, string keyPath)
+    {
+        using var rsa = RSA.Create(2048);
+        // A subject of its own: OpenSSL finds a trusted root by subject name, and the Azure ML emulator's is CN=127.0.0.1.
+        var request = new CertificateRequest("CN=localhost, O=Strata test Azurite", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        // A CA's key usage and key identifier too: OpenSSL (behind .NET's SSL_CERT_FILE trust) takes a self-signed root only with them.
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
+            | X509KeyUsageFlags.KeyCertSign, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        File.WriteAllText(certPath, cert.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, rsa.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+}

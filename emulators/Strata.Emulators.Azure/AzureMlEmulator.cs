@@ -134,7 +134,7 @@ public sealed class AzureMlEmulator : IAsyncDisposable
         var owns = options.WorkDirectory is null;
         var workDirectory = options.WorkDirectory ?? Directory.CreateTempSubdirectory("strata-azureml-emulator-").FullName;
         Directory.CreateDirectory(workDirectory);
-        var certificate = Entra.CreateTlsCertificate();
+        var certificate = options.Certificate ?? Entra.CreateTlsCertificate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, options.Port, l => l.UseHttps(new HttpsConnectionAdapterOptions
         {
@@ -310,7 +310,7 @@ public sealed class AzureMlEmulator : IAsyncDisposable
         await _ml.DisposeAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _certificate.Dispose();
+        if (!ReferenceEquals(_certificate, _options.Certificate)) _certificate.Dispose(); // a given certificate is its owner's
         if (_ownsWorkDirectory)
         {
             try { Directory.Delete(_workDirectory, recursive: true); }

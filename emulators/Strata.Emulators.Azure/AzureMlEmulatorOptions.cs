@@ -33,6 +33,12 @@ public sealed class AzureMlEmulatorOptions : JobEmulatorOptions
     /// </summary>
     public List<string> TrustedCertificateFiles { get; } = [];
 
+    /// <summary>
+    /// The TLS certificate (with its private key) to serve, e.g. one a test process already trusts; null: a self-signed one
+    /// for 127.0.0.1 and localhost, made at start.
+    /// </summary>
+    public X509Certificate2? Certificate { get; set; }
+
     /// <summary>Whether values of Azure's extensible enums (modelAsString) must be one of the values the api-version lists.</summary>
     public bool StrictEnums { get; set; } = true;
 

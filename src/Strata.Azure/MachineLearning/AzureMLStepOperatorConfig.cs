@@ -25,9 +25,12 @@ public class AzureMLSettings : ImageStepOperatorSettings
     [Description("How many nodes the job gets (1 or more).")]
     public int InstanceCount { get; set; } = 1;
 
-    [Description("A registered Azure ML environment the jobs run in, as NAME (its latest version) or NAME:VERSION; used when the step has no image " +
-        "(neither image nor a built one). Otherwise the step's image is registered as a version of the environment strata-APP.")]
+    [Description("A registered Azure ML environment the jobs run in, as NAME (its latest version) or NAME:VERSION; Strata then builds no image. With " +
+        "image set, or without environment_name, the step's image is registered as a version of the environment strata-APP.")]
     public string? EnvironmentName { get; set; }
+
+    /// <summary>A named environment runs the step when no image is given: none is built or required.</summary>
+    public override bool UsesBackendEnvironment => !string.IsNullOrWhiteSpace(EnvironmentName);
 
     [Description("Azure ML experiment the jobs are grouped under; default: the pipeline's name.")]
     public string? ExperimentName { get; set; }

@@ -20,6 +20,8 @@ internal static class JobImages
             if (plan.Settings is not ImageStepOperatorSettings settings) continue;
             if (settings.Image is { Length: > 0 } image)
                 images[plan] = image.Trim();
+            else if (settings.UsesBackendEnvironment)
+                continue;
             else if (canBuild)
                 wanted.Add((plan, settings.BaseImage is { Length: > 0 } b ? b.Trim() : ImageStepOperatorSettings.DefaultBaseImage, AppOf(plan, problems)));
             else if (settings.BaseImage is { Length: > 0 } baseImage)

@@ -19,4 +19,10 @@ public class ImageStepOperatorSettings : StepOperatorSettings
 
     [Description("The image that built job images start from; it needs a .NET runtime the app can run on. Default: " + DefaultBaseImage + ".")]
     public string? BaseImage { get; set; }
+
+    /// <summary>
+    /// Whether, without <see cref="Image"/>, the job runs in an environment the backend already has (e.g. a registered Azure ML
+    /// environment), so that Strata neither builds an image nor requires one. <value>Default: false.</value>
+    /// </summary>
+    public virtual bool UsesBackendEnvironment => false;
 }

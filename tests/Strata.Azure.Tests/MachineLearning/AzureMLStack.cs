@@ -9,8 +9,8 @@ namespace Strata.Azure.Tests.MachineLearning;
 /// <summary>
 /// Azure as the azureml tests have it: the Azure ML + Entra ID emulator (HTTPS, bearer tokens required) with a service
 /// principal, a workspace and its compute clusters, and an HTTPS Azurite that takes Entra tokens, whose container the jobs
-/// reach as their compute's managed identity. Both servers' certificates are trusted while the stack lives. A job image
-/// runs on this machine with only the environment a container would have.
+/// reach as their compute's managed identity. Both serve the test process's trusted certificate. A job image runs on this
+/// machine with only the environment a container would have.
 /// </summary>
 public sealed class AzureMLStack : IAsyncDisposable
 {
@@ -26,14 +26,12 @@ public sealed class AzureMLStack : IAsyncDisposable
     public const string BusyCompute = "busy-cluster";
 
     private readonly TempDirectory _temp;
-    private readonly TrustedRoots _trust;
 
-    private AzureMLStack(TempDirectory temp, AzureMlEmulator emulator, HttpsAzurite azurite, TrustedRoots trust, string container, string clientSecret)
+    private AzureMLStack(TempDirectory temp, AzureMlEmulator emulator, HttpsAzurite azurite, string container, string clientSecret)
     {
         _temp = temp;
         Emulator = emulator;
         Azurite = azurite;
-        _trust = trust;
         Container = container;
         ClientSecret = clientSecret;
     }
@@ -55,7 +53,7 @@ public sealed class AzureMLStack : IAsyncDisposable
     {
         var temp = new TempDirectory("strata-azureml-stack");
         System.IO.Directory.CreateDirectory(temp.Combine("job-home"));
-        var azurite = await HttpsAzurite.StartAsync();
+        var azurite = await HttpsAzurite.StartAsync(TrustedTestCertificate.Certificate);
         var secret = $"s3cr3t~{Guid.NewGuid():N}";
         var options = new AzureMlEmulatorOptions
         {
@@ -63,6 +61,7 @@ public sealed class AzureMLStack : IAsyncDisposable
             PhaseDelay = TimeSpan.FromMilliseconds(20),
             StopGracePeriod = TimeSpan.FromSeconds(3),
             WorkDirectory = temp.Combine("jobs"),
+            Certificate = TrustedTestCertificate.Certificate,
         };
         options.Applications.Add(new EntraApplication(Tenant, ClientId) { ClientSecret = secret });
         options.Workspaces.Add(new MlWorkspace(Subscription, ResourceGroup, Workspace)
@@ -71,15 +70,13 @@ public sealed class AzureMLStack : IAsyncDisposable
             Computes = { [Compute] = 8, [BusyCompute] = 0 },
         });
         options.Images[Image] = JobImage(temp.Combine("job-home"));
-        options.TrustedCertificateFiles.Add(azurite.CertificatePath);
         configure?.Invoke(options);
         var emulator = await AzureMlEmulator.StartAsync(options);
-        var trust = new TrustedRoots(emulator.CertificatePath, azurite.CertificatePath);
         var container = $"lake-{Guid.NewGuid():N}"[..24];
         var client = new BlobContainerClient(new Uri($"{azurite.Endpoint}/{container}"), new StorageSharedKeyCredential(HttpsAzurite.AccountName,
             HttpsAzurite.AccountKey));
         await client.CreateAsync();
-        return new AzureMLStack(temp, emulator, azurite, trust, container, secret);
+        return new AzureMLStack(temp, emulator, azurite, container, secret);
     }
 
     /// <summary>The image's process: bash on this machine, with only the environment a container would have.</summary>
@@ -137,10 +134,16 @@ public sealed class AzureMLStack : IAsyncDisposable
         .ToArray();
 
     /// <summary>
-    /// The environment the <c>strata</c> command runs with: signed in to Entra ID as the service principal through
-    /// <c>DefaultAzureCredential</c>'s environment variables, against the emulator's authority.
+    /// What a <c>strata</c> command (with a home of its own, so not this user's trust store) needs to trust the emulator and
+    /// Azurite: their certificate as the CA bundle.
     /// </summary>
-    public Dictionary<string, string> SignedInEnvironment() => new()
+    public static Dictionary<string, string> TrustEnvironment() => new() { ["SSL_CERT_FILE"] = TrustedTestCertificate.PemPath };
+
+    /// <summary>
+    /// The environment the <c>strata</c> command runs with: signed in to Entra ID as the service principal through
+    /// <c>DefaultAzureCredential</c>'s environment variables, against the emulator's authority, trusting its certificate.
+    /// </summary>
+    public Dictionary<string, string> SignedInEnvironment() => new(TrustEnvironment())
     {
         ["AZURE_TENANT_ID"] = Tenant,
         ["AZURE_CLIENT_ID"] = ClientId,
@@ -156,7 +159,6 @@ public sealed class AzureMLStack : IAsyncDisposable
     {
         await Emulator.DisposeAsync();
         await Azurite.DisposeAsync();
-        _trust.Dispose();
         _temp.Dispose();
     }
 }

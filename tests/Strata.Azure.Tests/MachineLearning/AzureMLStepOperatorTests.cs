@@ -33,6 +33,8 @@ public sealed class AzureMLStepOperatorTests : StepOperatorConformance
 
     protected override IReadOnlyDictionary<string, string> OperatorConfig => Stack.OperatorConfig();
 
+    protected override IReadOnlyDictionary<string, string> CommandEnvironment => AzureMLStack.TrustEnvironment();
+
     protected override IReadOnlyList<string>? Entrypoint => AzureMLStack.Entrypoint.Split(',');
 
     protected override ArtifactStoreUnderTest ArtifactStore => new("azure", Stack.StoreConfig());

@@ -34,13 +34,20 @@ public sealed class HttpsAzurite : IAsyncDisposable
     /// <summary>Azurite's certificate (PEM): add it to the clients' trust (e.g. an emulator's trusted certificate files).</summary>
     public string CertificatePath { get; }
 
-    public static async Task<HttpsAzurite> StartAsync()
+    /// <summary>Starts Azurite with <paramref name="certificate"/> (with its private key), or a self-signed certificate made for it.</summary>
+    public static async Task<HttpsAzurite> StartAsync(X509Certificate2? certificate = null)
     {
         var dir = new TempDirectory("strata-azurite-https");
         try
         {
             var (cert, key) = (dir.Combine("azurite-cert.pem"), dir.Combine("azurite-key.pem"));
-            WriteCertificate(cert, key);
+            if (certificate is null) WriteCertificate(cert, key);
+            else
+            {
+                File.WriteAllText(cert, certificate.ExportCertificatePem() + "\n");
+                File.WriteAllText(key, (certificate.GetRSAPrivateKey() ?? throw new ArgumentException("The certificate has no RSA private key.",
+                    nameof(certificate))).ExportPkcs8PrivateKeyPem() + "\n");
+            }
             // --skipApiVersionCheck: Azure.Storage.Blobs 12.30 sends a newer API version than Azurite 3.35 knows.
             var server = await NodeServer.StartAsync("azurite", Path.Combine("dist", "src", "blob", "main.js"), "eng/azure/setup.sh",
                 port => ["--blobHost", "127.0.0.1", "--blobPort", port, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",

@@ -6,7 +6,8 @@ namespace Strata.Azure.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureCliTests(AzuriteServer server) : IDisposable
 {
-    private readonly StrataCli _cli = new();
+    // The command's own build: the one beside these tests runs on the test host's shared frameworks (the emulator's ASP.NET Core among them).
+    private readonly StrataCli _cli = new(RepoPaths.StrataDll);
 
     public void Dispose() => _cli.Dispose();
 

@@ -109,9 +109,8 @@ internal static partial class CommandJobSpec
         return string.Join(' ', start.Concat(arguments).Select(Quote));
     }
 
-    /// <summary>The app's assembly name, from the local command (<c>dotnet /path/App.dll strata-step ...</c>).</summary>
-    private static string? AppName(StepLaunch launch) =>
-        launch.Command.FirstOrDefault(c => c.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) is { } dll ? Path.GetFileNameWithoutExtension(dll) : null;
+    /// <summary>The app assembly that defines the step, which images Strata builds start.</summary>
+    private static string? AppName(StepLaunch launch) => string.IsNullOrWhiteSpace(launch.AppName) ? null : launch.AppName.Trim();
 
     /// <summary>A word for bash: as is when it holds only safe characters, else in single quotes.</summary>
     internal static string Quote(string word) =>

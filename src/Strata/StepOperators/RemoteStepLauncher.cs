@@ -53,6 +53,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadata
             Settings = settings,
             Resources = plan.Resources,
             Image = image,
+            AppName = invocation.Node.Definition.Method.Module.Assembly.GetName().Name,
             ManifestUri = manifestUri,
             Timeout = plan.Timeout,
             PendingTimeout = plan.PendingTimeout,

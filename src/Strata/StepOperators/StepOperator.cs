@@ -143,6 +143,12 @@ public sealed record StepLaunch
     /// </summary>
     public string? Image { get; init; }
 
+    /// <summary>
+    /// The name of the app assembly that defines the step (e.g. <c>Quickstart</c>): the one an image Strata builds starts, as
+    /// <c>dotnet /app/NAME.dll</c>. For backends that run a command in the image instead of its ENTRYPOINT.
+    /// </summary>
+    public string? AppName { get; init; }
+
     /// <summary>The manifest's URI in the artifact store.</summary>
     public required string ManifestUri { get; init; }
 

@@ -135,7 +135,10 @@ internal sealed class AzureMlCommand : IEmulator
         var tenant = options.GetValue(_tenant)!;
         var clientId = options.GetValue(_clientId)!;
         var secret = options.GetValue(_clientSecret) ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        var workspace = new MlWorkspace(options.GetValue(_subscription)!, options.GetValue(_resourceGroup)!, options.GetValue(_workspace)!) { TenantId = tenant };
+        var workspace = new MlWorkspace(options.GetValue(_subscription)!, options.GetValue(_resourceGroup)!, options.GetValue(_workspace)!)
+        {
+            TenantId = tenant,
+        };
         foreach (var (name, nodes) in (options.GetValue(_computes) is { Length: > 0 } c ? c : ["cpu=4"]).Select(x => Compute(x)!.Value))
             workspace.Computes[name] = nodes;
         var settings = new AzureMlEmulatorOptions

@@ -65,6 +65,18 @@ public sealed class ManagedIdentityTests
     }
 
     [Fact]
+    public async Task Pythons_DefaultAzureCredential_in_a_job_finds_the_azure_ml_managed_identity_too()
+    {
+        await using var stack = await AzureMlStack.StartAsync();
+        const string script = "from azure.identity import DefaultAzureCredential; "
+            + "t = DefaultAzureCredential().get_token('https://storage.azure.com/.default'); print('python token', len(t.token) > 100)";
+        var name = await stack.SubmitAsync($"/usr/bin/python3 -c \"{script}\"");
+        var status = await stack.WaitForStatusAsync(name, TimeSpan.FromSeconds(90), "Completed", "Failed");
+        Assert.True(status == "Completed", stack.Emulator.JobLog(name));
+        Assert.Contains("python token True", stack.Emulator.JobLog(name), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_managed_identity_endpoint_refuses_a_wrong_secret()
     {
         await using var stack = await AzureMlStack.StartAsync();

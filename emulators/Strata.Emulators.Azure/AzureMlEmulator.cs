@@ -302,7 +302,10 @@ public sealed class AzureMlEmulator : IAsyncDisposable
             throw new AzureApiException(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type. "
                 + "Please retry after 1 second.") { Headers = { ["Retry-After"] = "1" } };
         if (roll < _options.ThrottleRate + _options.ServerErrorRate)
-            throw new AzureApiException(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.") { Headers = { ["Retry-After"] = "1" } };
+            throw new AzureApiException(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
+            {
+                Headers = { ["Retry-After"] = "1" },
+            };
     }
 
     public async ValueTask DisposeAsync()

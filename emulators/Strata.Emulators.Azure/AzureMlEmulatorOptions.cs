@@ -10,8 +10,6 @@ namespace Strata.Emulators.Azure;
 /// </summary>
 public sealed class AzureMlEmulatorOptions : JobEmulatorOptions
 {
-    public AzureMlEmulatorOptions() => InheritEnvironment = true;
-
     /// <summary>Applications (service principals) the token endpoint accepts.</summary>
     public List<EntraApplication> Applications { get; } = [];
 

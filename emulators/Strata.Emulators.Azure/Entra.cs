@@ -86,7 +86,8 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
             await record("");
             var tenant = segments[0];
             if (!KnowsTenant(tenant) && tenant is not ("common" or "organizations"))
-                throw new EntraException(400, "invalid_tenant", 90002, $"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID.");
+                throw new EntraException(400, "invalid_tenant", 90002,
+                    $"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID.");
             await WriteJsonAsync(context, 200, new JsonObject
             {
                 ["token_endpoint"] = $"{host}/{tenant}/oauth2/v2.0/token",
@@ -142,8 +143,8 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
     private JsonObject Token(string tenant, IFormCollection form, string tokenEndpoint, bool v1)
     {
         if (!KnowsTenant(tenant))
-            throw new EntraException(400, "invalid_request", 90002, $"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
-                + "and are signing into the correct cloud.");
+            throw new EntraException(400, "invalid_request", 90002, $"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct "
+                + "tenant ID and are signing into the correct cloud.");
         var grant = form["grant_type"].ToString();
         if (grant != "client_credentials")
             throw new EntraException(400, "unsupported_grant_type", 70003, $"AADSTS70003: The app requested an unsupported grant type '{grant}'.");
@@ -215,7 +216,8 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
             throw new EntraException(401, "invalid_client", 700024, "AADSTS700024: Client assertion is not within its valid time range.");
         if (!string.Equals((string?)claims["sub"], app.ClientId, StringComparison.OrdinalIgnoreCase)
             || !string.Equals((string?)claims["iss"], app.ClientId, StringComparison.OrdinalIgnoreCase))
-            throw new EntraException(401, "invalid_client", 700021, "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.");
+            throw new EntraException(401, "invalid_client", 700021,
+                "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.");
         var audience = (string?)claims["aud"] ?? "";
         if (!audience.TrimEnd('/').Equals(tokenEndpoint, StringComparison.OrdinalIgnoreCase)
             && !audience.Contains("/oauth2/", StringComparison.OrdinalIgnoreCase))

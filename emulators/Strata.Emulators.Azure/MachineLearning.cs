@@ -192,7 +192,10 @@ internal sealed partial class MachineLearning : IAsyncDisposable
             ["type"] = $"{Provider}/workspaces",
             ["location"] = ws.Location,
             ["tags"] = new JsonObject(),
-            ["identity"] = new JsonObject { ["type"] = "SystemAssigned", ["principalId"] = Guid.Empty.ToString(), ["tenantId"] = ws.TenantId ?? _entra.DefaultTenant },
+            ["identity"] = new JsonObject
+            {
+                ["type"] = "SystemAssigned", ["principalId"] = Guid.Empty.ToString(), ["tenantId"] = ws.TenantId ?? _entra.DefaultTenant,
+            },
             ["sku"] = new JsonObject { ["name"] = "Basic", ["tier"] = "Basic" },
             ["kind"] = "Default",
             ["systemData"] = SystemData(created, created, "strata-emulator"),
@@ -203,14 +206,16 @@ internal sealed partial class MachineLearning : IAsyncDisposable
                 ["provisioningState"] = "Succeeded",
                 ["discoveryUrl"] = new Uri(Endpoint, $"discovery/workspaces/{ws.SubscriptionId}/{ws.ResourceGroup}/{ws.Name}").ToString(),
                 ["mlFlowTrackingUri"] = $"azureml://{ws.Location}.api.azureml.ms/mlflow/v1.0{ws.Id}",
-                ["storageAccount"] = $"/subscriptions/{ws.SubscriptionId}/resourceGroups/{ws.ResourceGroup}/providers/Microsoft.Storage/storageAccounts/emulated",
-                ["keyVault"] = $"/subscriptions/{ws.SubscriptionId}/resourceGroups/{ws.ResourceGroup}/providers/Microsoft.KeyVault/vaults/emulated",
+                ["storageAccount"] = $"{Group(ws)}/providers/Microsoft.Storage/storageAccounts/emulated",
+                ["keyVault"] = $"{Group(ws)}/providers/Microsoft.KeyVault/vaults/emulated",
                 ["publicNetworkAccess"] = "Enabled",
                 ["hbiWorkspace"] = false,
                 ["v1LegacyMode"] = false,
             },
         };
     }
+
+    private static string Group(MlWorkspace ws) => $"/subscriptions/{ws.SubscriptionId}/resourceGroups/{ws.ResourceGroup}";
 
     /// <summary>The workspace's discovery document: the base URLs of its data-plane services (all this emulator).</summary>
     public JsonObject Discovery()
@@ -253,7 +258,10 @@ internal sealed partial class MachineLearning : IAsyncDisposable
                     ["vmSize"] = "STANDARD_DS3_V2",
                     ["vmPriority"] = "Dedicated",
                     ["osType"] = "Linux",
-                    ["scaleSettings"] = new JsonObject { ["maxNodeCount"] = ws.Computes[name], ["minNodeCount"] = 0, ["nodeIdleTimeBeforeScaleDown"] = "PT120S" },
+                    ["scaleSettings"] = new JsonObject
+                    {
+                        ["maxNodeCount"] = ws.Computes[name], ["minNodeCount"] = 0, ["nodeIdleTimeBeforeScaleDown"] = "PT120S",
+                    },
                     ["allocationState"] = "Steady",
                     ["currentNodeCount"] = 0,
                     ["targetNodeCount"] = 0,
@@ -307,7 +315,7 @@ internal sealed partial class MachineLearning : IAsyncDisposable
         {
             if (_environments.TryGetValue(key, out var existing))
             {
-                var same = Strip((JsonObject)existing["properties"]!);
+                var same = (JsonObject)existing["properties"]!;
                 if (!JsonNode.DeepEquals(same["image"], properties["image"]) || !JsonNode.DeepEquals(same["condaFile"], properties["condaFile"]))
                     throw new AzureApiException(409, "UserError", $"Environment {name}:{version} already exists with a different image or conda file; "
                         + "environment versions are immutable: create a new version.");
@@ -332,8 +340,6 @@ internal sealed partial class MachineLearning : IAsyncDisposable
             return (201, json.DeepClone(), headers);
         }
     }
-
-    private static JsonObject Strip(JsonObject properties) => properties;
 
     private static string Caller(JsonObject claims) => (string?)claims["appid"] ?? (string?)claims["oid"] ?? "unknown";
 
@@ -541,7 +547,7 @@ internal sealed partial class MachineLearning : IAsyncDisposable
 
     private void AppendLog(MlJob job, string line)
     {
-        lock (job.History) File.AppendAllText(job.LogPath, line + "\n");
+        lock (job.LogLock) File.AppendAllText(job.LogPath, line + "\n");
     }
 
     private async Task<bool> WaitAsync(MlJob job, TimeSpan time)
@@ -576,7 +582,8 @@ internal sealed partial class MachineLearning : IAsyncDisposable
             {
                 if (!slots.Wait(0))
                 {
-                    lock (job) job.Warnings.Add($"Queued: waiting for capacity on compute '{job.Compute}' (all {job.Workspace.Computes[job.Compute!]} nodes busy).");
+                    var nodes = job.Workspace.Computes[job.Compute!];
+                    lock (job) job.Warnings.Add($"Queued: waiting for capacity on compute '{job.Compute}' (all {nodes} nodes busy).");
                     var acquired = slots.WaitAsync(_shutdown.Token);
                     await Task.WhenAny(acquired, job.CancelRequested.Task);
                     if (!acquired.IsCompleted)
@@ -763,7 +770,7 @@ internal sealed partial class MachineLearning : IAsyncDisposable
             return;
         }
         byte[] content;
-        lock (job.History) content = File.Exists(job.LogPath) ? File.ReadAllBytes(job.LogPath) : [];
+        lock (job.LogLock) content = File.Exists(job.LogPath) ? File.ReadAllBytes(job.LogPath) : [];
         var range = context.Request.Headers.Range.ToString();
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
         {
@@ -777,7 +784,8 @@ internal sealed partial class MachineLearning : IAsyncDisposable
         {
             var spec = range[6..].Split('-');
             var start = long.Parse(spec[0], CultureInfo.InvariantCulture);
-            var end = spec.Length > 1 && spec[1].Length > 0 ? Math.Min(long.Parse(spec[1], CultureInfo.InvariantCulture), content.Length - 1) : content.Length - 1;
+            var last = content.Length - 1L;
+            var end = spec.Length > 1 && spec[1].Length > 0 ? Math.Min(long.Parse(spec[1], CultureInfo.InvariantCulture), last) : last;
             if (start >= content.Length)
             {
                 context.Response.Headers["Content-Range"] = $"bytes */{content.Length}";

@@ -27,6 +27,7 @@ internal sealed class MlJob
     public TaskCompletionSource CancelRequested { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public Task Runner { get; set; } = Task.CompletedTask;
     public List<string> History { get; } = [];
+    public Lock LogLock { get; } = new();
     public string LogPath => Path.Combine(Directory, "user_logs", "std_log.txt");
     public bool IsTerminal => Status is "Completed" or "Failed" or "Canceled";
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Strata.Emulators;
 
 // Each emulator is one subcommand; adding one (vertex, azureml, kubernetes) is one more entry here.
-IEmulator[] emulators = [new SageMakerCommand(), new KubernetesCommand(), new GcsCommand(), new VertexCommand()];
+IEmulator[] emulators = [new SageMakerCommand(), new KubernetesCommand(), new GcsCommand(), new VertexCommand(), new AzureMlCommand()];
 
 var root = new RootCommand("Runs a cloud service emulator on 127.0.0.1 until Ctrl+C, to try pipelines and the cloud's own clients without an account.");
 foreach (var emulator in emulators)

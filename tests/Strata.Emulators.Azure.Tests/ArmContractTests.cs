@@ -4,7 +4,9 @@ using Azure.Core;
 
 namespace Strata.Emulators.Azure.Tests;
 
-/// <summary>ARM's side of the contract: authentication, api-version, request bodies checked against Azure's type definitions, read-only fields filled.</summary>
+/// <summary>
+/// ARM's side of the contract: authentication, api-version, request bodies checked against Azure's type definitions, read-only fields filled.
+/// </summary>
 public sealed class ArmContractTests
 {
     private static string Ws => AzureMlStack.WorkspacePath;

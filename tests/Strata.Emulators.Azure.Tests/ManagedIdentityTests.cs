@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Azure.Core.Pipeline;
 using Azure.Identity;
 using Azure.Storage.Blobs;
@@ -37,6 +38,42 @@ public sealed class ManagedIdentityTests
             new ClientSecretCredentialOptions { AuthorityHost = stack.Emulator.AuthorityHost, Transport = stack.Transport });
         var blob = new BlobContainerClient(new Uri($"{azurite.Endpoint}/{container}"), credential, options).GetBlobClient("from-job.txt");
         Assert.Equal("written by the job", (await blob.DownloadContentAsync()).Value.Content.ToString());
+    }
+
+    [Fact]
+    public async Task A_process_with_the_client_environment_signs_in_through_EnvironmentCredential_and_trusts_both_certificates()
+    {
+        await using var azurite = await HttpsAzurite.StartAsync();
+        await using var stack = await AzureMlStack.StartAsync(o => o.TrustedCertificateFiles.Add(azurite.CertificatePath));
+        var start = new ProcessStartInfo(RepoPaths.Dotnet(), [ProbeDll, azurite.Endpoint, "fromclient", "env.txt", "by EnvironmentCredential"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("AZURE", StringComparison.Ordinal)).ToArray()) start.Environment.Remove(name);
+        foreach (var (k, v) in stack.Emulator.ClientEnvironment()) start.Environment[k] = v;
+        start.Environment["AZURE_TENANT_ID"] = AzureMlStack.Tenant;
+        start.Environment["AZURE_CLIENT_ID"] = AzureMlStack.ClientId;
+        start.Environment["AZURE_CLIENT_SECRET"] = AzureMlStack.ClientSecret;
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, output);
+        Assert.Contains("oid=", output, StringComparison.Ordinal);
+        Assert.Contains(stack.Emulator.Requests, r => r.Api == "entra" && r.Path == $"/{AzureMlStack.Tenant}/oauth2/v2.0/token" && r.Status == 200);
+    }
+
+    [Fact]
+    public async Task Pythons_DefaultAzureCredential_in_a_job_finds_the_azure_ml_managed_identity_too()
+    {
+        await using var stack = await AzureMlStack.StartAsync();
+        const string script = "from azure.identity import DefaultAzureCredential; "
+            + "t = DefaultAzureCredential().get_token('https://storage.azure.com/.default'); print('python token', len(t.token) > 100)";
+        var name = await stack.SubmitAsync($"/usr/bin/python3 -c \"{script}\"");
+        var status = await stack.WaitForStatusAsync(name, TimeSpan.FromSeconds(90), "Completed", "Failed");
+        Assert.True(status == "Completed", stack.Emulator.JobLog(name));
+        Assert.Contains("python token True", stack.Emulator.JobLog(name), StringComparison.Ordinal);
     }
 
     [Fact]

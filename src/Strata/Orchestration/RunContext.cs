@@ -108,7 +108,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
-                    if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
+                    if (e is OutputWriteException) log.WriteLine(e.Message); // the cause is the news, not where it was raised
+                    else if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
                     activity?.SetTag(StrataTelemetry.Tags.Status, status.ToString().ToLowerInvariant());
                     if (!cancelled)
                     {
@@ -140,7 +141,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 }
 
                 recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, _time.GetUtcNow(), null,
-                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()), after: result.Written);
+                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 SaveLog(stepRunId, log);
                 activity?.SetTag(StrataTelemetry.Tags.Status, "completed");
                 StrataTelemetry.StepsCompleted.Add(1, MetricTags(node));
@@ -322,7 +323,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         return await OutputsExistAsync(step, hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
     }
 
-    internal static string Describe(Exception e) => e is StepFailedException or StepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+    internal static string Describe(Exception e) =>
+        e is StepFailedException or StepTimeoutException or OutputWriteException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 }
 
 /// <summary>How a step invocation ended in this run, with its outputs for the steps downstream.</summary>

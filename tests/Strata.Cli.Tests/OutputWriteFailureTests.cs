@@ -50,6 +50,7 @@ public sealed class OutputWriteFailureTests : IDisposable
 
         // Neither the output that was written (train) nor a temporary file of the one that was not is left.
         Assert.Empty(Directory.EnumerateFiles(_lake, "*", SearchOption.AllDirectories));
+        Assert.Empty(_cli.Run("gc", "--dry-run", "--output", "json").Json.GetProperty("items").EnumerateArray());
 
         Tmpfs.Remount(_lake, "4m");
         var resumed = _cli.Run("run", "resume", "full");

@@ -117,3 +117,18 @@ public static class Bulky
         p.Step(Train, train);
     }
 }
+
+/// <summary>A step that runs until the file named by SAMPLE_RELEASE_FILE exists (at most two minutes): a run that is still running.</summary>
+public static class Held
+{
+    [Step]
+    public static int Hold(int x)
+    {
+        var release = Environment.GetEnvironmentVariable("SAMPLE_RELEASE_FILE");
+        for (var waited = 0; release is not null && !File.Exists(release) && waited < 120_000; waited += 50) Thread.Sleep(50);
+        return x;
+    }
+
+    [Pipeline(Name = "held")]
+    public static void Build(PipelineBuilder p) => p.Step(Hold, 1);
+}

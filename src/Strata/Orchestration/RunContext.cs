@@ -108,7 +108,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
-                    if (e is OutputWriteException) log.WriteLine(e.Message); // the cause is the news, not where it was raised
+                    // A full disk or a missing permission is news in itself; a materializer that failed keeps its trace.
+                    if (e is OutputWriteException { InnerException: IOException or UnauthorizedAccessException }) log.WriteLine(e.Message);
                     else if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
                     activity?.SetTag(StrataTelemetry.Tags.Status, status.ToString().ToLowerInvariant());
                     if (!cancelled)

@@ -44,6 +44,7 @@ root.Subcommands.Add(SecretCommands.Create());
 root.Subcommands.Add(PipelineCommands.Create());
 root.Subcommands.Add(RunCommands.Create());
 root.Subcommands.Add(ArtifactCommands.Create());
+root.Subcommands.Add(GcCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -225,5 +225,15 @@ public sealed class StrataClient : IAsyncDisposable
         return await Stacks.CreateArtifactStoreAsync(record, Home, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Removes what finished runs left on disk (<c>strata gc</c>): step working directories, the directories of standby
+    /// processes that ended, temporary files of artifact writes that never finished, and artifacts in a local artifact
+    /// store that no record names once their run is over. Nothing of a run still running is touched.
+    /// </summary>
+    /// <param name="dryRun">Only find them; remove nothing.</param>
+    /// <param name="cancellationToken">Stops the search.</param>
+    public Task<GarbageCollection> CollectGarbageAsync(bool dryRun, CancellationToken cancellationToken = default) =>
+        new GarbageCollector(Home, Store, Time).CollectAsync(dryRun, cancellationToken);
+
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }

@@ -68,7 +68,8 @@ public sealed class HomeAndHelpTests : IDisposable
     {
         var help = _cli.Run("--help");
         Assert.Equal(0, help.ExitCode);
-        foreach (var group in new[] { "init", "orchestrator", "artifact-store", "step-operator", "container-registry", "image-builder", "stack", "pipeline", "run", "artifact" })
+        foreach (var group in new[] { "init", "orchestrator", "artifact-store", "step-operator", "container-registry", "image-builder", "stack", "pipeline", "run", "artifact",
+                     "gc" })
             Assert.Contains(group, help.Out);
 
         var register = _cli.Run("step-operator", "register", "--help");
@@ -78,5 +79,10 @@ public sealed class HomeAndHelpTests : IDisposable
 
         var stack = _cli.Run("stack", "register", "--help");
         Assert.Contains("--step-operator", stack.Out);
+
+        var gc = _cli.Run("gc", "--help");
+        Assert.Equal(0, gc.ExitCode);
+        Assert.Contains("--dry-run", gc.Out);
+        Assert.Contains("still running keeps all of its files", gc.Out);
     }
 }

@@ -9,9 +9,6 @@ internal static class ArtifactIO
     /// <summary>Values whose files come to at most this many bytes are turned into bytes in memory before they are written.</summary>
     public const int MaxBytesInMemory = 256 * 1024;
 
-    /// <summary>Limits the artifact writes running behind steps to one per processor.</summary>
-    private static readonly SemaphoreSlim WritesBehind = new(Environment.ProcessorCount);
-
     /// <summary>
     /// Saves a value as an artifact. A value whose files are small is turned into bytes in memory first, so a
     /// one-file artifact is written as that file alone (see <see cref="ArtifactStore.SingleFilePathOf"/>).
@@ -23,19 +20,6 @@ internal static class ArtifactIO
             cancellationToken).ConfigureAwait(false);
         if (write is not null) await write().ConfigureAwait(false);
         return record;
-    }
-
-    /// <summary>
-    /// Saves a value whose files are small by turning it into bytes now and writing them to the store in the
-    /// background: the returned record is final (its content hash is of those bytes), and <c>Written</c> completes
-    /// when the artifact is in the store. A larger value is saved before this returns, as <see cref="SaveAsync"/> does.
-    /// </summary>
-    public static async Task<(ArtifactRecord Record, Task Written)> SaveBehindAsync(ArtifactStore store, MaterializerRegistry materializers, string path,
-        object? value, Type type, string? producerStepRunId, string outputName, CancellationToken cancellationToken)
-    {
-        var (record, write) = await PrepareAsync(store, materializers, path, value, type, producerStepRunId, outputName,
-            cancellationToken).ConfigureAwait(false);
-        return (record, write is null ? Task.CompletedTask : WriteBehindAsync(write));
     }
 
     /// <summary>
@@ -66,20 +50,6 @@ internal static class ArtifactIO
         return (record, single is null
             ? () => store.WriteArtifactAsync(path, buffer.CopyToAsync, CancellationToken.None)
             : () => store.WriteFileAsync(single, files[0].Content, CancellationToken.None));
-    }
-
-    private static async Task WriteBehindAsync(Func<Task> write)
-    {
-        await Task.Yield(); // off the step's thread: a local store writes synchronously
-        await WritesBehind.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await write().ConfigureAwait(false);
-        }
-        finally
-        {
-            WritesBehind.Release();
-        }
     }
 
     private static async Task WriteValueAsync(Materializer materializer, object? value, Type type, IArtifactWriter writer, CancellationToken cancellationToken)

@@ -108,7 +108,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
                     var status = cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed;
                     var error = cancelled ? "cancelled" : Describe(e);
-                    if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
+                    // A full disk or a missing permission is news in itself; a materializer that failed keeps its trace.
+                    if (e is OutputWriteException { InnerException: IOException or UnauthorizedAccessException }) log.WriteLine(e.Message);
+                    else if (!cancelled && e is not StepFailedException and not StepTimeoutException) log.WriteLine(e.ToString());
                     activity?.SetTag(StrataTelemetry.Tags.Status, status.ToString().ToLowerInvariant());
                     if (!cancelled)
                     {
@@ -140,7 +142,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                 }
 
                 recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, _time.GetUtcNow(), null,
-                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()), after: result.Written);
+                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 SaveLog(stepRunId, log);
                 activity?.SetTag(StrataTelemetry.Tags.Status, "completed");
                 StrataTelemetry.StepsCompleted.Add(1, MetricTags(node));
@@ -322,7 +324,8 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
         return await OutputsExistAsync(step, hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
     }
 
-    internal static string Describe(Exception e) => e is StepFailedException or StepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+    internal static string Describe(Exception e) =>
+        e is StepFailedException or StepTimeoutException or OutputWriteException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 }
 
 /// <summary>How a step invocation ended in this run, with its outputs for the steps downstream.</summary>

@@ -29,8 +29,15 @@ internal sealed record StepArgument(StepParameter Parameter, bool IsLiteral, obj
 internal sealed record StepInvocation(
     RunRecord Run, StepNode Node, string StepRunId, IReadOnlyList<StepArgument> Arguments, string OutputPrefix, StepLog Log, int Attempt = 1);
 
-/// <summary>What an executed step produced. <see cref="Written"/> completes when every output is in the artifact store.</summary>
-internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs, Task? Written = null);
+/// <summary>What an executed step produced; every output is in the artifact store by the time it is returned.</summary>
+internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs);
+
+/// <summary>
+/// An output of a step that could not be written to the artifact store. The message is the cause as it was raised
+/// (<c>IOException: No space left on device ...</c>) and names the output, so the step fails with it.
+/// </summary>
+internal sealed class OutputWriteException(string output, string uri, Exception cause)
+    : Exception($"{cause.GetType().Name}: {cause.Message} (writing output '{output}' to {uri})", cause);
 
 /// <summary>Executes step runs. The in-process launcher is the default; step operators take steps elsewhere.</summary>
 internal interface IStepLauncher
@@ -40,18 +47,21 @@ internal interface IStepLauncher
 }
 
 /// <summary>
-/// Runs the step method in this process, with its console output captured into the step log. Small outputs are
-/// written to the artifact store behind the step: the steps after it take the values from memory meanwhile.
+/// Runs the step method in this process, with its console output captured into the step log. The step ends when its
+/// outputs are in the artifact store; the steps after it then take the values from memory.
 /// </summary>
 internal sealed class InProcessStepLauncher : IStepLauncher
 {
+    /// <summary>Where a step in this process gets its working directory (<see cref="StepContext.WorkingDirectory"/>), one per step run.</summary>
+    public static string WorkingRoot => Path.Combine(Path.GetTempPath(), "strata-steps");
+
     public Task<StepExecutionResult> LaunchAsync(StepInvocation invocation, ArtifactStore artifacts, MaterializerRegistry materializers,
         CancellationToken cancellationToken)
     {
         var context = new StepContext(invocation.Run.Pipeline, invocation.Run.Id, invocation.Run.Name, invocation.Node.Name, invocation.StepRunId,
-            new StepLogger(invocation.Log), Path.Combine(Path.GetTempPath(), "strata-steps", invocation.StepRunId), cancellationToken);
+            new StepLogger(invocation.Log), Path.Combine(WorkingRoot, invocation.StepRunId), cancellationToken);
         return StepExecutor.ExecuteAsync(invocation.Node.Definition, invocation.Arguments, context, invocation.Log, invocation.OutputPrefix,
-            artifacts, materializers, cancellationToken, writeBehind: true);
+            artifacts, materializers, cancellationToken);
     }
 }
 
@@ -60,7 +70,7 @@ internal sealed class InProcessStepLauncher : IStepLauncher
 internal static class StepExecutor
 {
     public static async Task<StepExecutionResult> ExecuteAsync(StepDefinition step, IReadOnlyList<StepArgument> argumentList, StepContext context, StepLog log,
-        string outputPrefix, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken, bool writeBehind = false)
+        string outputPrefix, ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
     {
         var arguments = new object?[argumentList.Count];
         for (var i = 0; i < arguments.Length; i++)
@@ -80,8 +90,7 @@ internal static class StepExecutor
                 StepContext.Current = previous;
             }
         }
-        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, writeBehind,
-            cancellationToken).ConfigureAwait(false);
+        return await SaveOutputsAsync(step, returned, outputPrefix, context.StepRunId, artifacts, materializers, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task<object?> ResolveAsync(StepArgument argument, ArtifactStore artifacts, MaterializerRegistry materializers,
@@ -99,29 +108,42 @@ internal static class StepExecutor
         return argument.Source!.Assemble(values);
     }
 
+    /// <summary>
+    /// Writes every output of a step. When one cannot be written, those already written are removed again (a failed
+    /// step leaves no outputs behind) and an <see cref="OutputWriteException"/> names the output and the cause.
+    /// </summary>
     public static async Task<StepExecutionResult> SaveOutputsAsync(StepDefinition step, object? returned, string prefix, string stepRunId,
-        ArtifactStore artifacts, MaterializerRegistry materializers, bool writeBehind, CancellationToken cancellationToken)
+        ArtifactStore artifacts, MaterializerRegistry materializers, CancellationToken cancellationToken)
     {
-        var outputs = new List<(string, ArtifactRecord, object?)>();
-        var writes = new List<Task>();
+        var outputs = new List<(string Name, ArtifactRecord Artifact, object? Value)>();
         foreach (var (output, value) in step.Split(returned))
         {
             var path = ArtifactPath.Normalize($"{prefix}.{output.Name}");
-            if (writeBehind)
+            try
             {
-                var (record, written) = await ArtifactIO.SaveBehindAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name,
-                    cancellationToken).ConfigureAwait(false);
+                var record = await ArtifactIO.SaveAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken)
+                    .ConfigureAwait(false);
                 outputs.Add((output.Name, record, value));
-                writes.Add(written);
             }
-            else
+            catch (Exception e)
             {
-                outputs.Add((output.Name,
-                    await ArtifactIO.SaveAsync(artifacts, materializers, path, value, output.Type, stepRunId, output.Name, cancellationToken)
-                        .ConfigureAwait(false),
-                    value));
+                foreach (var written in outputs) await TryDeleteAsync(artifacts, written.Artifact).ConfigureAwait(false);
+                if (e is OperationCanceledException) throw;
+                throw new OutputWriteException(output.Name, artifacts.UriOf(path), e);
             }
         }
-        return new StepExecutionResult(outputs, writes.Count switch { 0 => null, 1 => writes[0], _ => Task.WhenAll(writes) });
+        return new StepExecutionResult(outputs);
+    }
+
+    private static async Task TryDeleteAsync(ArtifactStore artifacts, ArtifactRecord artifact)
+    {
+        try
+        {
+            await artifacts.DeleteAsync(artifacts.PathOf(artifact.Uri), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArtifactException)
+        {
+            // Left for `strata gc`, which removes artifacts that no record names once their run is over.
+        }
     }
 }

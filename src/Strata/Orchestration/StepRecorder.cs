@@ -9,10 +9,9 @@ namespace Strata;
 /// </summary>
 /// <remarks>
 /// Order is what keeps the records consistent: a step's records are handed over before the steps that read its
-/// outputs start, so a step run never names an artifact the store does not hold yet. A step whose outputs are still
-/// being written hands its end over with that work (<c>after</c>); it and what follows it wait for the artifacts, so
-/// no record names an artifact that is not in the artifact store. If they cannot be written, the step run is recorded
-/// as failed instead, and the run fails. The run is over only when
+/// outputs start, so a step run never names an artifact the store does not hold yet. A step hands its end over only
+/// once its outputs are in the artifact store (a step whose output cannot be written fails, with that cause), so no
+/// record names an artifact that is not there. The run is over only when
 /// <see cref="CompleteAsync"/> has committed everything. When the store refuses a batch, each write in it is tried
 /// alone, so only the bad one is lost; the first refusal is kept and fails the run.
 /// </remarks>
@@ -30,16 +29,16 @@ internal sealed class StepRecorder
         _loop = Task.Run(LoopAsync);
     }
 
-    /// <summary>The first write the store refused, or the first step whose outputs could not be written, if any.</summary>
+    /// <summary>The first write the store refused, if any.</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 
-    /// <summary>Hands a write over without waiting for it; with <paramref name="after"/>, it is written once that work is done.</summary>
-    public void Post(StepRunWrite write, Task? after = null) => Enqueue(new Pending(write, null, after));
+    /// <summary>Hands a write over without waiting for it.</summary>
+    public void Post(StepRunWrite write) => Enqueue(new Pending(write, null));
 
     /// <summary>Hands a write over and waits until it (and everything handed over before it) is committed.</summary>
     public Task WriteAsync(StepRunWrite write)
     {
-        var pending = new Pending(write, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        var pending = new Pending(write, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         Enqueue(pending);
         return pending.Done!.Task;
     }
@@ -64,28 +63,10 @@ internal sealed class StepRecorder
         var batch = new List<Pending>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (batch.Count < MaxBatch && reader.TryPeek(out var next))
-            {
-                if (next.After is { IsCompleted: false } && batch.Count > 0) break; // commit what is ready while it finishes
-                reader.TryRead(out _);
-                batch.Add(await ReadyAsync(next).ConfigureAwait(false));
-            }
+            while (batch.Count < MaxBatch && reader.TryRead(out var next)) batch.Add(next);
             await CommitAsync(batch).ConfigureAwait(false);
             batch.Clear();
         }
-    }
-
-    private async Task<Pending> ReadyAsync(Pending pending)
-    {
-        if (pending.After is null) return pending;
-        await pending.After.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (pending.After.Exception is not { } failed) return pending;
-        var cause = failed.InnerExceptions.Count == 1 ? failed.InnerExceptions[0] : failed;
-        var error = $"the outputs of step run {pending.Write.StepRunId} could not be written to the artifact store: {cause.Message}";
-        Interlocked.CompareExchange(ref _failure, new ArtifactException(error, cause), null);
-        return pending.Write is StepRunFinished finished
-            ? pending with { Write = finished with { Status = ExecutionStatus.Failed, Error = error, NewArtifacts = [], Outputs = [] } }
-            : pending;
     }
 
     private async Task CommitAsync(List<Pending> batch)
@@ -125,5 +106,5 @@ internal sealed class StepRecorder
         pending.Done?.TrySetException(e);
     }
 
-    private sealed record Pending(StepRunWrite Write, TaskCompletionSource? Done, Task? After);
+    private sealed record Pending(StepRunWrite Write, TaskCompletionSource? Done);
 }

@@ -88,3 +88,47 @@ public static class Wide
         for (var i = 0; i < Steps; i++) p.Step(Square, i);
     }
 }
+
+/// <summary>A step with two outputs of 300 KiB each, for a store with room for one: the second cannot be written.</summary>
+public static class Bulky
+{
+    public const int OutputBytes = 300 * 1024;
+
+    [Step]
+    public static (byte[] Train, byte[] Test) Split(int seed)
+    {
+        var train = new byte[OutputBytes];
+        var test = new byte[OutputBytes];
+        for (var i = 0; i < OutputBytes; i++)
+        {
+            train[i] = (byte)(i * 31 + seed);
+            test[i] = (byte)(i * 17 + seed);
+        }
+        return (train, test);
+    }
+
+    [Step]
+    public static int Train(byte[] train) => train.Length;
+
+    [Pipeline(Name = "bulky")]
+    public static void Build(PipelineBuilder p)
+    {
+        var (train, _) = p.Step(Split, 7);
+        p.Step(Train, train);
+    }
+}
+
+/// <summary>A step that runs until the file named by SAMPLE_RELEASE_FILE exists (at most two minutes): a run that is still running.</summary>
+public static class Held
+{
+    [Step]
+    public static int Hold(int x)
+    {
+        var release = Environment.GetEnvironmentVariable("SAMPLE_RELEASE_FILE");
+        for (var waited = 0; release is not null && !File.Exists(release) && waited < 120_000; waited += 50) Thread.Sleep(50);
+        return x;
+    }
+
+    [Pipeline(Name = "held")]
+    public static void Build(PipelineBuilder p) => p.Step(Hold, 1);
+}

@@ -113,12 +113,14 @@ internal static class Dag
             for (var i = 0; i < nodes.Count; i++) nodes[i].Order = i;
         }
         var tallest = layers.Max(l => l.Count);
-        var height = Margin * 2 + tallest * NodeHeight + (tallest - 1) * RowGap;
+        // An edge that skips layers arcs over the steps between (room for it above the graph), so it never hides behind them.
+        var arcs = nodeEdges.Any(e => e.To.Layer - e.From.Layer > 1) ? NodeHeight : 0;
+        var height = Margin * 2 + arcs + tallest * NodeHeight + (tallest - 1) * RowGap;
         var width = Margin * 2 + layers.Count * NodeWidth + (layers.Count - 1) * ColumnGap;
         foreach (var nodes in layers)
         {
             var columnHeight = nodes.Count * NodeHeight + (nodes.Count - 1) * RowGap;
-            var top = (height - columnHeight) / 2;
+            var top = arcs + (height - arcs - columnHeight) / 2;
             for (var i = 0; i < nodes.Count; i++)
             {
                 nodes[i].X = Margin + nodes[i].Layer * (NodeWidth + ColumnGap);
@@ -136,7 +138,10 @@ internal static class Dag
         foreach (var (a, b) in nodeEdges)
         {
             int x1 = a.X + NodeWidth, y1 = a.Y + NodeHeight / 2, x2 = b.X, y2 = b.Y + NodeHeight / 2, mid = (x1 + x2) / 2;
-            h.Raw("<path class=\"edge\" marker-end=\"url(#arrow)\"").Attr("d", $"M{I(x1)},{I(y1)} C{I(mid)},{I(y1)} {I(mid)},{I(y2)} {I(x2)},{I(y2)}")
+            var d = b.Layer - a.Layer > 1
+                ? $"M{I(x1)},{I(y1)} C{I(x1 + ColumnGap)},{I(Margin)} {I(x2 - ColumnGap)},{I(Margin)} {I(x2)},{I(y2)}"
+                : $"M{I(x1)},{I(y1)} C{I(mid)},{I(y1)} {I(mid)},{I(y2)} {I(x2)},{I(y2)}";
+            h.Raw("<path class=\"edge\" marker-end=\"url(#arrow)\"").Attr("d", d)
                 .Raw("><title>").T(nodeEdgeLabel[(a, b)]).Raw("</title></path>");
         }
         foreach (var n in layers.SelectMany(l => l))

@@ -330,7 +330,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
             else h.Link("/steps/" + Html.Seg(a.Id), $"{a.Attempt} ({Html.Status(a.Status)})").Raw(" ");
         }
         h.Raw("</dd><dt>Step operator</dt><dd>").T(step.StepOperator is null ? "in process" : $"{step.StepOperator} ({flavor ?? "unknown flavor"})")
-            .Raw("</dd><dt>Job</dt><dd>").T(job?.JobId ?? "").Raw("</dd><dt>Started</dt><dd>").T(Html.Time(step.StartedAt))
+            .Raw("</dd><dt>Job</dt><dd id=\"step-job\">").T(job?.JobId ?? "").Raw("</dd><dt>Started</dt><dd>").T(Html.Time(step.StartedAt))
             .Raw("</dd><dt>Finished</dt><dd>").T(Html.Time(step.FinishedAt)).Raw("</dd><dt>Duration</dt><dd>")
             .T(Html.Duration(step.StartedAt, step.FinishedAt, time)).Raw("</dd><dt>Function</dt><dd><code>").T(step.StepFullName)
             .Raw("</code></dd><dt>Code version</dt><dd><code>").T(step.CodeVersion).Raw("</code></dd>");
@@ -409,12 +409,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     {
         try
         {
-            var job = JsonSerializer.Deserialize<StepJob>(step.Job!, JsonOptions)!;
-            var run = await FindRunAsync(client, step.RunId, ct).ConfigureAwait(false);
-            var artifacts = await client.GetArtifactStoreAsync(run.Stack, ct).ConfigureAwait(false);
-            await using var op = await client.Stacks.CreateStepOperatorAsync(step.StepOperator!, new StepOperatorContext(client.Home, artifacts), ct)
-                .ConfigureAwait(false);
-            await foreach (var line in op.StreamLogsAsync(job, ct).ConfigureAwait(false))
+            await foreach (var line in client.StreamStepLogAsync(step.Id, ct).ConfigureAwait(false))
                 await SendAsync(context, "line", line, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is StrataException or JsonException or IOException or NotSupportedException)
@@ -423,7 +418,8 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    /// <summary>How the store keeps a step's job handle (as core writes it: snake_case).</summary>
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     // ---- artifacts ----
 

@@ -39,7 +39,6 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         Assert.Equal(3, await page.Locator("svg.dag path.edge").CountAsync());
         await Expect(page.Locator("tr[data-step=inject] .detail")).ToContainTextAsync("bad <b>row</b>");
         await BrowserFixture.AssertAccessibleAsync(page);
-        await ScreenshotAsync(page);
 
         // The failing step: its error and log as text, nothing of it run.
         await page.Locator("svg.dag g.node[data-step=inject]").ClickAsync();
@@ -164,10 +163,10 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     /// <summary>
-    /// The run page as a user sees it, kept beside the tests; with STRATA_DASHBOARD_SCREENSHOT=1 also as docs/dashboard.png, the
-    /// README's picture.
+    /// The Quickstart's run page as a user sees it, kept beside the tests; with STRATA_DASHBOARD_SCREENSHOT=1 also as docs/dashboard.png,
+    /// the README's picture.
     /// </summary>
-    private static async Task ScreenshotAsync(IPage page)
+    internal static async Task ScreenshotAsync(IPage page)
     {
         var bytes = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true });
         await File.WriteAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "dashboard-run.png"), bytes);

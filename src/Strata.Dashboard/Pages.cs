@@ -289,7 +289,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
             _ = Task.Run(async () =>
             {
                 try { await client.CancelRunAsync(run.Id, TimeSpan.FromSeconds(30), stopping).ConfigureAwait(false); }
-                catch (Exception e) when (e is OperationCanceledException or StrataException or DbException) { }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or StrataException or DbException) { }
             }, CancellationToken.None);
         }
         return Results.Redirect($"/runs/{Html.Seg(run.Id)}", permanent: false, preserveMethod: false);

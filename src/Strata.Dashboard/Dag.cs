@@ -19,6 +19,9 @@ internal static class Dag
         public ExecutionStatus Status { get; } = status;
         public string? Href { get; } = href;
         public int Count { get; } = count;
+
+        /// <summary>Whether the node stands for several steps of a layer (it links nowhere).</summary>
+        public bool Aggregated => Href is null;
         public int Layer { get; set; }
         public double Order { get; set; }
         public int X { get; set; }
@@ -74,8 +77,8 @@ internal static class Dag
             {
                 foreach (var byStatus in group.GroupBy(s => s.Status).OrderBy(g => g.Key))
                 {
-                    var n = new Node($"layer{group.Key}:{Html.Status(byStatus.Key)}", $"{byStatus.Count()} steps", byStatus.Key, null, byStatus.Count())
-                        { Layer = group.Key };
+                    var label = byStatus.Count() == 1 ? "1 step" : $"{byStatus.Count()} steps";
+                    var n = new Node($"layer{group.Key}:{Html.Status(byStatus.Key)}", label, byStatus.Key, null, byStatus.Count()) { Layer = group.Key };
                     nodes.Add(n);
                     foreach (var s in byStatus) nodeOf[s.Name] = n;
                 }
@@ -147,13 +150,13 @@ internal static class Dag
         foreach (var n in layers.SelectMany(l => l))
         {
             if (n.Href is not null) h.Raw("<a").Attr("href", n.Href).Raw(">");
-            h.Raw("<g").Attr("class", "node status-" + Html.Status(n.Status)).Attr("data-step", n.Count == 1 ? n.Label : null)
+            h.Raw("<g").Attr("class", "node status-" + Html.Status(n.Status)).Attr("data-step", n.Aggregated ? null : n.Label)
                 .Attr("data-status", Html.Status(n.Status)).Raw(">");
-            h.Raw("<title>").T(n.Count == 1 ? $"{n.Label}: {Html.Status(n.Status)}" : $"{n.Label} {Html.Status(n.Status)}").Raw("</title>");
+            h.Raw("<title>").T(n.Aggregated ? $"{n.Label} {Html.Status(n.Status)}" : $"{n.Label}: {Html.Status(n.Status)}").Raw("</title>");
             h.Raw("<rect rx=\"6\" ry=\"6\"").Attr("x", I(n.X)).Attr("y", I(n.Y)).Attr("width", I(NodeWidth)).Attr("height", I(NodeHeight)).Raw("/>");
-            var label = n.Count == 1 && n.Label.Length > MaxLabel ? n.Label[..(MaxLabel - 1)] + "…" : n.Label;
-            if (n.Count > 1) label += " " + Html.Status(n.Status);
-            h.Raw("<text").Attr("x", I(n.X + NodeWidth / 2)).Attr("y", I(n.Y + NodeHeight / 2 + 5)).Raw(">").T(label).Raw("</text></g>");
+            var text = !n.Aggregated && n.Label.Length > MaxLabel ? n.Label[..(MaxLabel - 1)] + "…" : n.Label;
+            if (n.Aggregated) text += " " + Html.Status(n.Status);
+            h.Raw("<text").Attr("x", I(n.X + NodeWidth / 2)).Attr("y", I(n.Y + NodeHeight / 2 + 5)).Raw(">").T(text).Raw("</text></g>");
             if (n.Href is not null) h.Raw("</a>");
         }
         h.Raw("</svg>");

@@ -26,9 +26,10 @@ internal sealed class Html
         return this;
     }
 
-    /// <summary>An attribute <c> name="value"</c>, the value escaped.</summary>
+    /// <summary>An attribute <c> name="value"</c>, the value escaped; nothing when the value is null.</summary>
     public Html Attr(string name, string? value)
     {
+        if (value is null) return this;
         _b.Append(' ').Append(name).Append("=\"").Append(Escape(value)).Append('"');
         return this;
     }

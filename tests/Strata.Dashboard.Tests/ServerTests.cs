@@ -129,6 +129,64 @@ public sealed partial class ServerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/static/other.js")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_layer_too_wide_to_draw_is_one_node_per_status_with_its_count()
+    {
+        var result = await _home.RunAsync(Wide.Build);
+        Assert.False(result.Succeeded);
+        var server = await _home.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Url };
+
+        var html = await http.GetStringAsync($"/runs/{result.Run.Id}");
+        var svg = html[html.IndexOf("<svg", StringComparison.Ordinal)..(html.IndexOf("</svg>", StringComparison.Ordinal) + 6)];
+        Assert.Equal(2, NodeGroups().Matches(svg).Count);
+        Assert.Contains(">59 steps completed</text>", svg);
+        Assert.Contains(">1 step failed</text>", svg);
+        Assert.DoesNotContain("data-step=", svg);
+        Assert.Equal(50, StepRows().Matches(html).Count); // the table lists 50, the failed one first
+        Assert.Contains("10 more steps not listed.", html);
+    }
+
+    [Fact]
+    public async Task Runs_are_listed_newest_first_in_pages_and_filtered_by_pipeline_and_status()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            var id = $"{i:d4}0000-0000-0000-0000-000000000000";
+            await _home.Client.Store.CreateRunAsync(new RunRecord(id, $"run-{i:d2}", i % 3 == 0 ? "scoring" : "training", "default",
+                ExecutionStatus.Running, DateTimeOffset.UnixEpoch.AddMinutes(i), null, null, 0));
+            if (i % 5 == 0) await _home.Client.Store.FinishRunAsync(id, ExecutionStatus.Failed, DateTimeOffset.UnixEpoch.AddMinutes(i + 1), "boom");
+        }
+        var server = await _home.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Url };
+
+        var first = await http.GetStringAsync("/runs");
+        Assert.Equal(25, RunRows().Matches(first).Count);
+        Assert.Equal("run-29", RunNames().Match(first).Groups[1].Value);
+        Assert.Contains("href=\"/runs?page=2\">Older →</a>", first);
+        var second = await http.GetStringAsync("/runs?page=2");
+        Assert.Equal(["run-04", "run-03", "run-02", "run-01", "run-00"], RunNames().Matches(second).Select(m => m.Groups[1].Value));
+        Assert.DoesNotContain("Older", second);
+
+        var failedScoring = await http.GetStringAsync("/runs?pipeline=scoring&status=failed");
+        Assert.Equal(["run-15", "run-00"], RunNames().Matches(failedScoring).Select(m => m.Groups[1].Value));
+        var none = await http.GetStringAsync("/runs?pipeline=%3Cscript%3E");
+        Assert.Contains("No runs match.", none);
+        Assert.Contains("value=\"&lt;script&gt;\"", none);
+    }
+
+    [GeneratedRegex("<g class=\"node ")]
+    private static partial Regex NodeGroups();
+
+    [GeneratedRegex("<tr data-step=")]
+    private static partial Regex StepRows();
+
+    [GeneratedRegex("<tr><td><a href=\"/runs/")]
+    private static partial Regex RunRows();
+
+    [GeneratedRegex("<tr><td><a href=\"/runs/[^\"]+\">([^<]+)</a>")]
+    private static partial Regex RunNames();
+
     [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
     private static partial Regex CsrfField();
 

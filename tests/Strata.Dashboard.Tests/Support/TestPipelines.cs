@@ -65,3 +65,18 @@ public static class Gated
     [Pipeline(Name = "gated")]
     public static void Build(PipelineBuilder p) => p.Step(Last, p.Step(Wait, p.Step(First)));
 }
+
+/// <summary>A fan-out wider than the graph draws step by step, one step failing.</summary>
+public static class Wide
+{
+    public const int Steps = 60;
+
+    [Step]
+    public static int Square(int x) => x == 7 ? throw new InvalidOperationException("7 is not allowed") : x * x;
+
+    [Pipeline(Name = "wide")]
+    public static void Build(PipelineBuilder p)
+    {
+        for (var i = 0; i < Steps; i++) p.Step(Square, i);
+    }
+}

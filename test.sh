@@ -12,6 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 ./eng/aws/setup.sh
 ./eng/azure/setup.sh
 ./eng/gcp/setup.sh
+./eng/dashboard/setup.sh
 ./eng/slurm/cluster.sh install
 ./eng/containers/services.sh install
 

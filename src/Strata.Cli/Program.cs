@@ -45,6 +45,7 @@ root.Subcommands.Add(PipelineCommands.Create());
 root.Subcommands.Add(RunCommands.Create());
 root.Subcommands.Add(ArtifactCommands.Create());
 root.Subcommands.Add(GcCommand.Create());
+root.Subcommands.Add(DashboardCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
@@ -83,3 +84,6 @@ static bool IsCommandWord(string arg)
         if (c is not (>= 'a' and <= 'z' or '-')) return false;
     return true;
 }
+
+/// <summary>The <c>strata</c> command. Internal: ASP.NET Core (the dashboard) would otherwise make the top-level program public.</summary>
+internal static partial class Program;

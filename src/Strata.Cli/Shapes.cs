@@ -10,18 +10,10 @@ namespace Strata.Cli;
 /// </summary>
 internal static class Shapes
 {
-    public static IReadOnlyDictionary<string, string> MaskedConfig(ComponentRecord r, FlavorRegistry flavors)
-    {
-        HashSet<string> secret;
-        try { secret = flavors.Get(r.Type, r.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet(); }
-        catch (StrataException) { secret = []; }
-        return r.Config.ToDictionary(kv => kv.Key, kv => secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value) ? "********" : kv.Value);
-    }
-
-    public static object Component(ComponentRecord r, FlavorRegistry flavors) => new
+    public static object Component(ComponentRecord r, StackManager stacks) => new
     {
         id = r.Id, name = r.Name, type = ComponentTypes.CliName(r.Type), flavor = r.Flavor,
-        config = MaskedConfig(r, flavors), created_at = r.CreatedAt, updated_at = r.UpdatedAt,
+        config = stacks.MaskedConfig(r), created_at = r.CreatedAt, updated_at = r.UpdatedAt,
     };
 
     public static object Secret(SecretInfo s) => new

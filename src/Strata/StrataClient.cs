@@ -163,6 +163,27 @@ public sealed class StrataClient : IAsyncDisposable
         return (await Store.FindRunAsync(record.Id, cancellationToken).ConfigureAwait(false))!;
     }
 
+    /// <summary>
+    /// The log of a step run's job as its step operator streams it while the job runs (from the start of the log), for following a running
+    /// step from another process; nothing for a step that runs in process or has no job yet. The complete log is stored with the step
+    /// run when it ends (<see cref="IMetadataStore.GetStepLogAsync"/>).
+    /// </summary>
+    public async IAsyncEnumerable<string> StreamStepLogAsync(string stepRunId,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var step = await Store.GetStepRunAsync(stepRunId, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No step run '{stepRunId}'.");
+        if (step.Job is null || step.StepOperator is null || step.Status.IsFinished()) yield break;
+        var job = System.Text.Json.JsonSerializer.Deserialize<StepJob>(step.Job, StrataJson.Compact)!;
+        var run = await Store.FindRunAsync(step.RunId, cancellationToken).ConfigureAwait(false)
+            ?? throw new StrataConfigException($"No run '{step.RunId}'.");
+        var artifacts = await GetArtifactStoreAsync(run.Stack, cancellationToken).ConfigureAwait(false);
+        await using var op = await Stacks.CreateStepOperatorAsync(step.StepOperator, new StepOperatorContext(Home, artifacts) { Time = Time },
+            cancellationToken).ConfigureAwait(false);
+        await foreach (var line in op.StreamLogsAsync(job, cancellationToken).ConfigureAwait(false))
+            yield return line;
+    }
+
     /// <summary>Cancels the jobs of step runs still marked running and records them as failed (interrupted) or cancelled.</summary>
     private async Task StopLeftoversAsync(RunRecord run, IReadOnlyList<StepRunRecord> steps, string reason, CancellationToken cancellationToken)
     {

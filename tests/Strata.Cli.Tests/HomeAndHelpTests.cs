@@ -69,7 +69,7 @@ public sealed class HomeAndHelpTests : IDisposable
         var help = _cli.Run("--help");
         Assert.Equal(0, help.ExitCode);
         foreach (var group in new[] { "init", "orchestrator", "artifact-store", "step-operator", "container-registry", "image-builder", "stack", "pipeline", "run", "artifact",
-                     "gc" })
+                     "gc", "dashboard" })
             Assert.Contains(group, help.Out);
 
         var register = _cli.Run("step-operator", "register", "--help");

@@ -151,7 +151,7 @@ public sealed class PipelineCommandTests : IDisposable
     {
         var list = _cli.Run("pipeline", "list", "--assembly", StrataCli.SamplePipelinesDll, "--output", "json").Json;
         var names = list.EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["arithmetic", "bulky", "failing", "held", "miswired", "wide"], names.Order());
+        Assert.Equal(["arithmetic", "bulky", "failing", "held", "miswired", "tailed", "wide"], names.Order());
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal static class ComponentCommands
             var record = await client.Stacks.RegisterComponentAsync(type, c.Get(name)!, c.Get(flavor)!, Handler.ConfigPairs(c.Parse), warnings,
                 c.CancellationToken);
             foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
-            if (c.Json) c.WriteJson(Shapes.Component(record, client.Stacks.Flavors));
+            if (c.Json) c.WriteJson(Shapes.Component(record, client.Stacks));
             else c.Success($"Registered {noun} '{record.Name}' (flavor {record.Flavor}).");
             return Handler.Ok;
         });
@@ -40,7 +40,7 @@ internal static class ComponentCommands
             var records = await client.Stacks.ListComponentsAsync(type, c.CancellationToken);
             if (c.Json)
             {
-                c.WriteJson(records.Select(r => Shapes.Component(r, client.Stacks.Flavors)).ToArray());
+                c.WriteJson(records.Select(r => Shapes.Component(r, client.Stacks)).ToArray());
                 return Handler.Ok;
             }
             if (records.Count == 0)
@@ -50,7 +50,7 @@ internal static class ComponentCommands
             }
             var table = Tables.Create("NAME", "FLAVOR", "CONFIG", "UPDATED");
             foreach (var r in records)
-                Tables.Row(table, r.Name, r.Flavor, string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")),
+                Tables.Row(table, r.Name, r.Flavor, string.Join(", ", client.Stacks.MaskedConfig(r).Select(kv => $"{kv.Key}={kv.Value}")),
                     Tables.Time(r.UpdatedAt));
             c.Out.Write(table);
             return Handler.Ok;
@@ -64,12 +64,12 @@ internal static class ComponentCommands
             var r = await client.Stacks.GetComponentAsync(type, c.Get(describeName)!, c.CancellationToken);
             if (c.Json)
             {
-                c.WriteJson(Shapes.Component(r, client.Stacks.Flavors));
+                c.WriteJson(Shapes.Component(r, client.Stacks));
                 return Handler.Ok;
             }
             c.Out.WriteLine($"{typeName} '{r.Name}'  flavor: {r.Flavor}  id: {r.Id}");
             var table = Tables.Create("KEY", "VALUE");
-            foreach (var (k, v) in Shapes.MaskedConfig(r, client.Stacks.Flavors)) Tables.Row(table, k, v);
+            foreach (var (k, v) in client.Stacks.MaskedConfig(r)) Tables.Row(table, k, v);
             c.Out.Write(table);
             return Handler.Ok;
         });
@@ -86,7 +86,7 @@ internal static class ComponentCommands
             var warnings = new List<string>();
             var r = await client.Stacks.UpdateComponentAsync(type, c.Get(updateName)!, changes, warnings, c.CancellationToken);
             foreach (var warning in warnings) await c.Error.WriteLineAsync($"warning: {warning}");
-            if (c.Json) c.WriteJson(Shapes.Component(r, client.Stacks.Flavors));
+            if (c.Json) c.WriteJson(Shapes.Component(r, client.Stacks));
             else c.Success($"Updated {noun} '{r.Name}'.");
             return Handler.Ok;
         });

@@ -69,7 +69,7 @@ internal static class StackCommands
                 c.WriteJson(new
                 {
                     stack = Shapes.Stack(stack, stack.Name == active),
-                    components = components.Select(r => Shapes.Component(r, client.Stacks.Flavors)).ToArray()
+                    components = components.Select(r => Shapes.Component(r, client.Stacks)).ToArray()
                 });
                 return Handler.Ok;
             }
@@ -77,7 +77,7 @@ internal static class StackCommands
             var table = Tables.Create("TYPE", "NAME", "FLAVOR", "CONFIG");
             foreach (var r in components)
                 Tables.Row(table, ComponentTypes.CliName(r.Type), r.Name, r.Flavor,
-                    string.Join(", ", Shapes.MaskedConfig(r, client.Stacks.Flavors).Select(kv => $"{kv.Key}={kv.Value}")));
+                    string.Join(", ", client.Stacks.MaskedConfig(r).Select(kv => $"{kv.Key}={kv.Value}")));
             c.Out.Write(table);
             return Handler.Ok;
         });

@@ -21,6 +21,23 @@ public sealed class StackManager
 
     public FlavorRegistry Flavors => _flavors;
 
+    /// <summary>
+    /// A component's config as it may be shown: the value of a field its flavor marks secret is <c>********</c>, unless it is a
+    /// <c>{{secret.key}}</c> reference, which is shown as written (an unknown flavor masks nothing it cannot tell).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> MaskedConfig(ComponentRecord component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        HashSet<string> secret;
+        try { secret = _flavors.Get(component.Type, component.Flavor).Schema.Fields.Where(f => f.Secret).Select(f => f.Name).ToHashSet(); }
+        catch (StrataException) { secret = []; }
+        return component.Config.ToDictionary(kv => kv.Key,
+            kv => secret.Contains(kv.Key) && !ConfigSchema.IsSecretReference(kv.Value) ? Masked : kv.Value);
+    }
+
+    /// <summary>What a masked config value shows.</summary>
+    public const string Masked = "********";
+
     // ---- components ----
 
     public Task<ComponentRecord> RegisterComponentAsync(ComponentType type, string name, string flavor, IReadOnlyDictionary<string, string> config,

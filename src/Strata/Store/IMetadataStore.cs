@@ -34,6 +34,17 @@ public interface IMetadataStore : IAsyncDisposable
     Task<RunRecord?> FindRunAsync(string idOrName, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RunRecord>> ListRunsAsync(string? pipeline = null, int limit = 50, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// One page of runs, newest first: those of <paramref name="pipeline"/> and in <paramref name="status"/> when given, after skipping
+    /// <paramref name="offset"/>. The default reads the first <c>offset + limit</c> runs and filters them; the SQL stores ask the database.
+    /// </summary>
+    async Task<IReadOnlyList<RunRecord>> ListRunsPageAsync(string? pipeline, ExecutionStatus? status, int offset, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        var runs = await ListRunsAsync(pipeline, status is null ? offset + limit : int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return runs.Where(r => status is null || r.Status == status).Skip(offset).Take(limit).ToArray();
+    }
+
     /// <summary>Marks a finished run as running again (resume).</summary>
     Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default);
 

@@ -281,6 +281,26 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             : await QueryAsync($"SELECT {RunColumns} FROM runs WHERE pipeline = @p ORDER BY started_at DESC, id DESC LIMIT @l", ReadRun, cancellationToken,
                 ("p", pipeline), ("l", limit)).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<RunRecord>> ListRunsPageAsync(string? pipeline, ExecutionStatus? status, int offset, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        var where = new List<string>();
+        var args = new List<(string, object?)> { ("l", limit), ("o", offset) };
+        if (pipeline is not null)
+        {
+            where.Add("pipeline = @p");
+            args.Add(("p", pipeline));
+        }
+        if (status is { } s)
+        {
+            where.Add("status = @s");
+            args.Add(("s", StatusKey(s)));
+        }
+        var filter = where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where);
+        return await QueryAsync($"SELECT {RunColumns} FROM runs{filter} ORDER BY started_at DESC, id DESC LIMIT @l OFFSET @o", ReadRun, cancellationToken,
+            [.. args]).ConfigureAwait(false);
+    }
+
     private static RunRecord ReadRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseStatus(r.GetString(4)), ParseTime(r.GetString(5)),
         r.IsDBNull(6) ? null : ParseTime(r.GetString(6)), r.IsDBNull(7) ? null : r.GetString(7), Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture),

@@ -132,3 +132,26 @@ public static class Held
     [Pipeline(Name = "held")]
     public static void Build(PipelineBuilder p) => p.Step(Hold, 1);
 }
+
+/// <summary>
+/// A step on the stack's default step operator that prints, waits until the file named by <c>STRATA_TEST_GATE</c> exists (set it in
+/// the operator's <c>environment</c>), then prints again: its log can be followed while it runs.
+/// </summary>
+public static class Tailed
+{
+    public const string GateVariable = "STRATA_TEST_GATE";
+
+    [Step(StepOperator = StepOperatorNames.Default, EnableCache = false)]
+    public static async Task<int> Follow()
+    {
+        Console.WriteLine("before the gate: line 1");
+        Console.WriteLine("before the gate: line 2");
+        var gate = Environment.GetEnvironmentVariable(GateVariable) ?? throw new InvalidOperationException($"{GateVariable} is not set");
+        while (!File.Exists(gate)) await Task.Delay(TimeSpan.FromMilliseconds(100), StepContext.Current!.CancellationToken);
+        Console.WriteLine("after the gate");
+        return 1;
+    }
+
+    [Pipeline(Name = "tailed")]
+    public static void Build(PipelineBuilder p) => p.Step(Follow);
+}

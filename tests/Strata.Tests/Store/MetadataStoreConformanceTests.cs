@@ -243,6 +243,23 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         Assert.Equal(At(30), (await Store.ListRunsAsync("scoring")).Single(r => r.Id == "run-3").StartedAt);
     }
 
+    [Fact]
+    public async Task Runs_are_paged_newest_first_by_pipeline_and_status()
+    {
+        for (var i = 0; i < 7; i++)
+            await Store.CreateRunAsync(Run($"run-{i}", $"name-{i}", startedAt: i * 10, pipeline: i % 2 == 0 ? "training" : "scoring"));
+        await Store.FinishRunAsync("run-1", ExecutionStatus.Failed, At(100), "boom");
+        await Store.FinishRunAsync("run-4", ExecutionStatus.Failed, At(100), "boom");
+
+        Assert.Equal(["run-6", "run-5", "run-4"], (await Store.ListRunsPageAsync(null, null, 0, 3)).Select(r => r.Id));
+        Assert.Equal(["run-3", "run-2", "run-1"], (await Store.ListRunsPageAsync(null, null, 3, 3)).Select(r => r.Id));
+        Assert.Equal(["run-0"], (await Store.ListRunsPageAsync(null, null, 6, 3)).Select(r => r.Id));
+        Assert.Equal(["run-2", "run-0"], (await Store.ListRunsPageAsync("training", null, 2, 5)).Select(r => r.Id));
+        Assert.Equal(["run-4", "run-1"], (await Store.ListRunsPageAsync(null, ExecutionStatus.Failed, 0, 5)).Select(r => r.Id));
+        Assert.Equal(["run-1"], (await Store.ListRunsPageAsync("scoring", ExecutionStatus.Failed, 0, 5)).Select(r => r.Id));
+        Assert.Empty(await Store.ListRunsPageAsync("scoring", ExecutionStatus.Cancelled, 0, 5));
+    }
+
     // ---- step runs and lineage ----
 
     [Fact]

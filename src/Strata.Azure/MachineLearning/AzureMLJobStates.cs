@@ -8,13 +8,14 @@ internal static class AzureMLJobStates
     /// <summary>
     /// NotStarted, Queued, Preparing, Provisioning, Starting and Paused → <see cref="StepJobState.Queued"/> with the reason; Running,
     /// Finalizing and CancelRequested → Running (the job's process may still run); Completed → Succeeded; Failed and NotResponding →
-    /// Failed with Azure ML's error; Canceled → Cancelled.
+    /// Failed with Azure ML's error; Canceled → Cancelled. <paramref name="detail"/> is run history's word on the job: the error
+    /// of a failed one, the scheduler's message about a waiting one.
     /// </summary>
-    public static StepJobStatus ToStatus(string? status, string compute, string? error = null) => status switch
+    public static StepJobStatus ToStatus(string? status, string compute, string? detail = null) => status switch
     {
-        "NotStarted" => new StepJobStatus(StepJobState.Queued, "NotStarted: Azure ML has accepted the job and not yet scheduled it"),
-        "Queued" => new StepJobStatus(StepJobState.Queued, $"Queued: waiting for {compute} to have a free node (a cluster scales up, or waits " +
-            "for capacity or quota, when it has none)"),
+        "NotStarted" => new StepJobStatus(StepJobState.Queued, $"NotStarted: Azure ML has accepted the job and not yet scheduled it{Detail(detail)}"),
+        "Queued" => new StepJobStatus(StepJobState.Queued, $"Queued: waiting for {compute} to have a free node" +
+            (string.IsNullOrWhiteSpace(detail) ? " (a cluster scales up, or waits for capacity or quota, when it has none)" : $": {detail}")),
         "Preparing" => new StepJobStatus(StepJobState.Queued, "Preparing: Azure ML is preparing the job's environment (pulling or building its image)"),
         "Provisioning" => new StepJobStatus(StepJobState.Queued, $"Provisioning: Azure ML is provisioning {compute}"),
         "Starting" => new StepJobStatus(StepJobState.Queued, "Starting: the job's container is starting"),
@@ -24,9 +25,9 @@ internal static class AzureMLJobStates
         "CancelRequested" => new StepJobStatus(StepJobState.Running, "CancelRequested: Azure ML is stopping the job"),
         "Completed" => new StepJobStatus(StepJobState.Succeeded),
         "Canceled" => new StepJobStatus(StepJobState.Cancelled, "Canceled"),
-        "NotResponding" => new StepJobStatus(StepJobState.Failed, $"NotResponding: Azure ML lost contact with the job{Detail(error)}"),
+        "NotResponding" => new StepJobStatus(StepJobState.Failed, $"NotResponding: Azure ML lost contact with the job{Detail(detail)}"),
         "Failed" => new StepJobStatus(StepJobState.Failed,
-            $"Failed: {(string.IsNullOrWhiteSpace(error) ? "Azure ML gives no reason; see the job's log" : error)}", ExitCode(error)),
+            $"Failed: {(string.IsNullOrWhiteSpace(detail) ? "Azure ML gives no reason; see the job's log" : detail)}", ExitCode(detail)),
         null => new StepJobStatus(StepJobState.Queued, "Azure ML reports no status for the job yet"),
         _ => new StepJobStatus(StepJobState.Running, status),
     };

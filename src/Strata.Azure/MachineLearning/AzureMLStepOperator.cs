@@ -155,17 +155,24 @@ internal sealed class AzureMLStepOperator : StepOperator
             return new StepJobStatus(StepJobState.Failed, $"Azure ML job {job.JobId} does not exist in workspace {_config.WorkspaceName}");
         }
         var status = (string?)described["properties"]?["status"];
-        var error = status is "Failed" or "NotResponding" ? await ErrorAsync(job.JobId, cancellationToken).ConfigureAwait(false) : null;
-        return AzureMLJobStates.ToStatus(status, job.Data.GetValueOrDefault("compute") ?? "the job's compute", error);
+        var detail = status is "Failed" or "NotResponding" or "Queued" or "NotStarted"
+            ? await DetailAsync(job.JobId, status, cancellationToken).ConfigureAwait(false)
+            : null;
+        return AzureMLJobStates.ToStatus(status, job.Data.GetValueOrDefault("compute") ?? "the job's compute", detail);
     }
 
-    /// <summary>Run history's error of a failed job (ARM's job resource has none), or null when it cannot be read.</summary>
-    private async Task<string?> ErrorAsync(string job, CancellationToken cancellationToken)
+    /// <summary>
+    /// What run history says that ARM's job resource does not: a failed job's error, or the scheduler's message about a
+    /// waiting one; null when there is none or it cannot be read.
+    /// </summary>
+    private async Task<string?> DetailAsync(string job, string status, CancellationToken cancellationToken)
     {
         try
         {
             var details = await Client.GetRunDetailsAsync(await HistoryAsync(cancellationToken).ConfigureAwait(false), job, cancellationToken)
                 .ConfigureAwait(false);
+            if (status is "Queued" or "NotStarted")
+                return (details["warnings"] as JsonArray ?? []).Select(w => (string?)w?["message"]).LastOrDefault(m => !string.IsNullOrWhiteSpace(m));
             var error = details["error"]?["error"] ?? details["error"];
             return (string?)error?["message"] is { Length: > 0 } message
                 ? (string?)error?["code"] is { Length: > 0 } code ? $"{code}: {message}" : message

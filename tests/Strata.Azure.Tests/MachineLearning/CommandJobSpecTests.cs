@@ -164,6 +164,14 @@ public sealed class CommandJobSpecTests
     }
 
     [Fact]
+    public void A_waiting_jobs_reason_carries_the_schedulers_message()
+    {
+        var status = AzureMLJobStates.ToStatus("Queued", "gpu-cluster", "Waiting for quota: 0 of 24 cores of Standard_NC family available");
+        Assert.Equal("Queued: waiting for gpu-cluster to have a free node: Waiting for quota: 0 of 24 cores of Standard_NC family available",
+            status.Reason);
+    }
+
+    [Fact]
     public void A_failed_jobs_error_and_exit_code_are_kept()
     {
         var status = AzureMLJobStates.ToStatus("Failed", "c", "UserError: Execution failed. User process 'bash' exited with code 3");

@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
+using Strata.Emulators.Jobs;
+
 namespace Strata.Emulators.Azure;
 
 /// <summary>
@@ -337,21 +339,5 @@ internal sealed class Entra(AzureMlEmulatorOptions options)
     }
 
     /// <summary>A self-signed certificate for TLS on loopback (CN and SAN 127.0.0.1 and localhost), valid a year.</summary>
-    public static X509Certificate2 CreateTlsCertificate()
-    {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(System.Net.IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
-            | X509KeyUsageFlags.KeyCertSign, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-        // Re-imported from PKCS#12: Kestrel on Linux needs a certificate whose key is exportable this way.
-        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
-    }
+    public static X509Certificate2 CreateTlsCertificate() => SelfSignedCertificate.Create("CN=127.0.0.1", TimeSpan.FromDays(365));
 }

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Tests.Support;
 
@@ -74,22 +73,10 @@ public sealed class HttpsAzurite : IAsyncDisposable
 
     private static void WriteCertificate(string certPath, string keyPath)
     {
-        using var rsa = RSA.Create(2048);
         // A subject of its own: OpenSSL finds a trusted root by subject name, and the Azure ML emulator's is CN=127.0.0.1.
-        var request = new CertificateRequest("CN=localhost, O=Strata test Azurite", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        // A CA's key usage and key identifier too: OpenSSL (behind .NET's SSL_CERT_FILE trust) takes a self-signed root only with them.
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
-            | X509KeyUsageFlags.KeyCertSign, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-        File.WriteAllText(certPath, cert.ExportCertificatePem() + "\n");
-        File.WriteAllText(keyPath, rsa.ExportPkcs8PrivateKeyPem() + "\n");
+        using var certificate = SelfSignedCertificate.Create("CN=localhost, O=Strata test Azurite", TimeSpan.FromDays(365));
+        File.WriteAllText(certPath, certificate.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n");
     }
 
     public async ValueTask DisposeAsync()

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Tests.Support;
 
@@ -25,20 +24,7 @@ public static class TrustedTestCertificate
 
     private static (X509Certificate2, string) Create()
     {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest($"{SubjectPrefix}{Environment.ProcessId}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment
-            | X509KeyUsageFlags.KeyCertSign, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        // Re-imported from PKCS#12: Kestrel on Linux needs a certificate whose key is exportable this way.
-        var certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+        var certificate = SelfSignedCertificate.Create($"{SubjectPrefix}{Environment.ProcessId}", TimeSpan.FromDays(7));
         var pem = Path.Combine(Path.GetTempPath(), $"strata-test-servers-{Environment.ProcessId}.pem");
         File.WriteAllText(pem, certificate.ExportCertificatePem() + "\n");
         var trusted = X509CertificateLoader.LoadCertificate(certificate.RawData);

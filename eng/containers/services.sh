@@ -6,7 +6,7 @@
 #                                        only those missing
 #   eng/containers/services.sh start     Debian's docker-registry on 127.0.0.1:$STRATA_CONTAINERS_REGISTRY_PORT,
 #                                        `podman system service` on <base>/podman.sock, and the base image
-#                                        localhost:<port>/strata/dotnet-runtime:<host's .NET runtime version>
+#                                        localhost:<port>/strata/dotnet-runtime:<host's .NET runtime version>-aspnetcore
 #   eng/containers/services.sh stop      stops what start started (by pid file only); keeps the registry's
 #                                        storage, podman's storage and the cached base image
 #   eng/containers/services.sh status    prints what runs; exit 0 only when everything is up
@@ -211,6 +211,12 @@ build_rootfs_tarball() {
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$rootfs/usr/share/dotnet/"
     mkdir -p "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App"
     cp -a "$dotnet_root/shared/Microsoft.NETCore.App/$version" "$rootfs/usr/share/dotnet/shared/Microsoft.NETCore.App/"
+    # ASP.NET Core's shared framework too, when the host has it in the same version: the strata command (which the tests
+    # run in containers as the step entrypoint) serves the dashboard, so it needs both.
+    if [[ -d "$dotnet_root/shared/Microsoft.AspNetCore.App/$version" ]]; then
+        mkdir -p "$rootfs/usr/share/dotnet/shared/Microsoft.AspNetCore.App"
+        cp -a "$dotnet_root/shared/Microsoft.AspNetCore.App/$version" "$rootfs/usr/share/dotnet/shared/Microsoft.AspNetCore.App/"
+    fi
     ln -sf /usr/share/dotnet/dotnet "$rootfs/usr/bin/dotnet"
     # Nothing in the image needs the downloaded packages, apt's lists, manuals or message translations (a fifth
     # of the image; ICU's data is elsewhere). The copyright files stay.
@@ -226,7 +232,7 @@ build_rootfs_tarball() {
 # push_base_image VERSION: pushes the base image to the registry, after importing it from the cached tarball or
 # building that first.
 push_base_image() {
-    local version="$1" image="$registry/strata/dotnet-runtime:$1" tarball="$cache/base-image-$1.tar" t0
+    local version="$1" image="$registry/strata/dotnet-runtime:$1-aspnetcore" tarball="$cache/base-image-$1-aspnetcore.tar" t0
     t0="$(now_ms)"
     # podman's own storage may still hold the image (the registry's storage was deleted): then a push is enough.
     if ! podman image exists "$image"; then
@@ -239,7 +245,7 @@ push_base_image() {
     fi
     podman push --quiet --tls-verify=false "$image" >>"$base/log/push.log" 2>&1 ||
         die "podman push $image failed (see $base/log/push.log)"
-    base_image_present "$version" || die "$image is not in the registry after the push"
+    base_image_present "$version-aspnetcore" || die "$image is not in the registry after the push"
     log "base image $image pushed in $(($(now_ms) - t0)) ms"
 }
 
@@ -249,7 +255,7 @@ write_env() {
 # Written by eng/containers/services.sh start. Source it to use the test registry and podman.
 export STRATA_CONTAINERS_DIR='$base'
 export STRATA_TEST_REGISTRY='$registry'
-export STRATA_TEST_BASE_IMAGE='$registry/strata/dotnet-runtime:$version'
+export STRATA_TEST_BASE_IMAGE='$registry/strata/dotnet-runtime:$version-aspnetcore'
 export DOCKER_HOST='unix://$socket'
 export CONTAINERS_CONF='$CONTAINERS_CONF'
 export CONTAINERS_STORAGE_CONF='$CONTAINERS_STORAGE_CONF'
@@ -283,7 +289,7 @@ cmd_start() {
         start_podman
         started+=(podman)
     fi
-    if ! base_image_present "$version"; then
+    if ! base_image_present "$version-aspnetcore"; then
         push_base_image "$version"
         started+=(base-image)
     fi
@@ -334,7 +340,7 @@ cmd_status() {
     fi
     version="$(runtime_version)"
     if registry_answers && podman_answers && [[ -f "$base/env" ]] && base_image_present "$version"; then
-        echo "up (base image $registry/strata/dotnet-runtime:$version; source $base/env)"
+        echo "up (base image $registry/strata/dotnet-runtime:$version-aspnetcore; source $base/env)"
         return 0
     fi
     echo "down"

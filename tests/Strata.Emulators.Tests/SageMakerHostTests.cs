@@ -58,7 +58,7 @@ public sealed class SageMakerHostTests
     }
 
     [Theory]
-    [InlineData("nimbus", "error: unknown emulator or argument 'nimbus'; emulators: sagemaker, kubernetes, gcs, vertex.")]
+    [InlineData("nimbus", "error: unknown emulator or argument 'nimbus'; emulators: sagemaker, kubernetes, gcs, vertex, azureml.")]
     [InlineData("sagemaker --port 70000", "error: --port must be a number from 0 to 65535, not '70000'.")]
     [InlineData("sagemaker --port http", "error: --port must be a number from 0 to 65535, not 'http'.")]
     [InlineData("sagemaker --image app:1", "error: --image takes NAME=ENTRYPOINT")]

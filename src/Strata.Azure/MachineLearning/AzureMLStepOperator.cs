@@ -89,8 +89,8 @@ internal sealed class AzureMLStepOperator : StepOperator
         {
             var registered = _environments.GetOrAdd($"{environment.Name}:{environment.Version}", async _ =>
             {
-                await Client.PutEnvironmentVersionAsync(environment.Name, environment.Version!, CommandJobSpec.EnvironmentVersion(image), CancellationToken.None)
-                    .ConfigureAwait(false);
+                var body = CommandJobSpec.EnvironmentVersion(image);
+                await Client.PutEnvironmentVersionAsync(environment.Name, environment.Version!, body, CancellationToken.None).ConfigureAwait(false);
                 return Client.EnvironmentId(environment.Name, environment.Version!);
             });
             return Forget(registered, $"{environment.Name}:{environment.Version}").WaitAsync(cancellationToken);

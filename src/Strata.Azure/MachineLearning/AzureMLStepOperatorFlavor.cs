@@ -29,7 +29,8 @@ internal sealed class AzureMLStepOperatorFlavor : StepOperatorFlavor
         var azure = (AzureMLSettings)settings;
         var size = azure.InstanceType ?? (azure.ComputeTargetName is { } c ? $"compute {c}'s size" : "none");
         if (resources.Cpus is not null || resources.MemoryBytes is not null)
-            yield return $"cpus and memory: an Azure ML job gets whole nodes; choose an instance_type, or a compute cluster of a size, that has them (now {size})";
+            yield return $"cpus and memory: an Azure ML job gets whole nodes; choose an instance_type, or a compute cluster of a size, that has them " +
+                $"(now {size})";
         if (resources.Gpus is not null)
             yield return $"gpus: choose a GPU instance_type (e.g. Standard_NC6s_v3) or a compute cluster of GPU nodes (now {size})";
         if (resources.GpuType is not null)

@@ -326,22 +326,9 @@ internal sealed class TrainingJobs(SageMakerEmulatorOptions options, LogStore lo
     public async ValueTask DisposeAsync()
     {
         await _shutdown.CancelAsync();
-        Job[] jobs;
-        lock (_jobs) jobs = _jobs.Values.ToArray();
-        foreach (var job in jobs)
-        {
-            try
-            {
-                if (job.Process is { HasExited: false } p) await p.KillAsync();
-            }
-            catch (InvalidOperationException) { }
-        }
-        foreach (var job in jobs)
-        {
-            try { await job.Runner.WaitAsync(TimeSpan.FromSeconds(10)); }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
-            job.Process?.Dispose();
-        }
+        (JobProcess? Process, Task Runner)[] jobs;
+        lock (_jobs) jobs = _jobs.Values.Select(j => (j.Process, j.Runner)).ToArray();
+        await JobProcess.StopAllAsync(jobs);
         _shutdown.Dispose();
     }
 }

@@ -698,13 +698,7 @@ internal sealed partial class MachineLearning : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _shutdown.CancelAsync();
-        foreach (var job in Jobs())
-        {
-            if (job.Process is { HasExited: false } p) await p.KillAsync();
-            try { await job.Runner.WaitAsync(TimeSpan.FromSeconds(10)); }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
-            job.Process?.Dispose();
-        }
+        await JobProcess.StopAllAsync(Jobs().Select(j => (j.Process, j.Runner)).ToArray());
         _shutdown.Dispose();
     }
 

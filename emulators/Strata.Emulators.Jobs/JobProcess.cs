@@ -141,6 +141,32 @@ public sealed class JobProcess : IDisposable
 
     public void Dispose() => _process.Dispose();
 
+    /// <summary>
+    /// Ends what an emulator's jobs still run as it shuts down: every living process killed at once, then each job's runner
+    /// given up to 10 s to see its end, and the processes disposed.
+    /// </summary>
+    public static async Task StopAllAsync(IReadOnlyCollection<(JobProcess? Process, Task Runner)> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        foreach (var (process, _) in jobs)
+        {
+            try
+            {
+                if (process is { HasExited: false }) await process.KillAsync();
+            }
+            catch (InvalidOperationException)
+            {
+                // it ended meanwhile
+            }
+        }
+        foreach (var (process, runner) in jobs)
+        {
+            try { await runner.WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
+            process?.Dispose();
+        }
+    }
+
     /// <summary>Sends a signal to a process id, or to a process group as <c>-pgid</c>.</summary>
     private static async Task SignalAsync(string target, string signal)
     {

@@ -20,10 +20,8 @@ internal sealed class AzureMLStepOperator : StepOperator
     private readonly AzureMLStepOperatorConfig _config;
     private readonly TimeProvider _time;
     private readonly Lazy<AzureMLClient> _client;
-    private readonly ConcurrentDictionary<string, Task<string>> _environments = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task> _computes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<string>> _lookups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset At, JsonObject Job)> _latest = new(StringComparer.Ordinal);
-    private Task<Uri>? _history;
 
     public AzureMLStepOperator(AzureMLStepOperatorConfig config, TimeProvider? time = null, HttpPipelineTransport? transport = null)
     {
@@ -45,8 +43,7 @@ internal sealed class AzureMLStepOperator : StepOperator
             properties["environmentId"] = await EnvironmentIdAsync(plan.Environment, cancellationToken).ConfigureAwait(false);
             if ((string?)properties["computeId"] is { } compute)
             {
-                await _computes.GetOrAdd(compute, c => CheckComputeAsync(c, CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
-                properties["computeId"] = Client.ComputeId(compute);
+                properties["computeId"] = await OnceAsync($"compute {compute}", () => ComputeIdAsync(compute), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (RequestFailedException e) when (!IsTransient(e))
@@ -85,18 +82,16 @@ internal sealed class AzureMLStepOperator : StepOperator
     /// <summary>The environment version's resource id: the step's image registered (once per image), or the named environment's.</summary>
     private Task<string> EnvironmentIdAsync(JobEnvironment environment, CancellationToken cancellationToken)
     {
+        var name = environment.Name;
         if (environment.Image is { } image)
-        {
-            var registered = _environments.GetOrAdd($"{environment.Name}:{environment.Version}", async _ =>
+            return OnceAsync($"environment {name}:{environment.Version}", async () =>
             {
                 var body = CommandJobSpec.EnvironmentVersion(image);
-                await Client.PutEnvironmentVersionAsync(environment.Name, environment.Version!, body, CancellationToken.None).ConfigureAwait(false);
-                return Client.EnvironmentId(environment.Name, environment.Version!);
-            });
-            return Forget(registered, $"{environment.Name}:{environment.Version}").WaitAsync(cancellationToken);
-        }
-        if (environment.Version is { } version) return Task.FromResult(Client.EnvironmentId(environment.Name, version));
-        return Forget(_environments.GetOrAdd(environment.Name, async name =>
+                await Client.PutEnvironmentVersionAsync(name, environment.Version!, body, CancellationToken.None).ConfigureAwait(false);
+                return Client.EnvironmentId(name, environment.Version!);
+            }, cancellationToken);
+        if (environment.Version is { } version) return Task.FromResult(Client.EnvironmentId(name, version));
+        return OnceAsync($"environment {name}", async () =>
         {
             JsonObject container;
             try
@@ -111,35 +106,39 @@ internal sealed class AzureMLStepOperator : StepOperator
             return (string?)container["properties"]?["latestVersion"] is { Length: > 0 } latest
                 ? Client.EnvironmentId(name, latest)
                 : throw new StrataConfigException($"environment '{name}' of Azure ML workspace {_config.WorkspaceName} has no version yet.");
-        }), environment.Name).WaitAsync(cancellationToken);
+        }, cancellationToken);
     }
 
-    /// <summary>A failed lookup is not remembered: the next step tries again.</summary>
-    private Task<string> Forget(Task<string> task, string key)
+    /// <summary>
+    /// A lookup's answer (an environment, a compute, run history's endpoint), asked once and shared by every step; a failed
+    /// lookup is forgotten, so that the next step asks again.
+    /// </summary>
+    private Task<string> OnceAsync(string key, Func<Task<string>> lookUp, CancellationToken cancellationToken)
     {
-        task.ContinueWith(t => _environments.TryRemove(new KeyValuePair<string, Task<string>>(key, t)), CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        return task;
+        var answer = _lookups.GetOrAdd(key, k =>
+        {
+            var started = lookUp();
+            started.ContinueWith(t => _lookups.TryRemove(new KeyValuePair<string, Task<string>>(k, t)), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return started;
+        });
+        return answer.WaitAsync(cancellationToken);
     }
 
-    private async Task CheckComputeAsync(string compute, CancellationToken cancellationToken)
+    /// <summary>The compute's resource id, once Azure ML has said the workspace has it.</summary>
+    private async Task<string> ComputeIdAsync(string compute)
     {
         try
         {
-            await Client.GetComputeAsync(compute, cancellationToken).ConfigureAwait(false);
+            await Client.GetComputeAsync(compute, CancellationToken.None).ConfigureAwait(false);
+            return Client.ComputeId(compute);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            _computes.TryRemove(compute, out _);
-            var known = await Client.ListComputeNamesAsync(cancellationToken).ConfigureAwait(false);
+            var known = await Client.ListComputeNamesAsync(CancellationToken.None).ConfigureAwait(false);
             throw new StrataConfigException($"compute_target_name '{compute}' is not a compute of Azure ML workspace {_config.WorkspaceName}; " +
                 (known.Count == 0 ? "it has none: create a compute cluster, or use mode serverless with an instance_type."
                     : $"it has {string.Join(", ", known)}."), e);
-        }
-        catch
-        {
-            _computes.TryRemove(compute, out _);
-            throw;
         }
     }
 
@@ -234,22 +233,18 @@ internal sealed class AzureMLStepOperator : StepOperator
     }
 
     /// <summary>Run history's endpoint, from the document at the workspace's <c>discoveryUrl</c> (looked up once).</summary>
-    private Task<Uri> HistoryAsync(CancellationToken cancellationToken)
-    {
-        var history = _history ??= LookUp();
-        if (history.IsFaulted) _history = null;
-        return history.WaitAsync(cancellationToken);
+    private async Task<Uri> HistoryAsync(CancellationToken cancellationToken) =>
+        new(await OnceAsync("history", LookUpHistoryAsync, cancellationToken).ConfigureAwait(false));
 
-        async Task<Uri> LookUp()
-        {
-            var workspace = await Client.GetWorkspaceAsync(CancellationToken.None).ConfigureAwait(false);
-            if ((string?)workspace["properties"]?["discoveryUrl"] is not { } discovery || !Uri.TryCreate(discovery, UriKind.Absolute, out var url))
-                throw new StrataConfigException($"Azure ML workspace {_config.WorkspaceName} names no discoveryUrl, so its run history cannot be found.");
-            var endpoints = await Client.GetDiscoveryAsync(url, CancellationToken.None).ConfigureAwait(false);
-            return (string?)endpoints["history"] is { } h && Uri.TryCreate(h.TrimEnd('/') + "/", UriKind.Absolute, out var historyUrl)
-                ? historyUrl
-                : throw new StrataConfigException($"Azure ML workspace {_config.WorkspaceName}'s discovery document names no history endpoint.");
-        }
+    private async Task<string> LookUpHistoryAsync()
+    {
+        var workspace = await Client.GetWorkspaceAsync(CancellationToken.None).ConfigureAwait(false);
+        if ((string?)workspace["properties"]?["discoveryUrl"] is not { } discovery || !Uri.TryCreate(discovery, UriKind.Absolute, out var url))
+            throw new StrataConfigException($"Azure ML workspace {_config.WorkspaceName} names no discoveryUrl, so its run history cannot be found.");
+        var endpoints = await Client.GetDiscoveryAsync(url, CancellationToken.None).ConfigureAwait(false);
+        return (string?)endpoints["history"] is { } h && Uri.TryCreate(h.TrimEnd('/') + "/", UriKind.Absolute, out var history)
+            ? history.AbsoluteUri
+            : throw new StrataConfigException($"Azure ML workspace {_config.WorkspaceName}'s discovery document names no history endpoint.");
     }
 
     private StrataConfigException Refused(RequestFailedException e, string what) =>

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Strata.StepOperatorTests.Support;
+using Strata.Tests.Support;
 
 namespace Strata.StepOperatorTests;
 
@@ -13,21 +13,9 @@ namespace Strata.StepOperatorTests;
 /// </summary>
 public sealed class TraceTests : IDisposable
 {
-    private readonly ConcurrentQueue<Activity> _spans = new();
-    private readonly ActivityListener _listener;
+    private readonly RecordedSpans _spans = new();
 
-    public TraceTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == StrataTelemetry.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = _spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose() => _listener.Dispose();
+    public void Dispose() => _spans.Dispose();
 
     [Fact]
     public async Task A_jobs_span_exported_from_its_process_is_a_child_of_the_orchestrators_span_of_that_attempt()
@@ -42,7 +30,7 @@ public sealed class TraceTests : IDisposable
         var result = await home.RunAsync(ArtifactFlowSteps.Build, stack: stack);
 
         Assert.Equal(ExecutionStatus.Completed, result.Run.Status);
-        var step = Assert.Single(_spans, s => s.DisplayName == "step summarize" && (string?)s.GetTagItem("strata.run.id") == result.Run.Id);
+        var step = Assert.Single(_spans.Ended, s => s.DisplayName == "step summarize" && (string?)s.GetTagItem("strata.run.id") == result.Run.Id);
         Assert.Equal((await home.StepRunAsync(result, "summarize")).Id, step.GetTagItem("strata.step_run.id"));
         Assert.Equal("local", step.GetTagItem("strata.step_operator"));
         Assert.NotNull(step.GetTagItem("strata.job.id"));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Strata.Tests.Support;
 
 namespace Strata.Tests.Orchestration;
 
@@ -22,20 +23,12 @@ public static class TelemetrySteps
 /// </summary>
 public sealed class TelemetryTests : IDisposable
 {
-    private readonly ConcurrentQueue<Activity> _spans = new();
+    private readonly RecordedSpans _spans = new();
     private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
-    private readonly ActivityListener _listener;
     private readonly MeterListener _meters = new();
 
     public TelemetryTests()
     {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == StrataTelemetry.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = _spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(_listener);
         _meters.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == StrataTelemetry.SourceName) listener.EnableMeasurementEvents(instrument);
@@ -54,12 +47,12 @@ public sealed class TelemetryTests : IDisposable
 
     public void Dispose()
     {
-        _listener.Dispose();
+        _spans.Dispose();
         _meters.Dispose();
     }
 
     private List<Activity> SpansOf(RunResult result) =>
-        _spans.Where(s => (string?)s.GetTagItem("strata.run.id") == result.Run.Id).ToList();
+        _spans.Ended.Where(s => (string?)s.GetTagItem("strata.run.id") == result.Run.Id).ToList();
 
     private double Sum(string instrument, string pipeline) =>
         _measurements.Where(m => m.Instrument == instrument && (string?)m.Tags.GetValueOrDefault("strata.pipeline") == pipeline).Sum(m => m.Value);

@@ -21,6 +21,16 @@ public sealed class ContainerServices : IAsyncLifetime
     /// <summary>The environment podman and skopeo need (their config files).</summary>
     public IReadOnlyDictionary<string, string> Environment => _env;
 
+    /// <summary>How the cloud emulators run a job's image for real, as a cloud pulls and starts it: podman, on the host's network, with an init.</summary>
+    public static IReadOnlyList<string> ContainerRunner { get; } = ["podman", "run", "--rm", "--network", "host", "--init"];
+
+    /// <summary>The environment of that container runner: podman's config files, this process's PATH, and <paramref name="home"/> as HOME.</summary>
+    public Dictionary<string, string> ContainerRunnerEnvironment(string home) => new(_env)
+    {
+        ["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin",
+        ["HOME"] = home,
+    };
+
     /// <summary>A registry URI of its own for a test, so images and tags of one test never meet another's.</summary>
     public string NewRegistryUri(string name) => $"{Registry}/{name}-{Guid.NewGuid().ToString("N")[..8]}";
 

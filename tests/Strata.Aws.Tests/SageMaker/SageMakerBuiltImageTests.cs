@@ -25,13 +25,11 @@ public sealed class SageMakerBuiltImageTests(S3Server s3, ContainerServices serv
             Credentials = { [S3Server.AccessKey] = S3Server.SecretKey },
             InheritEnvironment = false,
             PhaseDelay = TimeSpan.FromMilliseconds(20),
-            ContainerRunner = ["podman", "run", "--rm", "--network", "host", "--init"],
+            ContainerRunner = ContainerServices.ContainerRunner,
             // What the execution role gives a real job: credentials for the bucket.
             ContainerEnvironment = { ["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey },
         };
-        foreach (var (name, value) in services.Environment) options.ContainerRunnerEnvironment[name] = value;
-        options.ContainerRunnerEnvironment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        options.ContainerRunnerEnvironment["HOME"] = _temp.Path;
+        foreach (var (name, value) in services.ContainerRunnerEnvironment(_temp.Path)) options.ContainerRunnerEnvironment[name] = value;
         await using var emulator = await SageMakerEmulator.StartAsync(options);
         var bucket = await s3.NewBucketConfigAsync("built");
         var bucketName = bucket.Path["s3://".Length..].Split('/')[0];

@@ -20,10 +20,8 @@ public sealed class VertexBuiltImageTests(ContainerServices services) : IClassFi
         var quickstart = RepoPaths.QuickstartDll();
         await using var stack = await VertexStack.StartAsync(o =>
         {
-            o.ContainerRunner = ["podman", "run", "--rm", "--network", "host", "--init"];
-            foreach (var (name, value) in services.Environment) o.ContainerRunnerEnvironment[name] = value;
-            o.ContainerRunnerEnvironment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-            o.ContainerRunnerEnvironment["HOME"] = _temp.Path;
+            o.ContainerRunner = ContainerServices.ContainerRunner;
+            foreach (var (name, value) in services.ContainerRunnerEnvironment(_temp.Path)) o.ContainerRunnerEnvironment[name] = value;
         });
         var home = _temp.Combine("home");
         (int ExitCode, string Out, string Error) Ok(params string[] args)

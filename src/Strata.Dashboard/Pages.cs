@@ -15,6 +15,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     private const int StepTableCap = 50;
     private const int ArtifactsShown = 100;
     private const int InlineLimit = 4096;
+    private const int ReadersShown = 50;
     private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(500);
 
     public void Map(IEndpointRouteBuilder app)
@@ -171,6 +172,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         var all = await client.Store.ListStepRunsAsync(run.Id, ct).ConfigureAwait(false);
         var inputs = await client.Store.GetStepInputsAsync(run.Id, ct).ConfigureAwait(false);
         var outputs = await client.Store.GetStepOutputsAsync(run.Id, ct).ConfigureAwait(false);
+        var graph = await client.Store.GetRunGraphAsync(run.Id, ct).ConfigureAwait(false);
         var h = new Html();
         h.Raw("<dl class=\"facts\"><dt>Status</dt><dd>").Badge(run.Status, "run-status").Raw("</dd><dt>Pipeline</dt><dd>")
             .Link("/runs?pipeline=" + Uri.EscapeDataString(run.Pipeline), run.Pipeline).Raw("</dd><dt>Stack</dt><dd>").Link("/stacks", run.Stack)
@@ -186,7 +188,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
                 .Raw("><button type=\"submit\" class=\"danger\">Cancel run</button></form>");
         }
         var latest = all.GroupBy(s => s.Name, StringComparer.Ordinal).Select(g => g.OrderByDescending(s => s.Attempt).First()).ToArray();
-        h.Raw("<h2>Graph</h2><div class=\"dag-frame\">").Raw(Dag.Render(latest, inputs, outputs)).Raw("</div>");
+        h.Raw("<h2>Graph</h2><div class=\"dag-frame\">").Raw(Dag.Render(latest, inputs, outputs, graph, run.Status.IsFinished())).Raw("</div>");
 
         // The table lists the steps that did not succeed first, as `strata run show` does.
         var listed = latest.OrderBy(s => s.Status.IsSuccess()).ThenBy(s => s.StartedAt ?? s.FinishedAt).Take(StepTableCap).ToArray();
@@ -337,8 +339,10 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         if (step.CachedFromStepRunId is { } from) h.Raw("<dt>Cached from</dt><dd>").Link("/steps/" + Html.Seg(from), from).Raw("</dd>");
         h.Raw("</dl>");
         if (step.Error is not null) h.Raw("<h2>Error</h2><pre class=\"error\" role=\"alert\" id=\"step-error\">").T(step.Error).Raw("</pre>");
+        var readers = new Dictionary<string, IReadOnlyList<(StepRunRecord StepRun, string Input)>>(StringComparer.Ordinal);
+        foreach (var o in outputs) readers[o.Artifact.Id] = await client.Store.GetArtifactConsumersAsync(o.Artifact.Id, ct).ConfigureAwait(false);
         ArtifactTable(h, "Inputs", inputs);
-        ArtifactTable(h, "Outputs", outputs);
+        ArtifactTable(h, "Outputs", outputs, readers);
 
         h.Raw("<h2 id=\"log-heading\">Log</h2><div class=\"log-tools\"><label>Search the log <input type=\"search\" id=\"log-search\"></label>")
             .Raw("<a").Attr("href", $"/steps/{Html.Seg(step.Id)}/log.txt").Attr("download", $"{step.Name}.log").Raw(">Download</a></div>");
@@ -348,7 +352,9 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         await Page(context, client, "Step " + step.Name, "Runs", h.ToString()).ConfigureAwait(false);
     }
 
-    private static void ArtifactTable(Html h, string title, IReadOnlyList<StepArtifactLink> links)
+    /// <summary>A step's inputs or outputs; for outputs, <paramref name="readers"/> (by artifact id) adds who read each.</summary>
+    private static void ArtifactTable(Html h, string title, IReadOnlyList<StepArtifactLink> links,
+        Dictionary<string, IReadOnlyList<(StepRunRecord StepRun, string Input)>>? readers = null)
     {
         h.Raw("<h2>").T(title).Raw("</h2>");
         if (links.Count == 0)
@@ -356,13 +362,19 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
             h.Raw("<p class=\"muted\">None.</p>");
             return;
         }
-        h.Table(null, "Name", "Artifact", "Type", "Materializer", "Size", "Content hash", "Produced by");
+        string[] columns = ["Name", "Artifact", "Type", "Materializer", "Size", "Content hash", "Produced by"];
+        h.Table(title.ToLowerInvariant(), readers is null ? columns : [.. columns, "Read by"]);
         foreach (var l in links)
         {
             var a = l.Artifact;
             h.Raw("<tr><td>").T(l.Name).Raw("</td><td>").Link("/artifacts/" + Html.Seg(a.Id), a.Id[^12..]).Raw("</td><td>").T(a.TypeName.Split(',')[0])
                 .Raw("</td><td>").T(a.Materializer).Raw("</td><td>").T(Html.Size(a.Size)).Raw("</td><td><code>").T(a.ContentHash).Raw("</code></td><td>");
             if (a.ProducerStepRunId is { } p) h.Link("/steps/" + Html.Seg(p), "step run " + p[^12..]);
+            if (readers is not null)
+            {
+                h.Raw("</td><td>");
+                foreach (var (reader, input) in readers.GetValueOrDefault(a.Id) ?? []) h.Link("/steps/" + Html.Seg(reader.Id), $"{reader.Name} ({input})", "chip");
+            }
             h.Raw("</td></tr>");
         }
         h.Raw("</tbody></table>");
@@ -470,6 +482,17 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         h.Raw("<dt>Produced by</dt><dd>");
         if (producer is not null && run is not null)
             h.Link("/runs/" + Html.Seg(run.Id), $"{run.Pipeline}/{run.Name}").Raw(" / ").Link("/steps/" + Html.Seg(producer.Id), producer.Name);
+        h.Raw("</dd><dt>Read by</dt><dd id=\"artifact-readers\">");
+        var readers = await client.Store.GetArtifactConsumersAsync(a.Id, ct).ConfigureAwait(false);
+        var runNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (reader, input) in readers.Take(ReadersShown))
+        {
+            if (!runNames.TryGetValue(reader.RunId, out var runName))
+                runNames[reader.RunId] = runName = (await client.Store.FindRunAsync(reader.RunId, ct).ConfigureAwait(false))?.Name ?? reader.RunId;
+            h.Link("/steps/" + Html.Seg(reader.Id), $"{runName} / {reader.Name} ({input})", "chip");
+        }
+        if (readers.Count > ReadersShown) h.T($" and {readers.Count - ReadersShown} more");
+        if (readers.Count == 0) h.Raw("<span class=\"muted\">no step yet</span>");
         h.Raw("</dd></dl>");
         if (value is not null) h.Raw("<h2>Value</h2><pre class=\"value\" id=\"artifact-value\">").T(value).Raw("</pre>");
         await Page(context, client, "Artifact " + a.OutputName, "Artifacts", h.ToString()).ConfigureAwait(false);

@@ -35,8 +35,9 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         Assert.Equal("rgb(26, 127, 55)", await FillAsync(page, "evaluate"));
         Assert.Equal("rgb(207, 34, 46)", await FillAsync(page, "inject"));   // failed: red
         Assert.Equal("rgb(89, 99, 110)", await FillAsync(page, "report"));   // skipped: grey
-        // load→train→evaluate, load→inject: the store knows an edge from what a step read, and report never ran.
-        Assert.Equal(3, await page.Locator("svg.dag path.edge").CountAsync());
+        // load→train→evaluate, load→inject from what each step read; inject→report from the pipeline's graph kept with the run.
+        Assert.Equal(4, await page.Locator("svg.dag path.edge").CountAsync());
+        await Expect(page.Locator("svg.dag path.edge title", new() { HasText = "inject → report" })).ToHaveCountAsync(1);
         await Expect(page.Locator("tr[data-step=inject] .detail")).ToContainTextAsync("bad <b>row</b>");
         await BrowserFixture.AssertAccessibleAsync(page);
 
@@ -51,6 +52,22 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         Assert.Equal(0, await page.Locator("main img, main script, main b").CountAsync());
         Assert.Equal("undefined", await page.EvaluateAsync<string>("() => typeof window.__injected"));
         await BrowserFixture.AssertAccessibleAsync(page);
+
+        // The first step: who read its output, both ways.
+        await page.GoBackAsync();
+        await page.Locator("svg.dag g.node[data-step=load]").ClickAsync();
+        var readers = page.Locator("table.outputs tbody tr a.chip");
+        await Expect(readers).ToHaveCountAsync(2);
+        await Expect(page.Locator("table.outputs")).ToContainTextAsync("train (rows)");
+        await Expect(page.Locator("table.outputs")).ToContainTextAsync("inject (rows)");
+        await page.Locator("table.outputs tbody tr td a").First.ClickAsync();
+        await Expect(page.Locator("#artifact-readers a")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#artifact-readers")).ToContainTextAsync($"{result.Run.Name} / train (rows)");
+        await BrowserFixture.AssertAccessibleAsync(page);
+        await page.Locator("#artifact-readers a", new() { HasText = "inject" }).ClickAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Step inject");
+        await page.GoBackAsync();
+        await page.GoBackAsync();
 
         // A step that worked: its log, searchable; its output, shown inline on the artifact's page.
         await page.GoBackAsync();
@@ -101,6 +118,10 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await page.GotoAsync(new Uri(server.Url, $"/runs/{waiting.RunId}").ToString());
         await Expect(page.Locator("#run-status")).ToHaveTextAsync("running");
         Assert.Equal("rgb(154, 103, 0)", await FillAsync(page, "wait")); // running: amber
+        // The step still to run is drawn in its place, after the running one, and links nowhere yet.
+        await Expect(page.Locator("svg.dag g.node[data-step=last]")).ToHaveAttributeAsync("data-status", "pending");
+        await Expect(page.Locator("svg.dag path.edge title", new() { HasText = "wait → last" })).ToHaveCountAsync(1);
+        Assert.Equal(0, await page.Locator("svg.dag a g.node[data-step=last]").CountAsync());
         await BrowserFixture.AssertAccessibleAsync(page);
         var stepPage = await browser.NewPageAsync();
         await stepPage.GotoAsync(new Uri(server.Url, $"/steps/{waiting.Id}").ToString());
@@ -142,6 +163,37 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await Expect(page.Locator("svg.dag g.node[data-step=wait]")).ToHaveAttributeAsync("data-status", "cancelled");
         Assert.Equal("rgb(130, 80, 223)", await FillAsync(page, "wait")); // cancelled: purple
         await BrowserFixture.AssertAccessibleAsync(page);
+    }
+
+    [Fact]
+    public async Task A_10000_step_run_draws_its_wide_layers_as_counted_nodes_and_lists_its_steps_in_pages()
+    {
+        var result = await _home.RunAsync(Large.FanOutFanIn(10_000));
+        Assert.True(result.Succeeded, result.Run.Error);
+        var server = await _home.StartAsync();
+        var page = await browser.NewPageAsync();
+
+        await page.GotoAsync(new Uri(server.Url, $"/runs/{result.Run.Id}").ToString());
+        await Expect(page.Locator("#run-status")).ToHaveTextAsync("completed");
+        await Expect(page.Locator("dl.facts .count")).ToHaveTextAsync("10000 completed");
+        // source → 5000 shards → 2500 sums → … → one total: the wide layers are one node each, with the count.
+        var shards = page.Locator("svg.dag g.node[data-count='5000']");
+        await Expect(shards).ToHaveAttributeAsync("data-status", "completed");
+        await Expect(shards.Locator("text")).ToHaveTextAsync("5000 steps completed");
+        await Expect(page.Locator("svg.dag g.node[data-count='2500']")).ToHaveCountAsync(1);
+        Assert.InRange(await page.Locator("svg.dag g.node").CountAsync(), 14, 60);
+        await Expect(page.Locator("svg.dag")).ToHaveAttributeAsync("aria-label", "Pipeline graph of 10000 steps: 10000 completed");
+        Assert.Equal("rgb(26, 127, 55)", await page.Locator("svg.dag g.node[data-count='5000'] rect")
+            .EvaluateAsync<string>("r => getComputedStyle(r).fill"));
+        await Expect(page.Locator("table.steps tbody tr")).ToHaveCountAsync(50);
+        await Expect(page.Locator("main")).ToContainTextAsync("9950 more steps not listed.");
+        await BrowserFixture.AssertAccessibleAsync(page);
+
+        // The last steps are drawn one by one: the total links to its step page.
+        var last = result.Steps[^1].Name;
+        await page.Locator($"svg.dag g.node[data-step='{last}']").ClickAsync();
+        await Expect(page.Locator("h1")).ToHaveTextAsync($"Step {last}");
+        await Expect(page.Locator("table.inputs tbody tr")).ToHaveCountAsync(2);
     }
 
     private static Task<string> FillAsync(IPage page, string step) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Strata.Dashboard.Tests.Support;
@@ -148,6 +149,23 @@ public sealed partial class ServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_chain_deeper_than_the_graph_draws_shares_columns_between_neighbouring_steps()
+    {
+        var result = await _home.RunAsync(Large.Chain(200));
+        Assert.True(result.Succeeded, result.Run.Error);
+        var server = await _home.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Url };
+
+        var html = await http.GetStringAsync($"/runs/{result.Run.Id}");
+        var svg = html[html.IndexOf("<svg", StringComparison.Ordinal)..(html.IndexOf("</svg>", StringComparison.Ordinal) + 6)];
+        var nodes = NodeGroups().Matches(svg).Count;
+        Assert.InRange(nodes, 2, 32); // 200 layers in at most 32 columns, one node each
+        Assert.Equal(200, CountRegex().Matches(svg).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
+            + StepNodes().Matches(svg).Count);
+        Assert.Equal(nodes - 1, EdgePaths().Matches(svg).Count); // each column leads to the next
+    }
+
+    [Fact]
     public async Task Runs_are_listed_newest_first_in_pages_and_filtered_by_pipeline_and_status()
     {
         for (var i = 0; i < 30; i++)
@@ -177,6 +195,15 @@ public sealed partial class ServerTests : IAsyncLifetime
 
     [GeneratedRegex("<g class=\"node ")]
     private static partial Regex NodeGroups();
+
+    [GeneratedRegex("data-count=\"([0-9]+)\"")]
+    private static partial Regex CountRegex();
+
+    [GeneratedRegex("<g class=\"node [^\"]*\" data-step=")]
+    private static partial Regex StepNodes();
+
+    [GeneratedRegex("<path class=\"edge\"")]
+    private static partial Regex EdgePaths();
 
     [GeneratedRegex("<tr data-step=")]
     private static partial Regex StepRows();

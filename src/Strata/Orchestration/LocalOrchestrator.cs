@@ -22,6 +22,8 @@ internal sealed class LocalOrchestrator(
             runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
             pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source, config);
         await store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
+        var graph = pipeline.Nodes.ToDictionary(n => n.Name, n => (IReadOnlyList<string>)[.. n.Upstream.Select(u => u.Name)], StringComparer.Ordinal);
+        await store.SaveRunGraphAsync(run.Id, graph, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(run, pipeline, plans, maxParallelism, noCache, null, cancellationToken).ConfigureAwait(false);
     }
 

@@ -45,6 +45,17 @@ public interface IMetadataStore : IAsyncDisposable
         return runs.Where(r => status is null || r.Status == status).Skip(offset).Take(limit).ToArray();
     }
 
+    /// <summary>
+    /// Keeps the pipeline's graph with the run: each step's name and the names of the steps it reads from. Steps that have not run
+    /// (waiting, skipped, or never reached) have no records of their own; the graph places them. <value>Default: not kept.</value>
+    /// </summary>
+    Task SaveRunGraphAsync(string runId, IReadOnlyDictionary<string, IReadOnlyList<string>> upstream, CancellationToken cancellationToken = default) =>
+        Task.CompletedTask;
+
+    /// <summary>The graph <see cref="SaveRunGraphAsync"/> kept for the run, or null (a run recorded before graphs were kept).</summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<string>>?> GetRunGraphAsync(string runId, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, IReadOnlyList<string>>?>(null);
+
     /// <summary>Marks a finished run as running again (resume).</summary>
     Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default);
 
@@ -98,6 +109,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>An artifact by id, or a unique start or end of its id (at least 4 characters).</summary>
     Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ArtifactRecord>> ListArtifactsAsync(string? runId = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>The step runs that read the artifact, each with the input it read it as (lineage downstream), oldest first.</summary>
+    Task<IReadOnlyList<(StepRunRecord StepRun, string Input)>> GetArtifactConsumersAsync(string artifactId, CancellationToken cancellationToken = default);
 
     // Secrets
     /// <summary>Adds a secret, or replaces it when <paramref name="replace"/> is set.</summary>

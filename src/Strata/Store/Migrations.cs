@@ -55,6 +55,10 @@ internal static class Migrations
         """
         ALTER TABLE runs ADD COLUMN config TEXT;
         """,
+        // 4: the pipeline's graph with the run (each step and the steps it reads from), so steps that have not run are drawn in place.
+        """
+        ALTER TABLE runs ADD COLUMN graph TEXT;
+        """,
     ];
 
     public static int Latest => All.Count;

@@ -235,6 +235,20 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             ("cfg", run.Config)),
             cancellationToken);
 
+    public Task SaveRunGraphAsync(string runId, IReadOnlyDictionary<string, IReadOnlyList<string>> upstream,
+        CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
+        ExecuteAsync(conn, tx, "UPDATE runs SET graph = @g WHERE id = @id", cancellationToken,
+            ("g", JsonSerializer.Serialize(upstream, StrataJson.Compact)), ("id", runId)), cancellationToken);
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>?> GetRunGraphAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var json = (await QueryAsync("SELECT graph FROM runs WHERE id = @id", r => r.IsDBNull(0) ? null : r.GetString(0), cancellationToken,
+            ("id", runId)).ConfigureAwait(false)).FirstOrDefault();
+        if (json is null) return null;
+        var graph = JsonSerializer.Deserialize<Dictionary<string, string[]>>(json, StrataJson.Compact);
+        return graph?.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+    }
+
     public Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = @id", cancellationToken,
             ("id", runId)), cancellationToken);
@@ -418,6 +432,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     private const string StepColumns = "id, run_id, name, step_full_name, code_version, cache_key, status, started_at, finished_at, error, cached_from, " +
         "parameters, attempt, step_operator, job";
 
+    private static readonly string PrefixedStepColumns = string.Join(", ", StepColumns.Split(", ").Select(c => "s." + c));
+
     public Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE step_runs SET step_operator = @o, job = @j WHERE id = @id", cancellationToken, ("o", stepOperator), ("j", job),
             ("id", stepRunId)), cancellationToken);
@@ -491,6 +507,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         r.GetString(o + 8), ParseTime(r.GetString(o + 9)));
 
     // ---- artifacts ----
+
+    public async Task<IReadOnlyList<(StepRunRecord StepRun, string Input)>> GetArtifactConsumersAsync(string artifactId,
+        CancellationToken cancellationToken = default) =>
+        await QueryAsync($"SELECT {PrefixedStepColumns}, i.name FROM step_inputs i JOIN step_runs s ON s.id = i.step_run_id WHERE i.artifact_id = @a " +
+            "ORDER BY s.started_at, s.id", r => (ReadStepRun(r), r.GetString(15)), cancellationToken, ("a", artifactId)).ConfigureAwait(false);
 
     public async Task<ArtifactRecord?> FindArtifactAsync(string idOrPrefix, CancellationToken cancellationToken = default)
     {

@@ -50,6 +50,29 @@ public class LineageTests
     }
 
     [Fact]
+    public async Task A_run_keeps_its_pipelines_graph_so_steps_that_never_ran_are_placed()
+    {
+        await using var home = await TestHome.OpenAsync();
+        var result = await home.RunAsync(p =>
+        {
+            var values = p.Step(LineageSteps.Produce, 3);
+            p.Step(LineageSteps.Consume, values, p.Step(LineageSteps.MakePair, values), 2);
+        });
+
+        var graph = await home.Store.GetRunGraphAsync(result.Run.Id);
+        Assert.NotNull(graph);
+        Assert.Equal(["consume", "make_pair", "produce"], graph.Keys.Order(StringComparer.Ordinal));
+        Assert.Empty(graph["produce"]);
+        Assert.Equal(["produce"], graph["make_pair"]);
+        Assert.Equal(["make_pair", "produce"], graph["consume"].Order(StringComparer.Ordinal));
+
+        // Each consumer of produce's output is found from the artifact.
+        var consumers = await home.Store.GetArtifactConsumersAsync(result["produce"].Outputs["output"].Id);
+        Assert.Equal(["consume", "make_pair"], consumers.Select(c => c.StepRun.Name).Order(StringComparer.Ordinal));
+        Assert.All(consumers, c => Assert.Equal("values", c.Input));
+    }
+
+    [Fact]
     public async Task Equal_values_get_equal_content_hashes_and_different_values_different_ones()
     {
         await using var home = await TestHome.OpenAsync();

@@ -298,6 +298,43 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_artifacts_consumers_are_the_step_runs_that_read_it_in_any_run_oldest_first()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.CreateStepRunAsync(StepRun("step-load", "run-1", "load", startedAt: 1), []);
+        var data = Artifact("art-data", "step-load", "output", createdAt: 2);
+        await Store.FinishStepRunAsync("step-load", ExecutionStatus.Completed, At(2), null, [data], [("output", "art-data")]);
+        Assert.Empty(await Store.GetArtifactConsumersAsync("art-data"));
+
+        var train = StepRun("step-train", "run-1", "train", startedAt: 3);
+        await Store.CreateStepRunAsync(train, [("data", "art-data")]);
+        await Store.CreateRunAsync(Run("run-2", "training-2", 10));
+        var evaluate = StepRun("step-eval", "run-2", "evaluate", startedAt: 11);
+        await Store.CreateStepRunAsync(evaluate, [("test_set", "art-data")]);
+
+        Assert.Equal([(train, "data"), (evaluate, "test_set")], await Store.GetArtifactConsumersAsync("art-data"));
+        Assert.Empty(await Store.GetArtifactConsumersAsync("art-other"));
+    }
+
+    [Fact]
+    public async Task A_runs_graph_is_kept_with_it_and_read_back_whole()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        Assert.Null(await Store.GetRunGraphAsync("run-1"));
+        var graph = new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["load"] = [], ["train"] = ["load"], ["evaluate"] = ["train", "load"], ["report \"ü\""] = ["evaluate"],
+        };
+        await Store.SaveRunGraphAsync("run-1", graph);
+
+        var read = await Store.GetRunGraphAsync("run-1");
+        Assert.NotNull(read);
+        Assert.Equal(graph.Keys.Order(), read.Keys.Order());
+        foreach (var (step, upstream) in graph) Assert.Equal(upstream, read[step]);
+        Assert.Null(await Store.GetRunGraphAsync("run-2"));
+    }
+
+    [Fact]
     public async Task A_finished_step_run_is_recorded_in_one_write_with_its_inputs_and_outputs()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

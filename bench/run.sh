@@ -10,5 +10,7 @@ echo "==> build (Release)" >&2
 dotnet build bench/Strata.Bench -c Release -p:StrataBenchBuild=true -nologo -clp:ErrorsOnly -v:q >&2
 dotnet build src/Strata.Cli -c Release -nologo -clp:ErrorsOnly -v:q >&2
 dotnet build examples/Quickstart -c Release -nologo -clp:ErrorsOnly -v:q >&2   # P7 builds its job image
+dotnet build bench/Dashboard -c Release -nologo -clp:ErrorsOnly -v:q >&2       # D drives Chromium through Playwright
+./eng/dashboard/setup.sh >&2                                                    # D needs Debian's chromium
 
 exec dotnet bench/Strata.Bench/bin/Release/net10.0/Strata.Bench.dll "$@"

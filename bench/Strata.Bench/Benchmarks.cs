@@ -23,6 +23,8 @@ internal static class Benchmarks
         new("P5", "scale: 10,000-step fan-out/fan-in, and `strata run show/list` on a store of 101 runs", P5Async),
         new("P6", "cached rerun of the 1000-step chain", P6Async),
         new("P7", "job image: build + push of the Quickstart's image (cold, after a code change, unchanged) vs podman build + push", ImageBuild.RunAsync, ImageBuild.Text),
+        new("D", "dashboard: the run page of a 10,000-step run and the runs page of 10,000 runs (server, Chromium), P1 with the run's page open",
+            DashboardAsync),
         new("breakdown", "where one step's time goes: timed store and artifact store under the P1 and P6 chains", BreakdownAsync, BreakdownText),
         new("micro", "BenchmarkDotNet micro-benchmarks of a step's parts (SQLite, artifact write, planning)", MicroAsync, MicroText),
     ];
@@ -234,6 +236,35 @@ internal static class Benchmarks
             Row.Info("P6", $"cached rerun, best of {reps} (least disturbed), total", result.D("best_s"), "s"),
         };
         return (rows, result);
+    }
+
+    private static async Task<(List<Row>, JsonObject)> DashboardAsync(BenchContext context)
+    {
+        foreach (var built in new[] { context.Paths.CliDll, context.Paths.DashboardBenchDll })
+            if (!File.Exists(built)) throw new InvalidOperationException($"{built} is missing: bench/run.sh builds it");
+        var work = context.WorkDir("dashboard");
+        var output = Path.Combine(work, "dashboard.json");
+        var (exit, _) = await Exec.RunAsync("dotnet", [context.Paths.DashboardBenchDll, "--cli", context.Paths.CliDll, "--work", work, "--out", output,
+            "--reps", $"{context.RepsOr(9)}"], captureOutput: false);
+        if (exit != 0) throw new InvalidOperationException($"the dashboard benchmark exited with {exit}");
+        var d = JsonNode.Parse(await File.ReadAllTextAsync(output))!.AsObject();
+        double[] Of(JsonNode node, string key) => node[key]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var large = d["large_run"]!;
+        var runs = d["many_runs"]!;
+        var p1 = d["p1"]!;
+        var rows = new List<Row>
+        {
+            Row.Absolute("D", "run page of a 10,000-step run: server answer (strata dashboard, loopback)", Stats.Median(Of(large, "server_s")), "s", null, "",
+                0.3, "≤ 300 ms"),
+            Row.Absolute("D", "run page of a 10,000-step run: largest contentful paint in Chromium", Stats.Median(Of(large, "lcp_ms")), "ms", null, "",
+                1000, "≤ 1 s", note: $"first contentful paint {Stats.Median(Of(large, "fcp_ms")):0} ms; page {large["html_bytes"]!.GetValue<int>() / 1024} KiB"),
+            Row.Absolute("D", "runs page over a store of 10,000 runs: server answer", Stats.Median(Of(runs, "first_s")), "s", null, "", 0.2, "≤ 200 ms"),
+            Row.Info("D", "  the same, page 300 (runs 7476–7500)", Stats.Median(Of(runs, "deep_s")), "s"),
+            Row.Info("D", "  the same, filtered by pipeline and status, page 2", Stats.Median(Of(runs, "filtered_s")), "s"),
+            Row.Paired("D", "P1 chain of 1000 steps with its run page open in Chromium (live)", Of(p1, "watched_s"), "s", Of(p1, "alone_s"),
+                "the same chain, no dashboard", 1.1, "≤ 1.1× (≤ 10% slower)"),
+        };
+        return (rows, d);
     }
 
     private static async Task<(List<Row>, JsonObject)> BreakdownAsync(BenchContext context)

@@ -122,6 +122,9 @@ internal sealed class Paths
         Environment.GetEnvironmentVariable("STRATA_BENCH_HELLO") is { Length: > 0 } p ? p
         : Path.Combine(BenchDir, "Hello", "bin", "Release", "net10.0", "Hello.dll");
 
+    /// <summary>The dashboard's figures (bench/Dashboard), built with the bench.</summary>
+    public string DashboardBenchDll => Path.Combine(BenchDir, "Dashboard", "bin", "Release", "net10.0", "DashboardBench.dll");
+
     public static string FindRepo()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

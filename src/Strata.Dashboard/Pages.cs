@@ -16,6 +16,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     private const int ArtifactsShown = 100;
     private const int InlineLimit = 4096;
     private const int ReadersShown = 50;
+    private const int LabelledGraphLimit = 500;
     private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(500);
 
     public void Map(IEndpointRouteBuilder app)
@@ -157,10 +158,12 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         var client = await ClientAsync(context).ConfigureAwait(false);
         var run = await FindRunAsync(client, id, context.RequestAborted).ConfigureAwait(false);
         var tokens = antiforgery.GetAndStoreTokens(context);
+        // Read before the page is drawn: a step that changes in between makes the live stream draw the part again, never miss it.
+        var state = await RunStateAsync(client, run, context.RequestAborted).ConfigureAwait(false);
         var live = await LiveRunAsync(client, run, tokens.RequestToken!, context.RequestAborted).ConfigureAwait(false);
         var h = new Html().Raw("<h1>Run ").T(run.Name).Raw("</h1>");
         h.Raw("<div id=\"live\"");
-        if (!run.Status.IsFinished()) h.Attr("data-events", $"/runs/{Html.Seg(run.Id)}/events?v={Fingerprint(live)}");
+        if (!run.Status.IsFinished()) h.Attr("data-events", $"/runs/{Html.Seg(run.Id)}/events?v={Fingerprint(live)}&s={Uri.EscapeDataString(state)}");
         h.Raw(" aria-live=\"polite\">").Raw(live).Raw("</div>");
         await Page(context, client, "Run " + run.Name, "Runs", h.ToString()).ConfigureAwait(false);
     }
@@ -168,11 +171,15 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     /// <summary>The part of a run's page that changes while it runs: its summary, cancel button, graph and step table.</summary>
     private async Task<string> LiveRunAsync(StrataClient client, RunRecord run, string csrf, CancellationToken ct)
     {
-        var counts = await client.Store.CountLatestStepRunsAsync(run.Id, ct).ConfigureAwait(false);
         var all = await client.Store.ListStepRunsAsync(run.Id, ct).ConfigureAwait(false);
-        var inputs = await client.Store.GetStepInputsAsync(run.Id, ct).ConfigureAwait(false);
-        var outputs = await client.Store.GetStepOutputsAsync(run.Id, ct).ConfigureAwait(false);
+        var latest = all.GroupBy(s => s.Name, StringComparer.Ordinal).Select(g => g.MaxBy(s => s.Attempt)!).ToArray();
+        var counts = latest.CountBy(s => s.Status).ToDictionary();
         var graph = await client.Store.GetRunGraphAsync(run.Id, ct).ConfigureAwait(false);
+        // What each step read labels the graph's edges; a large run's graph comes from the kept graph alone (its edges are drawn
+        // between aggregated nodes, where one artifact's name says little), which spares reading every link of the run.
+        var labelled = graph is null || latest.Length <= LabelledGraphLimit;
+        var inputs = labelled ? await client.Store.GetStepInputsAsync(run.Id, ct).ConfigureAwait(false) : [];
+        var outputs = labelled ? await client.Store.GetStepOutputsAsync(run.Id, ct).ConfigureAwait(false) : [];
         var h = new Html();
         h.Raw("<dl class=\"facts\"><dt>Status</dt><dd>").Badge(run.Status, "run-status").Raw("</dd><dt>Pipeline</dt><dd>")
             .Link("/runs?pipeline=" + Uri.EscapeDataString(run.Pipeline), run.Pipeline).Raw("</dd><dt>Stack</dt><dd>").Link("/stacks", run.Stack)
@@ -187,12 +194,12 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
                 .Raw("><input type=\"hidden\" name=\"csrf\"").Attr("value", csrf)
                 .Raw("><button type=\"submit\" class=\"danger\">Cancel run</button></form>");
         }
-        var latest = all.GroupBy(s => s.Name, StringComparer.Ordinal).Select(g => g.OrderByDescending(s => s.Attempt).First()).ToArray();
         h.Raw("<h2>Graph</h2><div class=\"dag-frame\">").Raw(Dag.Render(latest, inputs, outputs, graph, run.Status.IsFinished())).Raw("</div>");
 
         // The table lists the steps that did not succeed first, as `strata run show` does.
         var listed = latest.OrderBy(s => s.Status.IsSuccess()).ThenBy(s => s.StartedAt ?? s.FinishedAt).Take(StepTableCap).ToArray();
-        var outputsOf = outputs.ToLookup(o => o.StepRunId);
+        var outputsOf = (labelled ? outputs : await client.Store.GetStepOutputsAsync(listed.Select(s => s.Id).ToArray(), ct).ConfigureAwait(false))
+            .ToLookup(o => o.StepRunId);
         h.Raw("<h2>Steps</h2>").Table("steps", "Step", "Status", "Attempt", "Step operator", "Duration", "Outputs", "Detail");
         foreach (var s in listed)
         {
@@ -215,29 +222,50 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         var csrf = antiforgery.GetAndStoreTokens(context).RequestToken!;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         var ct = linked.Token;
-        StartEvents(context);
+        await StartEventsAsync(context, ct).ConfigureAwait(false);
         // What the page already shows: an update is sent only when the run's part differs from it.
         var last = context.Request.Query["v"].ToString();
+        var lastState = context.Request.Query["s"].ToString();
         try
         {
             while (true)
             {
                 run = await FindRunAsync(client, run.Id, ct).ConfigureAwait(false);
-                var live = await LiveRunAsync(client, run, csrf, ct).ConfigureAwait(false);
-                var fingerprint = Fingerprint(live);
-                if (fingerprint != last) await SendAsync(context, "update", live, ct).ConfigureAwait(false);
-                last = fingerprint;
+                var state = await RunStateAsync(client, run, ct).ConfigureAwait(false);
+                var wait = LiveInterval;
+                if (state != lastState)
+                {
+                    var started = time.GetTimestamp();
+                    var live = await LiveRunAsync(client, run, csrf, ct).ConfigureAwait(false);
+                    var fingerprint = Fingerprint(live);
+                    if (fingerprint != last) await SendAsync(context, "update", live, ct).ConfigureAwait(false);
+                    last = fingerprint;
+                    lastState = state;
+                    // Drawing a large run takes a while: waiting ten times as long keeps a page that follows it to a tenth of a core,
+                    // so watching a run never slows it much.
+                    wait = TimeSpan.FromTicks(Math.Max(LiveInterval.Ticks, time.GetElapsedTime(started).Ticks * 10));
+                }
                 if (run.Status.IsFinished())
                 {
                     await SendAsync(context, "done", Html.Status(run.Status), ct).ConfigureAwait(false);
                     return;
                 }
-                await Task.Delay(LiveInterval, time, ct).ConfigureAwait(false);
+                await Task.Delay(wait, time, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// The run's status and its step runs counted by status: they change whenever a step starts, ends or is retried. The live part is
+    /// drawn again only then, so a page left open on a large run costs a count per interval, not a rendering.
+    /// </summary>
+    private static async Task<string> RunStateAsync(StrataClient client, RunRecord run, CancellationToken ct)
+    {
+        var counts = await client.Store.CountStepRunsAsync(run.Id, ct).ConfigureAwait(false);
+        return Html.Status(run.Status) + string.Concat(counts.OrderBy(c => c.Key).Select(c => $" {Html.Status(c.Key)}={Html.Num(c.Value)}"));
     }
 
     /// <summary>
@@ -253,11 +281,14 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     [System.Text.RegularExpressions.GeneratedRegex("name=\"csrf\" value=\"[^\"]*\"")]
     private static partial System.Text.RegularExpressions.Regex CsrfValue();
 
-    private static void StartEvents(HttpContext context)
+    /// <summary>Sends the stream's headers at once: a stream with nothing to say yet is open, not pending.</summary>
+    private static async Task StartEventsAsync(HttpContext context, CancellationToken ct)
     {
         context.Response.ContentType = "text/event-stream; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers["X-Accel-Buffering"] = "no";
+        await context.Response.StartAsync(ct).ConfigureAwait(false);
+        await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 
     private static async Task SendAsync(HttpContext context, string name, string data, CancellationToken ct)
@@ -400,7 +431,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         var ct = linked.Token;
         var step = await FindStepAsync(client, id, ct).ConfigureAwait(false);
-        StartEvents(context);
+        await StartEventsAsync(context, ct).ConfigureAwait(false);
         try
         {
             if (!step.Status.IsFinished() && step.Job is not null && step.StepOperator is not null)

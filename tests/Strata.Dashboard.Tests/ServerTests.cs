@@ -79,6 +79,41 @@ public sealed partial class ServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_live_stream_of_a_run_sends_nothing_while_it_stands_still_and_the_change_when_it_moves()
+    {
+        var run = new RunRecord(Guid.CreateVersion7().ToString(), "moving-run", "moving", "default", ExecutionStatus.Running, DateTimeOffset.UtcNow, null,
+            null, 1);
+        await _home.Client.Store.CreateRunAsync(run);
+        var step = new StepRunRecord(Guid.CreateVersion7().ToString(), run.Id, "train", "App.Train", "v1", null, ExecutionStatus.Running,
+            DateTimeOffset.UtcNow, null, null, null, "{}");
+        await _home.Client.Store.CreateStepRunAsync(step, []);
+        var server = await _home.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Url };
+        var page = await http.GetStringAsync($"/runs/{run.Id}");
+        var events = WebUtility.HtmlDecode(EventsAddress().Match(page).Groups[1].Value);
+        Assert.StartsWith($"/runs/{run.Id}/events?v=", events);
+
+        using var response = await http.GetAsync(events, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var reading = Task.Run(async () =>
+        {
+            while (await reader.ReadLineAsync() is { } line) lines.Enqueue(line);
+        });
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // four live intervals with nothing new: nothing is sent
+        Assert.DoesNotContain(lines, l => l.StartsWith("event:", StringComparison.Ordinal));
+
+        await _home.Client.Store.FinishStepRunAsync(step.Id, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null, [], []);
+        await _home.Client.Store.FinishRunAsync(run.Id, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null);
+        await reading.WaitAsync(TimeSpan.FromSeconds(30)); // the stream ends after `done`
+        var names = lines.Where(l => l.StartsWith("event:", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["event: update", "event: done"], names);
+        Assert.Contains(lines, l => l.Contains("id=\"run-status\"", StringComparison.Ordinal) && l.Contains(">completed<", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_step_that_prints_markup_shows_it_as_text()
     {
         var result = await _home.RunAsync(Demo.Build);
@@ -204,6 +239,9 @@ public sealed partial class ServerTests : IAsyncLifetime
 
     [GeneratedRegex("<path class=\"edge\"")]
     private static partial Regex EdgePaths();
+
+    [GeneratedRegex("data-events=\"([^\"]+)\"")]
+    private static partial Regex EventsAddress();
 
     [GeneratedRegex("<tr data-step=")]
     private static partial Regex StepRows();

@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Strata.Stacks;
+using Strata.Store;
+
+namespace Strata.Bench.Dashboard;
+
+/// <summary>
+/// <c>DashboardBench --cli strata.dll --work DIR --out FILE [--reps N]</c>: the dashboard's figures, each against the real
+/// <c>strata dashboard</c> started in its own process on a home filled for it, and written as JSON for the bench table:
+/// <list type="bullet">
+/// <item>the run page of a 10,000-step run: the server's answer time, and its largest contentful paint in Chromium;</item>
+/// <item>the runs page over a store of 10,000 runs;</item>
+/// <item>the 1000-step chain (P1) run alone, and run with Chromium opening its page (and following it live) while it runs.</item>
+/// </list>
+/// </summary>
+internal static partial class Program
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private static async Task<int> Main(string[] args)
+    {
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        string Arg(string name, string? fallback = null) =>
+            args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback ?? throw new ArgumentException($"{name} is required");
+        var cli = Arg("--cli");
+        var work = Arg("--work");
+        var reps = int.Parse(Arg("--reps", "7"), CultureInfo.InvariantCulture);
+        Directory.CreateDirectory(work);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium, Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"],
+        });
+        var result = new JsonObject
+        {
+            ["large_run"] = await LargeRunAsync(cli, Path.Combine(work, "large"), browser, reps),
+            ["many_runs"] = await ManyRunsAsync(cli, Path.Combine(work, "runs"), reps),
+            ["p1"] = await P1Async(cli, Path.Combine(work, "p1"), browser, reps),
+        };
+        await File.WriteAllTextAsync(Arg("--out"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    // ---- the run page of a 10,000-step run ----
+
+    private static async Task<JsonObject> LargeRunAsync(string cli, string home, IBrowser browser, int reps)
+    {
+        Log("10,000-step fan-out/fan-in run");
+        string runId;
+        await using (var client = await OpenAsync(home))
+        {
+            var run = await client.RunAsync(BenchSteps.FanOutFanIn(10_000), new RunOptions { NoCache = true, Observer = RunObservers.None });
+            if (!run.Succeeded) throw new InvalidOperationException($"the 10,000-step run {run.Run.Status}: {run.Run.Error}");
+            runId = run.Run.Id;
+        }
+        await using var dashboard = await DashboardProcess.StartAsync(cli, home);
+        var page = new Uri(dashboard.Url, $"/runs/{runId}");
+        var server = await TimeGetsAsync(page, reps);
+        Log($"  run page, server: median {Stats.Median(server) * 1000:0} ms");
+
+        var fcp = new List<double>();
+        var lcp = new List<double>();
+        for (var i = 0; i <= reps; i++)
+        {
+            var (first, largest) = await PaintAsync(browser, page);
+            if (i == 0) continue; // a cold first load (Chromium's caches, the server's JIT) is not what a user opening a page sees
+            fcp.Add(first);
+            lcp.Add(largest);
+        }
+        Log($"  run page, Chromium: first contentful paint {Stats.Median(fcp):0} ms, largest contentful paint {Stats.Median(lcp):0} ms");
+        return new JsonObject
+        {
+            ["steps"] = 10_000, ["server_s"] = Stats.Array(server), ["fcp_ms"] = Stats.Array(fcp), ["lcp_ms"] = Stats.Array(lcp),
+            ["html_bytes"] = (await new HttpClient().GetStringAsync(page)).Length,
+        };
+    }
+
+    /// <summary>Loads the page in a fresh browser context; returns its first and largest contentful paint, ms after navigation start.</summary>
+    private static async Task<(double First, double Largest)> PaintAsync(IBrowser browser, Uri page)
+    {
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 860 } });
+        var tab = await context.NewPageAsync();
+        await tab.GotoAsync(page.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load });
+        var paints = await tab.EvaluateAsync<double[]>("""
+            async () => {
+              const last = type => new Promise(resolve => {
+                new PerformanceObserver(list => { const e = list.getEntries(); resolve(e[e.length - 1]); }).observe({ type, buffered: true });
+                setTimeout(() => resolve(null), 3000);
+              });
+              const paint = await last('paint');
+              const fcp = performance.getEntriesByName('first-contentful-paint')[0] ?? paint;
+              const lcp = await last('largest-contentful-paint');
+              return [fcp?.startTime ?? -1, lcp?.startTime ?? -1];
+            }
+            """);
+        if (paints[0] < 0 || paints[1] < 0) throw new InvalidOperationException($"Chromium reported no paint for {page}: {paints[0]}, {paints[1]}");
+        return (paints[0], paints[1]);
+    }
+
+    // ---- the runs page over 10,000 runs ----
+
+    private static async Task<JsonObject> ManyRunsAsync(string cli, string home, int reps)
+    {
+        const int Runs = 10_000;
+        Log($"a store of {Runs} runs");
+        await using (var client = await OpenAsync(home))
+        {
+            var store = client.Store;
+            var t0 = DateTimeOffset.UtcNow.AddDays(-30);
+            for (var i = 0; i < Runs; i++)
+            {
+                var started = t0.AddSeconds(i * 60);
+                var failed = i % 17 == 0;
+                var run = new RunRecord(Guid.CreateVersion7().ToString(), $"run-{i:D5}", $"pipeline_{i % 10}", StackManager.DefaultStack,
+                    ExecutionStatus.Running, started, null, null, 3);
+                await store.CreateRunAsync(run);
+                foreach (var (step, n) in new[] { ("load", 0), ("train", 1), ("evaluate", 2) })
+                {
+                    var status = failed && n == 2 ? ExecutionStatus.Failed : ExecutionStatus.Completed;
+                    await store.RecordStepRunAsync(new StepRunRecord(Guid.CreateVersion7().ToString(), run.Id, step, $"App.{step}", "v1", null, status,
+                        started.AddSeconds(n), started.AddSeconds(n + 1), status == ExecutionStatus.Failed ? "boom" : null, null, "{}"), [], [], []);
+                }
+                await store.FinishRunAsync(run.Id, failed ? ExecutionStatus.Failed : ExecutionStatus.Completed, started.AddSeconds(3),
+                    failed ? "step(s) failed: evaluate" : null);
+            }
+        }
+        await using var dashboard = await DashboardProcess.StartAsync(cli, home);
+        var first = await TimeGetsAsync(new Uri(dashboard.Url, "/runs"), reps);
+        var deep = await TimeGetsAsync(new Uri(dashboard.Url, "/runs?page=300"), reps);
+        var filtered = await TimeGetsAsync(new Uri(dashboard.Url, "/runs?pipeline=pipeline_3&status=failed&page=2"), reps);
+        Log($"  runs page: first {Stats.Median(first) * 1000:0} ms, page 300 {Stats.Median(deep) * 1000:0} ms, filtered {Stats.Median(filtered) * 1000:0} ms");
+        return new JsonObject { ["runs"] = Runs, ["first_s"] = Stats.Array(first), ["deep_s"] = Stats.Array(deep), ["filtered_s"] = Stats.Array(filtered) };
+    }
+
+    // ---- P1 with the run's page open ----
+
+    private static async Task<JsonObject> P1Async(string cli, string home, IBrowser browser, int reps)
+    {
+        const int Steps = 1000;
+        Log($"P1: the {Steps}-step chain alone and with its page open in Chromium");
+        await using var client = await OpenAsync(home);
+        await using var dashboard = await DashboardProcess.StartAsync(cli, home);
+        await using var context = await browser.NewContextAsync();
+        var tab = await context.NewPageAsync();
+        // As a user would: the dashboard is open on its runs page, and the new run's page is opened from there.
+        var runsPage = new Uri(dashboard.Url, "/runs").ToString();
+        await tab.GotoAsync(runsPage);
+        var definition = PipelineDefinition.Build(BenchSteps.Chain(Steps), "bench_chain", client.Materializers);
+
+        async Task<double> RunAsync(bool watched, string name)
+        {
+            var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var clock = Stopwatch.StartNew();
+            var run = client.RunAsync(definition, new RunOptions { NoCache = true, RunName = name, Observer = new Started(started) });
+            Task? opened = null;
+            if (watched)
+            {
+                var id = await started.Task;
+                opened = tab.GotoAsync(new Uri(dashboard.Url, $"/runs/{id}").ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
+            }
+            var result = await run;
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (!result.Succeeded) throw new InvalidOperationException($"run {name} {result.Run.Status}: {result.Run.Error}");
+            if (opened is not null)
+            {
+                await opened;
+                await tab.WaitForLoadStateAsync(LoadState.Load);
+                await tab.GotoAsync(runsPage);
+            }
+            return seconds;
+        }
+
+        await RunAsync(false, "warmup-alone");
+        await RunAsync(true, "warmup-watched");
+        var alone = new List<double>();
+        var watched = new List<double>();
+        for (var i = 0; i < reps; i++)
+        {
+            // Take turns, starting with each side in alternate rounds, so both see the same load on the shared machine.
+            foreach (var side in i % 2 == 0 ? new[] { false, true } : [true, false])
+                (side ? watched : alone).Add(await RunAsync(side, $"{(side ? "watched" : "alone")}-{i}"));
+            Log($"  rep {i + 1}/{reps}: alone {alone[^1]:0.000} s, watched {watched[^1]:0.000} s");
+        }
+        return new JsonObject { ["steps"] = Steps, ["alone_s"] = Stats.Array(alone), ["watched_s"] = Stats.Array(watched) };
+    }
+
+    /// <summary>Tells the bench the run's id as soon as the run is recorded.</summary>
+    private sealed class Started(TaskCompletionSource<string> id) : IRunObserver
+    {
+        public void RunStarted(RunRecord run, IReadOnlyList<string> steps) => id.TrySetResult(run.Id);
+        public void StepChanged(StepProgress progress) { }
+        public void StepLogLine(string step, string line) { }
+        public void RunFinished(RunResult result) { }
+        public void Warning(string message) { }
+    }
+
+    // ---- plumbing ----
+
+    private static async Task<StrataClient> OpenAsync(string home)
+    {
+        Directory.CreateDirectory(home);
+        var client = await StrataClient.OpenAsync(new StrataHome(home));
+        await client.Stacks.EnsureDefaultStackAsync();
+        return client;
+    }
+
+    /// <summary>One warm-up GET, then <paramref name="reps"/> timed ones: the whole answer read, on loopback.</summary>
+    private static async Task<List<double>> TimeGetsAsync(Uri page, int reps)
+    {
+        using var http = new HttpClient();
+        var times = new List<double>();
+        for (var i = 0; i <= reps; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var response = await http.GetAsync(page);
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{page}: {(int)response.StatusCode} {body[..Math.Min(300, body.Length)]}");
+            if (i > 0) times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return times;
+    }
+
+    private static void Log(string line) => Console.Error.WriteLine("    " + line);
+
+    /// <summary><c>strata dashboard --port 0</c> on a home, in its own process, until disposed.</summary>
+    private sealed partial class DashboardProcess(Process process, Uri url) : IAsyncDisposable
+    {
+        public Uri Url { get; } = url;
+
+        public static async Task<DashboardProcess> StartAsync(string cli, string home)
+        {
+            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+            {
+                UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            foreach (var a in new[] { cli, "dashboard", "--port", "0" }) info.ArgumentList.Add(a);
+            info.Environment["STRATA_HOME"] = home;
+            info.Environment["STRATA_STORE_URL"] = "";
+            var process = Process.Start(info) ?? throw new InvalidOperationException("strata dashboard did not start");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+                if (Address().Match(line) is { Success: true } m) return new DashboardProcess(process, new Uri(m.Value));
+            throw new InvalidOperationException($"strata dashboard printed no address: {await process.StandardError.ReadToEndAsync()}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+
+        [GeneratedRegex(@"http://127\.0\.0\.1:[0-9]+/?")]
+        private static partial Regex Address();
+    }
+}
+
+internal static class Stats
+{
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode)v).ToArray());
+}
+
+/// <summary>The shapes bench/Strata.Bench runs: a chain of int→int steps, and a fan-out/fan-in.</summary>
+public static class BenchSteps
+{
+    [Step]
+    public static int Inc(int x) => x + 1;
+
+    [Step]
+    public static int Add(int a, int b) => a + b;
+
+    public static Action<PipelineBuilder> Chain(int steps) => p =>
+    {
+        var x = p.Step(Inc, 0);
+        for (var i = 1; i < steps; i++) x = p.Step(Inc, x);
+    };
+
+    public static Action<PipelineBuilder> FanOutFanIn(int steps) => p =>
+    {
+        var source = p.Step(Inc, 0);
+        var level = new List<StepOutput<int>>();
+        for (var i = 0; i < steps / 2; i++) level.Add(p.Step(Inc, source));
+        while (level.Count > 1)
+        {
+            var next = new List<StepOutput<int>>();
+            for (var i = 0; i + 1 < level.Count; i += 2) next.Add(p.Step(Add, level[i], level[i + 1]));
+            if (level.Count % 2 == 1) next.Add(level[^1]);
+            level = next;
+        }
+    };
+}

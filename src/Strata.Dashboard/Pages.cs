@@ -404,7 +404,8 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
             if (readers is not null)
             {
                 h.Raw("</td><td>");
-                foreach (var (reader, input) in readers.GetValueOrDefault(a.Id) ?? []) h.Link("/steps/" + Html.Seg(reader.Id), $"{reader.Name} ({input})", "chip");
+                foreach (var (reader, input) in readers.GetValueOrDefault(a.Id) ?? [])
+                    h.Link("/steps/" + Html.Seg(reader.Id), $"{reader.Name} ({input})", "chip");
             }
             h.Raw("</td></tr>");
         }

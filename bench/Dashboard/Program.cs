@@ -94,7 +94,8 @@ internal static partial class Program
     /// <summary>Loads the page in a fresh browser context; returns its first and largest contentful paint, ms after navigation start.</summary>
     private static async Task<(double First, double Largest)> PaintAsync(IBrowser browser, Uri page)
     {
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 860 } });
+        var viewport = new ViewportSize { Width = 1280, Height = 860 };
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = viewport });
         var tab = await context.NewPageAsync();
         await tab.GotoAsync(page.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load });
         var paints = await tab.EvaluateAsync<double[]>("""
@@ -111,7 +112,9 @@ internal static partial class Program
             }
             """);
         if (paints[0] < 0 || paints[1] < 0) throw new InvalidOperationException($"Chromium reported no paint for {page}: {paints[0]}, {paints[1]}");
-        if (Environment.GetEnvironmentVariable("STRATA_BENCH_VERBOSE") == "1") Log($"    {page.PathAndQuery}: {string.Join(" ", paints.Select(p => $"{p:0}"))}");
+        // STRATA_BENCH_VERBOSE=1: each load's paints and navigation timings (response start, response end, DOM interactive), in ms.
+        if (Environment.GetEnvironmentVariable("STRATA_BENCH_VERBOSE") == "1")
+            Log($"    {page.PathAndQuery}: {string.Join(" ", paints.Select(p => $"{p:0}"))}");
         return (paints[0], paints[1]);
     }
 

@@ -286,33 +286,3 @@ internal static class Stats
 
     public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode)v).ToArray());
 }
-
-/// <summary>The shapes bench/Strata.Bench runs: a chain of int→int steps, and a fan-out/fan-in.</summary>
-public static class BenchSteps
-{
-    [Step]
-    public static int Inc(int x) => x + 1;
-
-    [Step]
-    public static int Add(int a, int b) => a + b;
-
-    public static Action<PipelineBuilder> Chain(int steps) => p =>
-    {
-        var x = p.Step(Inc, 0);
-        for (var i = 1; i < steps; i++) x = p.Step(Inc, x);
-    };
-
-    public static Action<PipelineBuilder> FanOutFanIn(int steps) => p =>
-    {
-        var source = p.Step(Inc, 0);
-        var level = new List<StepOutput<int>>();
-        for (var i = 0; i < steps / 2; i++) level.Add(p.Step(Inc, source));
-        while (level.Count > 1)
-        {
-            var next = new List<StepOutput<int>>();
-            for (var i = 0; i + 1 < level.Count; i += 2) next.Add(p.Step(Add, level[i], level[i + 1]));
-            if (level.Count % 2 == 1) next.Add(level[^1]);
-            level = next;
-        }
-    };
-}

@@ -168,7 +168,7 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     [Fact]
     public async Task A_10000_step_run_draws_its_wide_layers_as_counted_nodes_and_lists_its_steps_in_pages()
     {
-        var result = await _home.RunAsync(Large.FanOutFanIn(10_000));
+        var result = await _home.RunAsync(Strata.Bench.BenchSteps.FanOutFanIn(10_000), noCache: true);
         Assert.True(result.Succeeded, result.Run.Error);
         var server = await _home.StartAsync();
         var page = await browser.NewPageAsync();

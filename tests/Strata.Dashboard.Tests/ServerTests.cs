@@ -186,7 +186,7 @@ public sealed partial class ServerTests : IAsyncLifetime
     [Fact]
     public async Task A_chain_deeper_than_the_graph_draws_shares_columns_between_neighbouring_steps()
     {
-        var result = await _home.RunAsync(Large.Chain(200));
+        var result = await _home.RunAsync(Strata.Bench.BenchSteps.Chain(200), noCache: true);
         Assert.True(result.Succeeded, result.Run.Error);
         var server = await _home.StartAsync();
         using var http = new HttpClient { BaseAddress = server.Url };

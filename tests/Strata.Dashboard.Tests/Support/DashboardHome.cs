@@ -24,8 +24,9 @@ public sealed class DashboardHome : IAsyncDisposable
         return new DashboardHome(dir, client);
     }
 
-    public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, CancellationToken cancellationToken = default) =>
-        Client.RunAsync(pipeline, new RunOptions { Observer = RunObservers.None }, cancellationToken);
+    /// <summary>Runs a pipeline in this home; <c>noCache</c> runs every step, as the benchmarks' shapes need (equal steps would hit the cache).</summary>
+    public Task<RunResult> RunAsync(Action<PipelineBuilder> pipeline, bool noCache = false, CancellationToken cancellationToken = default) =>
+        Client.RunAsync(pipeline, new RunOptions { Observer = RunObservers.None, NoCache = noCache }, cancellationToken);
 
     public async Task<DashboardServer> StartAsync(string host = "127.0.0.1", string? token = null, string? homePath = null)
     {

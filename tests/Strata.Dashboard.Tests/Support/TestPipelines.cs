@@ -80,37 +80,3 @@ public static class Wide
         for (var i = 0; i < Steps; i++) p.Step(Square, i);
     }
 }
-
-/// <summary>
-/// Large graphs: a 10,000-step fan-out/fan-in and a chain deeper than the graph draws column by column. Uncached, so every step
-/// runs (equal steps of one run would otherwise be served from the cache the first of them filled).
-/// </summary>
-public static class Large
-{
-    [Step(EnableCache = false)]
-    public static int Inc(int x) => x + 1;
-
-    [Step(EnableCache = false)]
-    public static int Add(int a, int b) => a + b;
-
-    /// <summary>One source, <paramref name="steps"/>/2 steps reading it, and a tree of two-input sums back to one value.</summary>
-    public static Action<PipelineBuilder> FanOutFanIn(int steps) => p =>
-    {
-        var source = p.Step(Inc, 0);
-        var level = new List<StepOutput<int>>();
-        for (var i = 0; i < steps / 2; i++) level.Add(p.Step(Inc, source));
-        while (level.Count > 1)
-        {
-            var next = new List<StepOutput<int>>();
-            for (var i = 0; i + 1 < level.Count; i += 2) next.Add(p.Step(Add, level[i], level[i + 1]));
-            if (level.Count % 2 == 1) next.Add(level[^1]);
-            level = next;
-        }
-    };
-
-    public static Action<PipelineBuilder> Chain(int steps) => p =>
-    {
-        var x = p.Step(Inc, 0);
-        for (var i = 1; i < steps; i++) x = p.Step(Inc, x);
-    };
-}

@@ -314,6 +314,7 @@ public sealed class SlurmJobMonitorTests
         public Task<SlurmJobState?> GetJobAsync(string jobId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task CancelAsync(string jobId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<int?> GetMaxArraySizeAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 
     [Fact]

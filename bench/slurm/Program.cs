@@ -50,16 +50,16 @@ async Task<List<string>> FigureAsync(string figure, int jobs, int? parallelism, 
     {
         var f = await Benchmarks.FloorAsync(jobs);
         var s = await Benchmarks.SnakemakeAsync(jobs, Path.Combine(root, $"{figure}-snakemake-{round}"));
-        var t = new Dictionary<string, double>();
+        var t = new Dictionary<string, (double Seconds, int Submissions)>();
         foreach (var transport in transports)
             t[transport] = await Benchmarks.StrataAsync(jobs, Path.Combine(root, $"{figure}-strata-{transport}-{round}"), transport, slurmConf, parallelism);
         var label = round == 0 ? "warm-up" : $"round {round}";
-        Console.WriteLine(FormattableString.Invariant($"  {label,-8}  floor {f,6:0.00} s   snakemake {s,6:0.00} s   ") +
-            string.Join("   ", transports.Select(x => FormattableString.Invariant($"strata {x} {t[x],6:0.00} s"))));
+        Console.WriteLine(FormattableString.Invariant($"  {label,-8}  floor {f,6:0.00} s   snakemake {s,6:0.00} s   ") + string.Join("   ",
+            transports.Select(x => FormattableString.Invariant($"strata {x} {t[x].Seconds,6:0.00} s ({t[x].Submissions} sbatch)"))));
         if (round == 0) continue;
         floor.Add(f);
         snakemake.Add(s);
-        foreach (var transport in transports) strata[transport].Add(t[transport]);
+        foreach (var transport in transports) strata[transport].Add(t[transport].Seconds);
     }
     double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
     var (fm, sm) = (Median(floor), Median(snakemake));
@@ -128,7 +128,8 @@ namespace Strata.Bench.Slurm
         }
 
         /// <summary>The slurm step operator: a pipeline of <paramref name="width"/> independent steps, from submit to all results recorded.</summary>
-        public static async Task<double> StrataAsync(int width, string dir, string transport, string slurmConf, int? parallelism)
+        /// <returns>The time, and how many Slurm submissions it took (distinct array job ids of the steps' jobs).</returns>
+        public static async Task<(double Seconds, int Submissions)> StrataAsync(int width, string dir, string transport, string slurmConf, int? parallelism)
         {
             var flavors = new FlavorRegistry().AddSlurm();
             await using var client = await StrataClient.OpenAsync(new StrataHome(Path.Combine(dir, "home")), flavors);
@@ -155,7 +156,9 @@ namespace Strata.Bench.Slurm
             var elapsed = watch.Elapsed.TotalSeconds;
             if (!result.Succeeded)
                 throw new InvalidOperationException("the strata run failed: " + string.Join("; ", result.Steps.Where(s => s.Error is not null).Select(s => $"{s.Name}: {s.Error}")));
-            return elapsed;
+            var submissions = (await client.Store.ListStepRunsAsync(result.Run.Id))
+                .Select(r => System.Text.Json.JsonDocument.Parse(r.Job!).RootElement.GetProperty("job_id").GetString()!.Split('_')[0]).Distinct().Count();
+            return (elapsed, submissions);
         }
 
         private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool allowFailure = false, string? workingDirectory = null,

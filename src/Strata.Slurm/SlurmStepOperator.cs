@@ -149,7 +149,9 @@ internal sealed class SlurmStepOperator : StepOperator
             {
                 if (await RecordedTaskAsync(stepDir, cancellationToken).ConfigureAwait(false) is { } task)
                     return Handle(launch, task.JobId, task.Name ?? name, stepDir);
-                var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false)).LastOrDefault(j => !j.IsTerminal);
+                // Not an array task: an array is named after its first step, whose task is found by its recorded id or not at all.
+                var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false))
+                    .LastOrDefault(j => !j.IsTerminal && !j.JobId.Contains('_', StringComparison.Ordinal));
                 if (earlier is not null) return Handle(launch, earlier.JobId, name, stepDir);
                 new JobDirectory(stepDir).ClearOutcome();
             }

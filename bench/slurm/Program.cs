@@ -5,53 +5,79 @@ using Strata.Bench.Slurm;
 using Strata.Stacks;
 using Strata.Store;
 
-// A fan-out of trivial steps through the slurm step operator, against the floor (bare sbatch --wrap jobs, polling squeue
-// until they are gone) and snakemake's cluster mode, in the same run on the same cluster. See run.sh.
+// Fan-outs of trivial steps through the slurm step operator, against the floor (bare sbatch --wrap jobs, polling squeue
+// until they are gone) and snakemake's cluster mode, in the same run on the same cluster, through both transports. See run.sh.
 //
-//   dotnet SlurmBench.dll [--rounds N] [--width N] [--transport cli|rest]
+//   dotnet SlurmBench.dll [--rounds N] [--width N] [--wide N] [--transport cli|rest|both]
 //
-// Each round runs the three in turn; the medians are compared. The app is its own step entrypoint, as a user's app is.
+// P3: --width (10) steps, the orchestrator's parallelism as wide. P3b: --wide (100) branches of one step at the default
+// parallelism, which the operator submits as one Slurm job array. Each round runs the floor, snakemake and strata in turn;
+// the medians are compared. The app is its own step entrypoint, as a user's app is.
 if (await StrataEntrypoint.TryRunAsync(args) is { } exitCode)
     return exitCode;
 
 var rounds = Option("--rounds", 3);
 var width = Option("--width", 10);
-var transport = args.SkipWhile(a => a != "--transport").Skip(1).FirstOrDefault() ?? "cli";
+var wide = Option("--wide", 100);
+var transportOption = args.SkipWhile(a => a != "--transport").Skip(1).FirstOrDefault() ?? "both";
+string[] transports = transportOption == "both" ? ["cli", "rest"] : [transportOption];
 var slurmConf = Environment.GetEnvironmentVariable("SLURM_CONF")
     ?? throw new InvalidOperationException("SLURM_CONF is not set: source the cluster's env file (run.sh does).");
 var root = Directory.CreateTempSubdirectory("strata-slurm-bench-").FullName;
 try
 {
-    Console.WriteLine($"{width} trivial independent jobs, {rounds} round(s) after a warm-up; Slurm partition debug; strata transport {transport}");
-    var floor = new List<double>();
-    var snakemake = new List<double>();
-    var strata = new List<double>();
-    for (var round = 0; round <= rounds; round++)
-    {
-        var f = await Benchmarks.FloorAsync(width);
-        var s = await Benchmarks.SnakemakeAsync(width, Path.Combine(root, $"snakemake-{round}"));
-        var t = await Benchmarks.StrataAsync(width, Path.Combine(root, $"strata-{round}"), transport, slurmConf);
-        var label = round == 0 ? "warm-up" : $"round {round}";
-        Console.WriteLine(FormattableString.Invariant($"  {label,-8}  floor {f,6:0.00} s   snakemake {s,6:0.00} s   strata {t,6:0.00} s"));
-        if (round == 0) continue;
-        floor.Add(f);
-        snakemake.Add(s);
-        strata.Add(t);
-    }
-    double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
-    var (fm, sm, tm) = (Median(floor), Median(snakemake), Median(strata));
+    var p3 = await FigureAsync("P3", width, width, 1.5, 0.5);
+    var p3b = await FigureAsync("P3b", wide, null, 0.5, 0.2);
     Console.WriteLine();
-    Console.WriteLine(FormattableString.Invariant($"median  floor (sbatch --wrap + squeue)  {fm:0.00} s"));
-    Console.WriteLine(FormattableString.Invariant($"median  snakemake 7 --cluster           {sm:0.00} s"));
-    Console.WriteLine(FormattableString.Invariant($"median  strata slurm step operator     {tm:0.00} s"));
-    Console.WriteLine(FormattableString.Invariant($"strata / floor     {tm / fm:0.00}x  (target <= 1.5x)  {(tm / fm <= 1.5 ? "met" : "NOT met")}"));
-    Console.WriteLine(FormattableString.Invariant($"strata / snakemake {tm / sm:0.00}x  (target <= 0.5x)  {(tm / sm <= 0.5 ? "met" : "NOT met")}"));
+    foreach (var line in p3.Concat(p3b)) Console.WriteLine(line);
     return 0;
 }
 finally
 {
     try { Directory.Delete(root, recursive: true); }
     catch (IOException) { }
+}
+
+// One figure: rounds of floor, snakemake and strata (each transport) on `jobs` jobs; returns its summary lines.
+async Task<List<string>> FigureAsync(string figure, int jobs, int? parallelism, double floorTarget, double snakemakeTarget)
+{
+    Console.WriteLine($"{figure}: {jobs} trivial independent jobs, {rounds} round(s) after a warm-up; Slurm partition debug; strata parallelism " +
+        $"{(parallelism is { } n ? n.ToString(CultureInfo.InvariantCulture) : $"default ({Environment.ProcessorCount})")}");
+    var floor = new List<double>();
+    var snakemake = new List<double>();
+    var strata = transports.ToDictionary(t => t, _ => new List<double>());
+    for (var round = 0; round <= rounds; round++)
+    {
+        var f = await Benchmarks.FloorAsync(jobs);
+        var s = await Benchmarks.SnakemakeAsync(jobs, Path.Combine(root, $"{figure}-snakemake-{round}"));
+        var t = new Dictionary<string, (double Seconds, int Submissions)>();
+        foreach (var transport in transports)
+            t[transport] = await Benchmarks.StrataAsync(jobs, Path.Combine(root, $"{figure}-strata-{transport}-{round}"), transport, slurmConf, parallelism);
+        var label = round == 0 ? "warm-up" : $"round {round}";
+        Console.WriteLine(FormattableString.Invariant($"  {label,-8}  floor {f,6:0.00} s   snakemake {s,6:0.00} s   ") + string.Join("   ",
+            transports.Select(x => FormattableString.Invariant($"strata {x} {t[x].Seconds,6:0.00} s ({t[x].Submissions} sbatch)"))));
+        if (round == 0) continue;
+        floor.Add(f);
+        snakemake.Add(s);
+        foreach (var transport in transports) strata[transport].Add(t[transport].Seconds);
+    }
+    double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+    var (fm, sm) = (Median(floor), Median(snakemake));
+    var lines = new List<string>
+    {
+        FormattableString.Invariant($"{figure}  {jobs} jobs  median  floor (sbatch --wrap + squeue)  {fm:0.00} s"),
+        FormattableString.Invariant($"{figure}  {jobs} jobs  median  snakemake 7 --cluster           {sm:0.00} s"),
+    };
+    foreach (var transport in transports)
+    {
+        var tm = Median(strata[transport]);
+        lines.Add(FormattableString.Invariant($"{figure}  {jobs} jobs  median  strata slurm ({transport,-4})        {tm:0.00} s"));
+        lines.Add(FormattableString.Invariant($"{figure}  {transport,-4}  strata / floor     {tm / fm:0.00}x  (target <= {floorTarget}x)  ") +
+            (tm / fm <= floorTarget ? "met" : "NOT met"));
+        lines.Add(FormattableString.Invariant($"{figure}  {transport,-4}  strata / snakemake {tm / sm:0.00}x  (target <= {snakemakeTarget}x)  ") +
+            (tm / sm <= snakemakeTarget ? "met" : "NOT met"));
+    }
+    return lines;
 }
 
 int Option(string name, int fallback) =>
@@ -102,7 +128,8 @@ namespace Strata.Bench.Slurm
         }
 
         /// <summary>The slurm step operator: a pipeline of <paramref name="width"/> independent steps, from submit to all results recorded.</summary>
-        public static async Task<double> StrataAsync(int width, string dir, string transport, string slurmConf)
+        /// <returns>The time, and how many Slurm submissions it took (distinct array job ids of the steps' jobs).</returns>
+        public static async Task<(double Seconds, int Submissions)> StrataAsync(int width, string dir, string transport, string slurmConf, int? parallelism)
         {
             var flavors = new FlavorRegistry().AddSlurm();
             await using var client = await StrataClient.OpenAsync(new StrataHome(Path.Combine(dir, "home")), flavors);
@@ -121,12 +148,17 @@ namespace Strata.Bench.Slurm
             var pipeline = PipelineDefinition.Build(FanOut.Build(width), "fan_out", client.Materializers);
 
             var watch = Stopwatch.StartNew();
-            // A wide fan-out needs the orchestrator's parallelism at least as wide (strata pipeline run --max-parallelism).
-            var result = await client.RunAsync(pipeline, new RunOptions { Stack = "hpc", MaxParallelism = width, NoCache = true, Observer = RunObservers.None });
+            // Null: the default parallelism; the operator gathers the fan-out into job arrays whatever the parallelism.
+            var result = await client.RunAsync(pipeline, new RunOptions
+            {
+                Stack = "hpc", MaxParallelism = parallelism, NoCache = true, Observer = RunObservers.None,
+            });
             var elapsed = watch.Elapsed.TotalSeconds;
             if (!result.Succeeded)
                 throw new InvalidOperationException("the strata run failed: " + string.Join("; ", result.Steps.Where(s => s.Error is not null).Select(s => $"{s.Name}: {s.Error}")));
-            return elapsed;
+            var submissions = (await client.Store.ListStepRunsAsync(result.Run.Id))
+                .Select(r => System.Text.Json.JsonDocument.Parse(r.Job!).RootElement.GetProperty("job_id").GetString()!.Split('_')[0]).Distinct().Count();
+            return (elapsed, submissions);
         }
 
         private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool allowFailure = false, string? workingDirectory = null,

@@ -69,6 +69,7 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
         // sbatch reads --begin in this host's local time.
         if (spec.BeginTime is { } b) args.Add("--begin=" + b.ToLocalTime().ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture));
         if (spec.Hold) args.Add("--hold");
+        if (spec.ArrayRange is { } array) args.Add($"--array={array}");
         if (spec.WorkingDirectory is { } d) args.Add($"--chdir={d}");
         if (spec.StandardOutput is { } o) args.Add($"--output={o}");
         if (spec.StandardError is { } e) args.Add($"--error={e}");
@@ -88,8 +89,9 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
         }
         var line = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
         if (line is null) return null;
-        return ParseScontrolJob(line)
-            ?? throw new SlurmException(SlurmErrorKind.Protocol, $"scontrol show job printed no JobState for job {jobId}: {line}");
+        // A pending array task is shown as its array's record (ArrayTaskId=3-9): it is the task asked for.
+        return ParseScontrolJob(line) is { } state ? state with { JobId = jobId }
+            : throw new SlurmException(SlurmErrorKind.Protocol, $"scontrol show job printed no JobState for job {jobId}: {line}");
     }
 
     public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds,
@@ -99,8 +101,7 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
         foreach (var id in jobIds) SlurmJobIds.Check(id);
         if (jobIds.Count == 0) return new Dictionary<string, SlurmJobState>();
         // One squeue for all of them; -t all keeps finished jobs (until MinJobAge). exit_code is a raw wait status here.
-        var result = await RunAsync("squeue",
-            ["--noheader", "--states=all", $"--jobs={string.Join(',', jobIds)}", "--Format=JobID:|,Name:|,State:|,Reason:|,exit_code:|"],
+        var result = await RunAsync("squeue", ["--noheader", "--states=all", "--array", $"--jobs={string.Join(',', jobIds)}", SqueueFormat],
             null, cancellationToken).ConfigureAwait(false);
         // squeue fails for a single unknown job id, and leaves unknown ones out when asked for several.
         if (result.ExitCode != 0 && !IsUnknownJob(result.Stderr)) throw Failure("squeue", result, $"Cannot read Slurm jobs {string.Join(", ", jobIds)}");
@@ -116,6 +117,7 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
     {
         var fields = ParseKeyValues(line);
         if (!fields.TryGetValue("JobId", out var id) || !fields.TryGetValue("JobState", out var state)) return null;
+        id = SlurmJobIds.Of(id, fields.GetValueOrDefault("ArrayJobId"), fields.GetValueOrDefault("ArrayTaskId"));
         fields.TryGetValue("JobName", out var name);
         fields.TryGetValue("Reason", out var reason);
         fields.TryGetValue("ExitCode", out var exit);
@@ -143,22 +145,43 @@ internal sealed partial class SlurmCliTransport(SlurmCliOptions? options = null)
         if (!SlurmJobName.IsValid(name))
             throw new SlurmException(SlurmErrorKind.InvalidSpec, $"'{name}' is not a job name Strata submits (letters, digits, '-', '_', '.').");
         // -t all: finished jobs too, while Slurm keeps them (MinJobAge). exit_code is a raw wait status here.
-        var result = await RunAsync("squeue",
-            ["--noheader", "--states=all", $"--name={name}", "--Format=JobID:|,Name:|,State:|,Reason:|,exit_code:|"],
+        var result = await RunAsync("squeue", ["--noheader", "--states=all", "--array", $"--name={name}", SqueueFormat],
             null, cancellationToken).ConfigureAwait(false);
         if (result.ExitCode != 0) throw Failure("squeue", result, $"Cannot list Slurm jobs named '{name}'");
-        return ParseSqueue(result.Stdout).Where(j => j.Name == name).OrderBy(j => long.Parse(j.JobId, CultureInfo.InvariantCulture)).ToList();
+        return ParseSqueue(result.Stdout).Where(j => j.Name == name).OrderBy(j => SlurmJobIds.SortKey(j.JobId)).ToList();
     }
 
-    /// <summary>Lines of <c>squeue -O JobID:|,Name:|,State:|,Reason:|,exit_code:|</c>.</summary>
+    /// <summary>The squeue columns read: an array task (one line each with --array) goes by ARRAYJOBID_TASKID.</summary>
+    private const string SqueueFormat = "--Format=JobID:|,ArrayJobID:|,ArrayTaskID:|,Name:|,State:|,Reason:|,exit_code:|";
+
+    public async Task<int?> GetMaxArraySizeAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync("scontrol", ["show", "config"], null, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0) throw Failure("scontrol", result, "Cannot read the Slurm configuration");
+        return ParseMaxArraySize(result.Stdout);
+    }
+
+    /// <summary>MaxArraySize from <c>scontrol show config</c>, or null when it is not there.</summary>
+    internal static int? ParseMaxArraySize(string config)
+    {
+        foreach (var line in config.Split('\n'))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && line[..eq].Trim() == "MaxArraySize"
+                && int.TryParse(line[(eq + 1)..].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var size)) return size;
+        }
+        return null;
+    }
+
+    /// <summary>Lines of <see cref="SqueueFormat"/> (with <c>--array</c>: one line per array task).</summary>
     internal static IEnumerable<SlurmJobState> ParseSqueue(string output)
     {
         foreach (var raw in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            var parts = raw.Trim().Split('|');
-            if (parts.Length < 5 || !parts[0].Trim().All(char.IsAsciiDigit)) continue; // array and het job entries are not ours
-            _ = long.TryParse(parts[4].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var wait);
-            yield return SlurmJobState.Create(parts[0].Trim(), parts[1].Trim(), parts[2].Trim(), parts[3].Trim(), SlurmExitStatus.FromWaitStatus(wait));
+            var parts = raw.Trim().Split('|').Select(p => p.Trim()).ToArray();
+            if (parts.Length < 7 || !parts[0].All(char.IsAsciiDigit)) continue; // het job entries are not ours
+            _ = long.TryParse(parts[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var wait);
+            yield return SlurmJobState.Create(SlurmJobIds.Of(parts[0], parts[1], parts[2]), parts[3], parts[4], parts[5], SlurmExitStatus.FromWaitStatus(wait));
         }
     }
 

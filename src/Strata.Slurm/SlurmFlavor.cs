@@ -45,6 +45,7 @@ namespace Strata.Slurm
             else if (c.RestUrl is not null || c.RestSocket is not null || c.Token is not null)
                 problems.Add("rest_url, rest_socket and token are for transport=rest; add --transport=rest or remove them");
             if (c.MaxJobs < 0) problems.Add($"max_jobs {c.MaxJobs} must be 0 (no limit) or more");
+            if (c.ArrayWindow < TimeSpan.Zero) problems.Add($"array_window {c.ArrayWindow} must not be negative");
             problems.AddRange(SlurmStepJob.Problems(c));
             if (problems.Count > 0)
                 throw new SlurmException(SlurmErrorKind.InvalidSpec,

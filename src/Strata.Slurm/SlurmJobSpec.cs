@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Strata.Slurm;
 
 /// <summary>
@@ -49,6 +51,15 @@ internal sealed record SlurmJobSpec
     /// <summary>Absolute path for standard error (<c>--error</c>); by default it goes with standard output.</summary>
     public string? StandardError { get; init; }
 
+    /// <summary>
+    /// Makes the job a job array of task ids <c>0</c> to <c>N-1</c> (<c>--array=0-N-1</c>): one submission, one array job id,
+    /// one task per id, each a job of its own in Slurm (<c>ARRAYJOBID_TASKID</c>). Null or 0: a plain job.
+    /// </summary>
+    public int? ArrayTasks { get; init; }
+
+    /// <summary>The <c>--array</c> value for <see cref="ArrayTasks"/>, e.g. <c>0-99</c>.</summary>
+    public string? ArrayRange => ArrayTasks is > 0 and var n ? string.Create(CultureInfo.InvariantCulture, $"0-{n - 1}") : null;
+
     /// <summary>Variables set in the job's environment (secrets allowed: never put on a command line).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
@@ -77,6 +88,7 @@ internal sealed record SlurmJobSpec
         Positive(problems, "nodes", Nodes);
         Positive(problems, "tasks", Tasks);
         Positive(problems, "cpus per task", CpusPerTask);
+        if (ArrayTasks is < 0) problems.Add($"array tasks {ArrayTasks} must be positive");
         if (MemoryMiB is { } m && m <= 0) problems.Add($"memory {m} MiB must be positive");
         AbsolutePath(problems, "working directory", WorkingDirectory);
         AbsolutePath(problems, "standard output", StandardOutput);

@@ -162,6 +162,7 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         // An integer begin_time fails to parse in 22.05 and local times depend on slurmrestd's time zone: "uts<epoch>" does neither.
         if (spec.BeginTime is { } b) job["begin_time"] = "uts" + b.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         if (spec.Hold) job["hold"] = true;
+        if (spec.ArrayRange is { } array) job["array"] = array;
         if (spec.StandardOutput is { } o) job["standard_output"] = o;
         if (spec.StandardError is { } e) job["standard_error"] = e;
         foreach (var option in spec.ExtraOptions)
@@ -186,10 +187,19 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
     public async Task<SlurmJobState?> GetJobAsync(string jobId, CancellationToken cancellationToken = default)
     {
         SlurmJobIds.Check(jobId);
+        return (await GetJobOrArrayAsync(jobId.Split('_')[0], cancellationToken).ConfigureAwait(false)).FirstOrDefault(j => j.JobId == jobId);
+    }
+
+    /// <summary>
+    /// A job, or every task of an array: slurmrestd 22.05 cannot find an array task by <c>ID_N</c> until it has started, and
+    /// answers for the array's id with all its tasks (those not started yet in one record, see <see cref="Jobs"/>).
+    /// </summary>
+    private async Task<IReadOnlyList<SlurmJobState>> GetJobOrArrayAsync(string jobId, CancellationToken cancellationToken)
+    {
         var reply = await SendAsync(HttpMethod.Get, Api($"job/{jobId}"), null, cancellationToken).ConfigureAwait(false);
-        if (reply.Errors.Any(e => e.Number == InvalidJobId)) return null;
+        if (reply.Errors.Any(e => e.Number == InvalidJobId)) return [];
         if (!reply.IsSuccess || reply.Json is not { } json) throw ErrorFrom(reply, $"Cannot read Slurm job {jobId}");
-        return Jobs(json).FirstOrDefault(j => j.JobId == jobId);
+        return Jobs(json).ToList();
     }
 
     public async Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds,
@@ -197,9 +207,14 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
     {
         ArgumentNullException.ThrowIfNull(jobIds);
         foreach (var id in jobIds) SlurmJobIds.Check(id);
-        // One small GET per job, concurrently: listing every job of a large cluster costs more than a few requests.
-        var states = await Task.WhenAll(jobIds.Distinct().Select(id => GetJobAsync(id, cancellationToken))).ConfigureAwait(false);
-        return states.OfType<SlurmJobState>().ToDictionary(s => s.JobId, StringComparer.Ordinal);
+        // One small GET per job or array, concurrently: listing every job of a large cluster costs more than a few requests.
+        var wanted = jobIds.ToHashSet(StringComparer.Ordinal);
+        var answers = await Task.WhenAll(wanted.Select(id => id.Split('_')[0]).Distinct(StringComparer.Ordinal)
+            .Select(id => GetJobOrArrayAsync(id, cancellationToken))).ConfigureAwait(false);
+        var states = new Dictionary<string, SlurmJobState>(StringComparer.Ordinal);
+        foreach (var state in answers.SelectMany(a => a))
+            if (wanted.Contains(state.JobId)) states[state.JobId] = state;
+        return states;
     }
 
     public async Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default)
@@ -208,7 +223,7 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         // v0.0.38 has no name filter: list the jobs and keep the ones with this name.
         var reply = await SendAsync(HttpMethod.Get, Api("jobs"), null, cancellationToken).ConfigureAwait(false);
         if (!reply.IsSuccess || reply.Json is not { } json) throw ErrorFrom(reply, $"Cannot list Slurm jobs named '{name}'");
-        return Jobs(json).Where(j => j.Name == name).OrderBy(j => long.Parse(j.JobId, CultureInfo.InvariantCulture)).ToList();
+        return Jobs(json).Where(j => j.Name == name).OrderBy(j => SlurmJobIds.SortKey(j.JobId)).ToList();
     }
 
     public async Task CancelAsync(string jobId, CancellationToken cancellationToken = default)
@@ -220,7 +235,11 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         throw ErrorFrom(reply, $"Cannot cancel Slurm job {jobId}");
     }
 
-    /// <summary>The <c>jobs</c> array of a v0.0.38 reply; exit_code there is a raw wait status.</summary>
+    /// <summary>
+    /// The <c>jobs</c> array of a v0.0.38 reply; exit_code there is a raw wait status. An array task goes by
+    /// <c>ARRAYJOBID_TASKID</c>; the record of an array's tasks that have not started yet (<c>array_task_string</c> 3-9) stands for
+    /// each of them.
+    /// </summary>
     internal static IEnumerable<SlurmJobState> Jobs(JsonElement reply)
     {
         if (!reply.TryGetProperty("jobs", out var jobs) || jobs.ValueKind != JsonValueKind.Array) yield break;
@@ -228,11 +247,44 @@ internal sealed class SlurmRestTransport : ISlurmTransport, IDisposable
         {
             if (!job.TryGetProperty("job_id", out var id) || id.ValueKind != JsonValueKind.Number) continue;
             var raw = job.TryGetProperty("exit_code", out var exit) && exit.ValueKind == JsonValueKind.Number && exit.TryGetInt64(out var x) ? x : 0;
-            yield return SlurmJobState.Create(
-                id.GetInt64().ToString(CultureInfo.InvariantCulture), String(job, "name"), String(job, "job_state") ?? "UNKNOWN",
-                String(job, "state_reason"), SlurmExitStatus.FromWaitStatus(raw));
+            var jobId = id.GetInt64().ToString(CultureInfo.InvariantCulture);
+            var arrayJob = Number(job, "array_job_id");
+            var state = SlurmJobState.Create(jobId, String(job, "name"), String(job, "job_state") ?? "UNKNOWN", String(job, "state_reason"),
+                SlurmExitStatus.FromWaitStatus(raw));
+            if (arrayJob is null or 0)
+            {
+                yield return state;
+                continue;
+            }
+            var tasks = String(job, "array_task_string") is { Length: > 0 } range ? TaskIds(range)
+                : Number(job, "array_task_id") is { } only and < uint.MaxValue - 1 ? [only]
+                : [];
+            foreach (var task in tasks)
+                yield return state with { JobId = string.Create(CultureInfo.InvariantCulture, $"{arrayJob}_{task}") };
         }
     }
+
+    /// <summary>The task ids of an array range as Slurm prints it: <c>3-9,12,20-30:2%4</c> (a step after ':', a limit after '%').</summary>
+    internal static IEnumerable<long> TaskIds(string range)
+    {
+        var cut = range.IndexOf('%', StringComparison.Ordinal);
+        foreach (var part in (cut < 0 ? range : range[..cut]).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var stepAt = part.IndexOf(':', StringComparison.Ordinal);
+            var span = stepAt < 0 ? part : part[..stepAt];
+            var step = stepAt < 0 ? 1 : long.Parse(part[(stepAt + 1)..], CultureInfo.InvariantCulture);
+            var dash = span.IndexOf('-', StringComparison.Ordinal);
+            var first = long.Parse(dash < 0 ? span : span[..dash], CultureInfo.InvariantCulture);
+            var last = dash < 0 ? first : long.Parse(span[(dash + 1)..], CultureInfo.InvariantCulture);
+            for (var t = first; t <= last; t += Math.Max(1, step)) yield return t;
+        }
+    }
+
+    private static long? Number(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
+
+    /// <summary>slurmrestd v0.0.38 does not serve the configuration: Slurm's default.</summary>
+    public Task<int?> GetMaxArraySizeAsync(CancellationToken cancellationToken = default) => Task.FromResult<int?>(null);
 
     private static string? String(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

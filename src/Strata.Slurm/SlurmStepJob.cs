@@ -17,6 +17,9 @@ internal static class SlurmStepJob
     public const string ExitCodeFile = JobDirectory.ExitCodeFile;
     public const string JobIdFile = "job_id";
 
+    /// <summary>Slurm's own output file of each task of a job array, in the array's directory.</summary>
+    public const string ArrayOutputPattern = "%A_%a.out";
+
     /// <summary>Exit code of the script when it cannot read its environment file (the step never started).</summary>
     public const int CannotStart = 3;
 
@@ -73,6 +76,27 @@ internal static class SlurmStepJob
         sb.Append("code=$?\n");
         sb.Append(CultureInfo.InvariantCulture, $"printf '%s\\n' \"$code\" > {ExitCodeFile}.tmp && mv -f {ExitCodeFile}.tmp {ExitCodeFile}\n");
         sb.Append("exit \"$code\"\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The script of a job array whose task N runs the step in <paramref name="stepDirs"/>[N]: its output goes to that step's
+    /// directory, as a job of its own would have it, and the step's own script does the rest.
+    /// </summary>
+    public static string ArrayScript(StepLaunch first, IReadOnlyList<string> stepDirs)
+    {
+        var sb = new StringBuilder();
+        sb.Append("#!/bin/bash\n");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"# Strata job array: {stepDirs.Count} runs of step '{Comment(first.StepName)}' of pipeline '{Comment(first.Pipeline)}', run " +
+            $"{Comment(first.RunName)}. Task N runs the job.sh of the Nth step directory below.\n");
+        sb.Append("case \"${SLURM_ARRAY_TASK_ID:-}\" in\n");
+        for (var i = 0; i < stepDirs.Count; i++) sb.Append(CultureInfo.InvariantCulture, $"  {i}) dir={Quote(stepDirs[i])} ;;\n");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"  *) printf 'strata: no step for array task %s\\n' \"${{SLURM_ARRAY_TASK_ID:-}}\" >&2; exit {CannotStart} ;;\n");
+        sb.Append("esac\n");
+        sb.Append(CultureInfo.InvariantCulture, $"exec >\"$dir/{StdoutFile}\" 2>\"$dir/{StderrFile}\" || exit {CannotStart}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"exec /bin/bash \"$dir/{ScriptFile}\"\n");
         return sb.ToString();
     }
 

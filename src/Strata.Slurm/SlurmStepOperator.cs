@@ -9,6 +9,9 @@ namespace Strata.Slurm;
 /// directory: the script, the environment file it sources (0600; the step's environment and secrets, never on a command
 /// line), the job's output, and the exit code the script records. The handle holds the job id, its name (derived from
 /// the step-run id) and that directory, so status, logs and cancel work from another process after a restart.
+/// Steps that become ready together and share their step, settings and resources go as one job array
+/// (<see cref="SubmitManyAsync"/>): each task runs the script in its own step's directory with its output there, and its
+/// handle's job id is <c>ARRAYJOBID_TASKID</c>, so everything else works per task as it does per job.
 /// </summary>
 internal sealed class SlurmStepOperator : StepOperator
 {
@@ -24,6 +27,7 @@ internal sealed class SlurmStepOperator : StepOperator
     private readonly JobSlots _slots;
     private readonly ConcurrentDictionary<string, StepJobStatus> _lastStatus = new();
     private DateTimeOffset? _outageSince;
+    private int? _maxArraySize;
 
     public SlurmStepOperator(SlurmStepOperatorConfig config, ISlurmTransport transport, TimeProvider? time = null)
     {
@@ -34,15 +38,104 @@ internal sealed class SlurmStepOperator : StepOperator
         _slots = new JobSlots(config.MaxJobs);
     }
 
-    public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
+    /// <summary>Gathers ready steps into job arrays (see <see cref="SlurmStepOperatorConfig.JobArrays"/>); not with max_jobs.</summary>
+    public override TimeSpan? SubmitWindow => _config.JobArrays && _config.MaxJobs <= 0 ? _config.ArrayWindow : null;
+
+    /// <summary>
+    /// Submits launches that share their step definition, settings, resources and timeouts as one job array (split at the
+    /// cluster's MaxArraySize), and the others one by one.
+    /// </summary>
+    public override async Task<IReadOnlyList<StepJob>> SubmitManyAsync(IReadOnlyList<StepLaunch> launches, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(launch);
-        var settings = (SlurmStepOperatorSettings)launch.Settings;
+        ArgumentNullException.ThrowIfNull(launches);
+        if (!_config.JobArrays || _config.MaxJobs > 0) return await base.SubmitManyAsync(launches, cancellationToken).ConfigureAwait(false);
+        var jobs = new StepJob[launches.Count];
+        foreach (var group in launches.Select((launch, index) => (Launch: launch, Index: index)).GroupBy(l => ArrayKey(l.Launch), StringComparer.Ordinal))
+        {
+            var members = group.ToArray();
+            if (members.Length > 1)
+                _maxArraySize ??= await _transport.GetMaxArraySizeAsync(cancellationToken).ConfigureAwait(false) ?? SlurmJobIds.DefaultMaxArraySize;
+            foreach (var chunk in members.Chunk(Math.Max(1, _maxArraySize ?? 1)))
+            {
+                var submitted = chunk.Length == 1
+                    ? [await SubmitAsync(chunk[0].Launch, cancellationToken).ConfigureAwait(false)]
+                    : await SubmitArrayAsync(chunk.Select(c => c.Launch).ToArray(), cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < chunk.Length; i++) jobs[chunk[i].Index] = submitted[i];
+            }
+        }
+        return jobs;
+    }
+
+    /// <summary>What launches must share to go in one job array: everything that reaches sbatch, and the step they run.</summary>
+    private static string ArrayKey(StepLaunch launch) => string.Join('\n',
+        launch.Pipeline, launch.RunId, launch.StepDefinition ?? launch.StepName, launch.Settings.GetType().FullName,
+        System.Text.Json.JsonSerializer.Serialize(launch.Settings, launch.Settings.GetType()), launch.Resources, launch.Timeout, launch.PendingTimeout,
+        launch.Image, string.Join(' ', launch.Command.Take(launch.Command.Count - 1)));
+
+    /// <summary>
+    /// One sbatch for several steps: each step gets its directory, environment file and script as a job of its own would; the
+    /// array's script, in a directory of its own with Slurm's output for each task (<c>%A_%a.out</c>), runs task N's step script
+    /// with its output in that step's directory.
+    /// </summary>
+    private async Task<StepJob[]> SubmitArrayAsync(StepLaunch[] launches, CancellationToken cancellationToken)
+    {
+        var first = launches[0];
+        var settings = (SlurmStepOperatorSettings)first.Settings;
+        Check(first, settings);
+        var stepDirs = launches.Select(l => SlurmStepJob.DirectoryFor(_config.WorkDir, l.StepRunId)).ToArray();
+        // A step submitted before (the orchestrator stopped before recording its job) is found again the way SubmitAsync does.
+        if (stepDirs.Any(Directory.Exists))
+        {
+            var jobs = new StepJob[launches.Length];
+            for (var i = 0; i < launches.Length; i++) jobs[i] = await SubmitAsync(launches[i], cancellationToken).ConfigureAwait(false);
+            return jobs;
+        }
+        var name = StepJobNames.For(first.StepRunId, first.Pipeline, first.StepName);
+        var arrayDir = SlurmStepJob.DirectoryFor(_config.WorkDir, "array-" + first.StepRunId);
+        CreatePrivateDirectory(_config.WorkDir, arrayDir);
+        for (var i = 0; i < launches.Length; i++)
+        {
+            CreatePrivateDirectory(_config.WorkDir, stepDirs[i]);
+            await WritePrivateFileAsync(Path.Combine(stepDirs[i], SlurmStepJob.EnvironmentFile), SlurmStepJob.EnvironmentFileText(launches[i]),
+                cancellationToken).ConfigureAwait(false);
+            await WritePrivateFileAsync(Path.Combine(stepDirs[i], SlurmStepJob.ScriptFile), SlurmStepJob.Script(launches[i], settings, stepDirs[i]),
+                cancellationToken).ConfigureAwait(false);
+        }
+        var script = SlurmStepJob.ArrayScript(first, stepDirs);
+        await WritePrivateFileAsync(Path.Combine(arrayDir, SlurmStepJob.ScriptFile), script, cancellationToken).ConfigureAwait(false);
+        var spec = SlurmStepJob.Spec(name, script, settings, first.Resources, first.Timeout, arrayDir) with
+        {
+            ArrayTasks = launches.Length,
+            StandardOutput = Path.Combine(arrayDir, SlurmStepJob.ArrayOutputPattern),
+            StandardError = null,
+        };
+        cancellationToken.ThrowIfCancellationRequested();
+        // Once sbatch runs the tasks may exist: no cancelling half way. A cancel after this reaches each task through its handle.
+        var arrayJobId = await _transport.SubmitAsync(spec, CancellationToken.None).ConfigureAwait(false);
+        var handles = new StepJob[launches.Length];
+        for (var i = 0; i < launches.Length; i++)
+        {
+            var taskId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{arrayJobId}_{i}");
+            await File.WriteAllTextAsync(Path.Combine(stepDirs[i], SlurmStepJob.JobIdFile), taskId + "\n", CancellationToken.None).ConfigureAwait(false);
+            handles[i] = Handle(launches[i], taskId, name, stepDirs[i]);
+        }
+        return handles;
+    }
+
+    private void Check(StepLaunch launch, SlurmStepOperatorSettings settings)
+    {
         var problems = SlurmStepJob.Problems(settings).ToList();
         if (problems.Count > 0)
             throw new SlurmException(SlurmErrorKind.InvalidSpec,
                 $"Step '{launch.StepName}' cannot run on step operator '{Name}':{Environment.NewLine}  - " +
                 string.Join(Environment.NewLine + "  - ", problems));
+    }
+
+    public override async Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        var settings = (SlurmStepOperatorSettings)launch.Settings;
+        Check(launch, settings);
         var name = StepJobNames.For(launch.StepRunId, launch.Pipeline, launch.StepName);
         var stepDir = SlurmStepJob.DirectoryFor(_config.WorkDir, launch.StepRunId);
 
@@ -50,10 +143,15 @@ internal sealed class SlurmStepOperator : StepOperator
         try
         {
             // The directory exists only when this step run was submitted before (the orchestrator stopped between sbatch
-            // and recording the job): find that job by its name instead of starting a second one.
+            // and recording the job): find that job instead of starting a second one, by the task id recorded there for an
+            // array task (the array bears another step's name), else by its name.
             if (Directory.Exists(stepDir))
             {
-                var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false)).LastOrDefault(j => !j.IsTerminal);
+                if (await RecordedTaskAsync(stepDir, cancellationToken).ConfigureAwait(false) is { } task)
+                    return Handle(launch, task.JobId, task.Name ?? name, stepDir);
+                // Not an array task: an array is named after its first step, whose task is found by its recorded id or not at all.
+                var earlier = (await _transport.FindJobsByNameAsync(name, cancellationToken).ConfigureAwait(false))
+                    .LastOrDefault(j => !j.IsTerminal && !j.JobId.Contains('_', StringComparison.Ordinal));
                 if (earlier is not null) return Handle(launch, earlier.JobId, name, stepDir);
                 new JobDirectory(stepDir).ClearOutcome();
             }
@@ -74,6 +172,17 @@ internal sealed class SlurmStepOperator : StepOperator
             _slots.Release(launch.StepRunId);
             throw;
         }
+    }
+
+    /// <summary>The array task recorded in the step's directory, when Slurm still runs it.</summary>
+    private async Task<SlurmJobState?> RecordedTaskAsync(string stepDir, CancellationToken cancellationToken)
+    {
+        string recorded;
+        try { recorded = (await File.ReadAllTextAsync(Path.Combine(stepDir, SlurmStepJob.JobIdFile), cancellationToken).ConfigureAwait(false)).Trim(); }
+        catch (FileNotFoundException) { return null; }
+        if (!recorded.Contains('_', StringComparison.Ordinal)) return null;
+        var states = await _transport.GetJobsAsync([SlurmJobIds.Check(recorded)], cancellationToken).ConfigureAwait(false);
+        return states.TryGetValue(recorded, out var state) && !state.IsTerminal ? state : null;
     }
 
     private StepJob Handle(StepLaunch launch, string jobId, string name, string stepDir) => new(Name, jobId, launch.StepRunId, new Dictionary<string, string>

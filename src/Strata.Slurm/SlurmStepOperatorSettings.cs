@@ -84,4 +84,12 @@ public sealed class SlurmStepOperatorConfig : SlurmStepOperatorSettings
     [Description("How many of this operator's jobs may be in Slurm at once (submitted and not finished); 0 means no limit. Steps over the limit wait before " +
         "sbatch.")]
     public int MaxJobs { get; set; }
+
+    [Description("Submit steps that become ready together and share their step, settings and resources as one Slurm job array (sbatch --array), one " +
+        "task per step, split at the cluster's MaxArraySize. Each task runs its own step and is followed, cancelled and retried on its own. Off, or with " +
+        "max_jobs set: one job per step.")]
+    public bool JobArrays { get; set; } = true;
+
+    [Description("How long ready steps are gathered into one job array: until none has come for this long (at most ten times this long).")]
+    public TimeSpan ArrayWindow { get; set; } = TimeSpan.FromMilliseconds(250);
 }

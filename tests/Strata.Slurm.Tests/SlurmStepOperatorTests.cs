@@ -37,6 +37,13 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
     /// <summary>The job while Slurm has not finished it, and any process on the node that runs as part of it.</summary>
     protected override async Task<IReadOnlyList<string>> LiveJobsAsync(StepJob job)
     {
+        if (job.JobId.Contains('_', StringComparison.Ordinal))
+        {
+            // An array task: it alone (the array's name is shared by its tasks), and what runs in its step's directory.
+            var tasks = (await ActiveTasksAsync(job.JobId)).Select(t => $"Slurm array task {t}").ToList();
+            tasks.AddRange(ConformanceProcesses.InDirectory(job.Data["step_dir"]));
+            return tasks;
+        }
         var live = (await ActiveJobsAsync(job.Data["job_name"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(j => $"Slurm job {j}").ToList();
         live.AddRange(ConformanceProcesses.WithEnvironment("SLURM_JOB_ID", job.JobId));
         return live;
@@ -52,6 +59,192 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
         var (code, output) = await cluster.SlurmAsync("squeue", "--noheader", $"--name={name}", "--format=%i %T");
         Assert.Equal(0, code);
         return output.Trim();
+    }
+
+    /// <summary>The tasks (<c>ID_N</c>) of these jobs or array tasks that Slurm has not finished, each with its state.</summary>
+    protected async Task<IReadOnlyList<string>> ActiveTasksAsync(string jobIds)
+    {
+        var (code, output) = await cluster.SlurmAsync("squeue", "--noheader", "--array", $"--jobs={jobIds}",
+            "--states=PENDING,CONFIGURING,RUNNING,COMPLETING,SUSPENDED", "--format=%i %T");
+        // squeue refuses a single id it no longer knows (ended longer ago than MinJobAge): nothing of it is active.
+        if (code != 0 && output.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase)) return [];
+        Assert.True(code == 0, output);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Every task Slurm knows (finished ones too, until MinJobAge) of array job <paramref name="arrayJobId"/>: "ID_N STATE".</summary>
+    protected async Task<IReadOnlyList<string>> ArrayTasksAsync(string arrayJobId)
+    {
+        var (code, output) = await cluster.SlurmAsync("squeue", "--noheader", "--array", "--states=all", $"--jobs={arrayJobId}",
+            "--Format=ArrayJobID:|,ArrayTaskID:|,State:|");
+        Assert.True(code == 0, output);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split('|')).Select(p => $"{p[0].Trim()}_{p[1].Trim()} {p[2].Trim()}").Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static (string ArrayJobId, string TaskId) TaskOf(StepJob job)
+    {
+        var parts = job.JobId.Split('_');
+        Assert.True(parts.Length == 2 && parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)), $"job {job.JobId} is not an array task (ID_N)");
+        return (parts[0], parts[1]);
+    }
+
+    [Fact]
+    public async Task A_fan_out_of_one_step_is_one_job_array_and_a_failing_task_fails_only_its_step()
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+        const int width = 6;
+        bool Fails(int i) => i % 3 == 2;
+
+        // A parallelism of 2 does not hold the fan-out back: the six branches reach Slurm together.
+        var result = await home.RunAsync(p =>
+        {
+            var numbers = p.Step(SlurmSteps.Numbers, 3);
+            for (var i = 0; i < width; i++) p.Step(SlurmSteps.Branch, numbers, i, Fails(i)).Named($"branch_{i}");
+        }, maxParallelism: 2);
+
+        for (var i = 0; i < width; i++)
+        {
+            var step = result[$"branch_{i}"];
+            if (Fails(i))
+            {
+                Assert.Equal(ExecutionStatus.Failed, step.Status);
+                Assert.Contains($"branch {i} failed on purpose", step.Error);
+            }
+            else
+            {
+                Assert.True(step.Status == ExecutionStatus.Completed, step.Error);
+                Assert.Equal(6 + i, await result.LoadAsync<int>($"branch_{i}"));
+            }
+        }
+        var tasks = new List<(string ArrayJobId, string TaskId)>();
+        for (var i = 0; i < width; i++)
+        {
+            var task = TaskOf(await home.JobOfAsync(result, $"branch_{i}"));
+            tasks.Add(task);
+            // Each task's output is its own step's log.
+            Assert.Contains($"branch {i} in array task {task.ArrayJobId}_{task.TaskId}", await home.StepLogAsync(result, $"branch_{i}"));
+        }
+        var arrayJobId = Assert.Single(tasks.Select(t => t.ArrayJobId).Distinct());
+        Assert.Equal(width, tasks.Select(t => t.TaskId).Distinct().Count());
+        // Slurm saw one array of six tasks: the failing ones failed, the others completed.
+        var expected = tasks.Select((t, i) => $"{t.ArrayJobId}_{t.TaskId} {(Fails(i) ? "FAILED" : "COMPLETED")}").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, await ArrayTasksAsync(arrayJobId));
+    }
+
+    [Fact]
+    public async Task Retries_resubmit_only_the_failed_tasks_as_an_array_of_their_own()
+    {
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport);
+        var marks = home.Combine("marks");
+        Directory.CreateDirectory(marks);
+        const int width = 4;
+        bool Flaky(int i) => i % 2 == 1;
+
+        var result = await home.RunAsync(p =>
+        {
+            for (var i = 0; i < width; i++) p.Step(SlurmSteps.FlakyBranch, marks, i, Flaky(i)).Named($"branch_{i}");
+        }, maxParallelism: 2);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Steps.Select(s => $"{s.Name}: {s.Error}")));
+        var runs = await home.Client.Store.ListStepRunsAsync(result.Run.Id);
+        var firstArray = new HashSet<string>();
+        var retried = new HashSet<string>();
+        for (var i = 0; i < width; i++)
+        {
+            var attempts = runs.Where(r => r.Name == $"branch_{i}").OrderBy(r => r.Attempt).ToList();
+            Assert.Equal(Flaky(i) ? 2 : 1, attempts.Count);
+            Assert.Equal(Flaky(i) ? 2 : 1, File.ReadAllLines(Path.Combine(marks, $"branch-{i}")).Length);
+            firstArray.Add(TaskOf(JsonSerializer.Deserialize<StepJob>(attempts[0].Job!, SlurmTestHome.HandleJson)!).ArrayJobId);
+            if (Flaky(i)) retried.Add(JsonSerializer.Deserialize<StepJob>(attempts[1].Job!, SlurmTestHome.HandleJson)!.JobId.Split('_')[0]);
+        }
+        var first = Assert.Single(firstArray);
+        Assert.Equal(width, (await ArrayTasksAsync(first)).Count);
+        // The retries went to Slurm anew (as one array when they failed close enough together to be gathered), holding the failed branches only.
+        Assert.DoesNotContain(first, retried);
+        Assert.Equal(Enumerable.Range(0, width).Count(Flaky), (await ArrayTasksAsync(string.Join(',', retried))).Count);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_run_cancels_every_task_of_its_job_array()
+    {
+        // Held: no task can start or end, so all of them are in Slurm when the run is cancelled.
+        await using var home = await SlurmTestHome.OpenAsync(cluster, transport, new Dictionary<string, string> { ["hold"] = "true" });
+        const int width = 4;
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        var run = home.RunAsync(p =>
+        {
+            for (var i = 0; i < width; i++) p.Step(SlurmSteps.Nap, 300 + i);
+        }, observer, maxParallelism: 2, cancellationToken: stop.Token);
+
+        using var timeout = new CancellationTokenSource(Patience);
+        while (!run.IsCompleted && observer.Changes.Count(c => c.Status == ExecutionStatus.Pending) < width)
+            await Task.Delay(100, timeout.Token);
+        await stop.CancelAsync();
+        var result = await run.WaitAsync(Patience);
+
+        Assert.All(result.Steps, s => Assert.Equal(ExecutionStatus.Cancelled, s.Status));
+        var jobs = new List<StepJob>();
+        foreach (var step in result.Steps) jobs.Add(await home.JobOfAsync(result, step.Name));
+        var arrayJobId = Assert.Single(jobs.Select(j => TaskOf(j).ArrayJobId).Distinct());
+        Assert.Empty(await ActiveTasksAsync(arrayJobId));
+        // What Slurm keeps of the array is cancelled (an array whose tasks were all cancelled before starting is one record).
+        var left = await ArrayTasksAsync(arrayJobId);
+        Assert.NotEmpty(left);
+        Assert.All(left, t => Assert.EndsWith(" CANCELLED", t));
+    }
+
+    [Fact]
+    public async Task Array_tasks_are_found_again_after_a_restart_and_cancelled_one_at_a_time()
+    {
+        using var dir = new TempDirectory("strata-slurm-array-restart");
+        var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
+        var values = SlurmTestHome.OperatorConfig(cluster, transport, dir.Combine("work"));
+        if (values.ContainsKey("token")) values["token"] = cluster.Jwt;
+        var context = new StepOperatorContext(new StrataHome(dir.Combine("home")), new LocalArtifactStore(dir.Combine("artifacts")) { Shared = true });
+        StepOperator Create() => flavor.Create(flavor.Schema.Bind(values), context);
+        var runId = Guid.CreateVersion7().ToString();
+        StepLaunch Launch(int i) => new()
+        {
+            Pipeline = "restart", RunId = runId, RunName = "restart-1", StepName = $"nap_{i}", StepDefinition = "Tests.Nap",
+            StepRunId = Guid.CreateVersion7().ToString(), Command = ["/bin/sh", "-c", "echo started $0; exec sleep 300", $"{i}"],
+            Environment = new Dictionary<string, string>(), Settings = flavor.Schema.Bind(values),
+            Resources = new StepResources(Cpus: 1, MemoryBytes: 100L * 1024 * 1024), Timeout = TimeSpan.FromSeconds(90), ManifestUri = "unused",
+        };
+        var launches = new[] { Launch(0), Launch(1) };
+
+        var first = Create();
+        var stored = (await first.SubmitManyAsync(launches)).Select(j => JsonSerializer.Serialize(j, SlurmTestHome.HandleJson)).ToList();
+        await first.DisposeAsync();
+
+        // The orchestrator restarts: a new operator, the handles from the store.
+        var second = Create();
+        var jobs = stored.Select(s => JsonSerializer.Deserialize<StepJob>(s, SlurmTestHome.HandleJson)!).ToList();
+        Assert.Single(jobs.Select(j => TaskOf(j).ArrayJobId).Distinct());
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            Assert.Equal(StepJobState.Running, (await WaitForAsync(second, jobs[i], s => s.State != StepJobState.Queued)).State);
+            using var logs = new CancellationTokenSource(Patience);
+            await foreach (var line in second.StreamLogsAsync(jobs[i], logs.Token))
+            {
+                Assert.Equal($"started {i}", line);
+                break;
+            }
+            // Submitting the same step run again finds its task instead of starting another job.
+            Assert.Equal(jobs[i].JobId, (await second.SubmitAsync(launches[i])).JobId);
+        }
+
+        // Cancelling one task leaves the other running.
+        await second.CancelAsync(jobs[0]);
+        Assert.Equal(StepJobState.Cancelled, (await WaitForAsync(second, jobs[0], s => s.IsFinished)).State);
+        Assert.Equal(StepJobState.Running, (await second.GetStatusAsync(jobs[1])).State);
+        Assert.Equal([jobs[1].JobId + " RUNNING"], await ActiveTasksAsync(string.Join(',', jobs.Select(j => j.JobId))));
+
+        await second.CancelAsync(jobs[1]);
+        Assert.Equal(StepJobState.Cancelled, (await WaitForAsync(second, jobs[1], s => s.IsFinished)).State);
+        foreach (var job in jobs) await second.CleanupAsync(job);
+        await second.DisposeAsync();
     }
 
     private async Task<string> ScontrolAsync(string jobId)
@@ -254,7 +447,7 @@ public sealed class SlurmCliStepOperatorTests(SlurmCluster cluster) : SlurmStepO
         var pendingAtOnce = 0;
         while (!run.IsCompleted && !timeout.IsCancellationRequested)
         {
-            var (_, output) = await Cluster.SlurmAsync("squeue", "--noheader", "--states=PENDING", "--format=%j %r");
+            var (_, output) = await Cluster.SlurmAsync("squeue", "--noheader", "--array", "--states=PENDING", "--format=%j %r");
             var ours = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("-nap", StringComparison.Ordinal) && l.Contains("JobHeldUser", StringComparison.Ordinal));
             pendingAtOnce = Math.Max(pendingAtOnce, ours);
             if (pendingAtOnce >= width) break;

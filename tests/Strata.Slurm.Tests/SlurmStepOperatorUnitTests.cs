@@ -314,6 +314,7 @@ public sealed class SlurmJobMonitorTests
         public Task<SlurmJobState?> GetJobAsync(string jobId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task CancelAsync(string jobId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<int?> GetMaxArraySizeAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 
     [Fact]
@@ -341,5 +342,74 @@ public sealed class SlurmJobMonitorTests
         monitor.Invalidate();
         await monitor.GetAsync("3", CancellationToken.None);
         Assert.DoesNotContain("10", transport.Asked[^1]);
+    }
+}
+
+/// <summary>How the operator groups launches into job arrays; Slurm itself is played by a transport that records what it is sent.</summary>
+public sealed class SlurmJobArrayGroupingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("strata-slurm-arrays");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Accepts every submission with the next job id, reports a MaxArraySize of 2, and knows no jobs.</summary>
+    private sealed class RecordingTransport : ISlurmTransport
+    {
+        private int _next = 100;
+        public List<SlurmJobSpec> Submitted { get; } = [];
+
+        public Task<string> SubmitAsync(SlurmJobSpec spec, CancellationToken cancellationToken = default)
+        {
+            spec.Validate();
+            lock (Submitted) Submitted.Add(spec);
+            return Task.FromResult(Interlocked.Increment(ref _next).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        public Task<int?> GetMaxArraySizeAsync(CancellationToken cancellationToken = default) => Task.FromResult<int?>(2);
+        public Task<SlurmJobState?> GetJobAsync(string jobId, CancellationToken cancellationToken = default) => Task.FromResult<SlurmJobState?>(null);
+        public Task<IReadOnlyDictionary<string, SlurmJobState>> GetJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyDictionary<string, SlurmJobState>>(new Dictionary<string, SlurmJobState>());
+        public Task<IReadOnlyList<SlurmJobState>> FindJobsByNameAsync(string name, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<SlurmJobState>>([]);
+        public Task CancelAsync(string jobId, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    }
+
+    private static StepLaunch Launch(string step, string definition, SlurmStepOperatorSettings settings, StepResources? resources = null) => new()
+    {
+        Pipeline = "fan", RunId = "run-1", RunName = "fan-1", StepName = step, StepDefinition = definition, StepRunId = Guid.CreateVersion7().ToString(),
+        Command = ["dotnet", "App.dll", "strata-step", "--manifest", $"/shared/{step}/manifest.json"], Environment = new Dictionary<string, string>(),
+        Settings = settings, Resources = resources ?? StepResources.None, ManifestUri = $"/shared/{step}/manifest.json",
+    };
+
+    [Fact]
+    public async Task Launches_that_share_everything_sbatch_sees_become_arrays_split_at_MaxArraySize_and_the_others_single_jobs()
+    {
+        var transport = new RecordingTransport();
+        var config = new SlurmStepOperatorConfig { WorkDir = _dir.Combine("work"), Partition = "debug" };
+        await using var op = new SlurmStepOperator(config, transport);
+        var settings = new SlurmStepOperatorSettings { Partition = "debug" };
+        var launches = new List<StepLaunch>();
+        for (var i = 0; i < 5; i++) launches.Add(Launch($"branch_{i}", "App.Branch", settings));
+        launches.Add(Launch("other", "App.Other", settings));                                                  // another step
+        launches.Add(Launch("big", "App.Branch", settings, new StepResources(Cpus: 4)));                       // other resources
+        launches.Add(Launch("gpu", "App.Branch", new SlurmStepOperatorSettings { Partition = "gpu" }));        // other settings
+
+        var jobs = await op.SubmitManyAsync(launches);
+
+        // Five branches at a MaxArraySize of 2: arrays of 2, 2 and a single job; the three that differ go alone.
+        Assert.Equal([2, 2, null, null, null, null], transport.Submitted.Select(s => s.ArrayTasks));
+        Assert.Equal(["101_0", "101_1", "102_0", "102_1", "103", "104", "105", "106"], jobs.Select(j => j.JobId));
+        Assert.Equal(launches.Select(l => l.StepRunId), jobs.Select(j => j.StepRunId));
+        Assert.All(transport.Submitted.Take(2), s => Assert.EndsWith("/%A_%a.out", s.StandardOutput));
+        for (var i = 0; i < 4; i++)
+        {
+            // Each task has its step's own directory, script and recorded task id, as a job of its own would.
+            var dir = jobs[i].Data["step_dir"];
+            Assert.Equal(jobs[i].JobId, (await File.ReadAllTextAsync(Path.Combine(dir, "job_id"))).Trim());
+            Assert.Contains($"/shared/branch_{i}/manifest.json", await File.ReadAllTextAsync(Path.Combine(dir, "job.sh")));
+            Assert.Contains($"  {i % 2}) dir={dir} ;;", transport.Submitted[i / 2].Script);
+        }
+        Assert.Equal(TimeSpan.FromMilliseconds(250), op.SubmitWindow);
+        Assert.Null(new SlurmStepOperator(new SlurmStepOperatorConfig { WorkDir = "/w", MaxJobs = 3 }, transport).SubmitWindow);
     }
 }

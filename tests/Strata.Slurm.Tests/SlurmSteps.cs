@@ -37,6 +37,28 @@ public static class SlurmSteps
         return seconds;
     }
 
+    /// <summary>One branch of a fan-out: fails on purpose when <paramref name="fail"/> is set, else adds its index to the sum.</summary>
+    [Step(StepOperator = Operator)]
+    public static int Branch(int[] numbers, int index, bool fail)
+    {
+        Console.WriteLine($"branch {index} in array task {Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID")}_" +
+            Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID"));
+        if (fail) throw new InvalidOperationException($"branch {index} failed on purpose");
+        return numbers.Sum() + index;
+    }
+
+    /// <summary>Fails its first attempt when <paramref name="flaky"/> is set (it remembers attempts in <paramref name="marks"/>), then succeeds.</summary>
+    [Step(StepOperator = Operator, Retries = 1, RetryDelay = "100ms")]
+    public static int FlakyBranch(string marks, int index, bool flaky)
+    {
+        var mark = Path.Combine(marks, $"branch-{index}");
+        var tried = File.Exists(mark);
+        File.AppendAllText(mark, "attempt\n");
+        Console.WriteLine($"branch {index}, attempt {(tried ? 2 : 1)}");
+        if (flaky && !tried) throw new InvalidOperationException($"branch {index} failed its first attempt on purpose");
+        return index;
+    }
+
     /// <summary>Reports what the job saw of its secret (a hash, never the value) and the mode of its environment file.</summary>
     [Step(StepOperator = Operator, Secrets = ["api"])]
     public static string SecretCheck(int unused)

@@ -112,10 +112,48 @@ public sealed class SlurmStateTests
     [Fact]
     public void Squeue_lines_parse_with_raw_exit_codes()
     {
-        var jobs = SlurmCliTransport.ParseSqueue("2|rt1|FAILED|NonZeroExitCode|512|\n4|rt3|PENDING|JobHeldUser|0|\n5_1|arr|RUNNING|None|0|\n").ToList();
+        var jobs = SlurmCliTransport.ParseSqueue(
+            "2|2|N/A|rt1|FAILED|NonZeroExitCode|512|\n4|4|N/A|rt3|PENDING|JobHeldUser|0|\n5+0|5|N/A|het|RUNNING|None|0|\n").ToList();
         Assert.Equal(2, jobs.Count);
-        Assert.Equal((SlurmJobPhase.Failed, 2), (jobs[0].Phase, jobs[0].ExitCode!.Value));
-        Assert.Equal((SlurmJobPhase.Pending, "JobHeldUser"), (jobs[1].Phase, jobs[1].Reason!));
+        Assert.Equal(("2", SlurmJobPhase.Failed, 2), (jobs[0].JobId, jobs[0].Phase, jobs[0].ExitCode!.Value));
+        Assert.Equal(("4", SlurmJobPhase.Pending, "JobHeldUser"), (jobs[1].JobId, jobs[1].Phase, jobs[1].Reason!));
+    }
+
+    [Fact]
+    public void Array_tasks_go_by_array_job_id_and_task_id_in_squeue_scontrol_and_rest_answers()
+    {
+        // squeue --array: task 3 of array 7 ran as job 7 itself, task 1 as job 9.
+        var squeue = SlurmCliTransport.ParseSqueue("9|7|1|arr|FAILED|NonZeroExitCode|256|\n7|7|3|arr|RUNNING|None|0|\n").ToList();
+        Assert.Equal(["7_1", "7_3"], squeue.Select(j => j.JobId));
+        Assert.Equal("7_2", SlurmCliTransport.ParseScontrolJob("JobId=8 ArrayJobId=7 ArrayTaskId=2 JobName=arr JobState=RUNNING Reason=None")!.JobId);
+        using var doc = JsonDocument.Parse("""
+            {"jobs":[{"job_id":9,"array_job_id":7,"array_task_id":1,"array_task_string":"","name":"arr","job_state":"FAILED","exit_code":256},
+                     {"job_id":7,"array_job_id":7,"array_task_id":4294967294,"array_task_string":"2-4,6","name":"arr","job_state":"PENDING",
+                      "state_reason":"JobHeldUser","exit_code":0},
+                     {"job_id":3,"array_job_id":0,"name":"plain","job_state":"RUNNING","exit_code":0}]}
+            """);
+        var rest = SlurmRestTransport.Jobs(doc.RootElement).ToList();
+        Assert.Equal(["7_1", "7_2", "7_3", "7_4", "7_6", "3"], rest.Select(j => j.JobId));
+        Assert.Equal("JobHeldUser", rest[1].Reason);
+        Assert.Equal([0L, 2, 4, 10, 11], SlurmRestTransport.TaskIds("0-4:2,10-11%2"));
+        Assert.Equal("1234_7", SlurmJobIds.Check("1234_7"));
+        Assert.Throws<SlurmException>(() => SlurmJobIds.Check("1234_"));
+        Assert.Equal(1001, SlurmCliTransport.ParseMaxArraySize("MaxArraySize            = 1001\nMaxJobCount = 10000\n"));
+    }
+
+    [Fact]
+    public void A_job_array_is_submitted_with_its_task_range_and_runs_each_tasks_own_script_with_its_output()
+    {
+        var spec = new SlurmJobSpec { Name = "arr", Script = "true", ArrayTasks = 3, StandardOutput = "/w/array-1/%A_%a.out" };
+        Assert.Contains("--array=0-2", SlurmCliTransport.SbatchArguments(spec));
+        var launch = new StepLaunch
+        {
+            Pipeline = "p", RunId = "r", RunName = "run-1", StepName = "branch", StepRunId = "s1", Command = ["true"],
+            Environment = new Dictionary<string, string>(), Settings = new SlurmStepOperatorSettings(), ManifestUri = "m",
+        };
+        var script = SlurmStepJob.ArrayScript(launch, ["/w/a", "/w/b c"]);
+        Assert.Contains("  0) dir=/w/a ;;\n  1) dir='/w/b c' ;;\n", script);
+        Assert.Contains("exec >\"$dir/stdout.log\" 2>\"$dir/stderr.log\" || exit 3\nexec /bin/bash \"$dir/job.sh\"\n", script);
     }
 
     [Fact]

@@ -58,7 +58,10 @@ internal sealed class LocalOrchestrator(
             foreach (var node in pipeline.Nodes)
             {
                 var upstream = node.Upstream.Select(u => tasks[u]).ToArray();
-                tasks[node] = RunNodeAsync(context, node, upstream, gate, cancel.Token);
+                // A step on an operator that gathers launches (StepOperator.SubmitWindow) takes no slot: the gate bounds the steps this
+                // machine works on, and a fan-out must reach the operator whole to be submitted as one (the operator bounds its jobs).
+                var gathers = plans[node].Operator?.SubmitWindow is not null;
+                tasks[node] = RunNodeAsync(context, node, upstream, gathers ? null : gate, cancel.Token);
             }
             outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
             await context.StopUnclaimedAsync().ConfigureAwait(false);
@@ -109,7 +112,7 @@ internal sealed class LocalOrchestrator(
         }
     }
 
-    private static async Task<StepOutcome> RunNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim gate,
+    private static async Task<StepOutcome> RunNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim? gate,
         CancellationToken cancellationToken)
     {
         StepOutcome[] inputs;
@@ -131,6 +134,7 @@ internal sealed class LocalOrchestrator(
         }
         if (cancellationToken.IsCancellationRequested)
             return context.RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled");
+        if (gate is null) return await context.ExecuteAsync(node, cancellationToken).ConfigureAwait(false);
         try
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -42,6 +42,7 @@ internal sealed class RemoteStepLauncher(StepPlan plan, string? image, IMetadata
             StepName = invocation.Node.Name,
             StepRunId = invocation.StepRunId,
             Attempt = invocation.Attempt,
+            StepDefinition = invocation.Node.Definition.FullName,
             Command = command,
             Environment = new Dictionary<string, string>
             {

@@ -44,7 +44,9 @@ internal sealed class StepJobFollower(StepOperator op, StepJob job, TimeProvider
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
         try
         {
-            return await op.SubmitAsync(launch, linked.Token).ConfigureAwait(false);
+            return op.SubmitWindow is { } window
+                ? await op.GathererFor(window, time).SubmitAsync(launch, linked.Token).ConfigureAwait(false)
+                : await op.SubmitAsync(launch, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

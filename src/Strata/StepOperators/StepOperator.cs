@@ -32,6 +32,36 @@ public abstract class StepOperator : IAsyncDisposable
     /// <summary>Starts a job that runs <see cref="StepLaunch.Command"/>.</summary>
     public abstract Task<StepJob> SubmitAsync(StepLaunch launch, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// How long the orchestrator gathers launches for this operator before handing them over together to
+    /// <see cref="SubmitManyAsync"/>: it waits until no new launch has come for this long (and at most ten times this long
+    /// after the first). Null: every launch goes alone to <see cref="SubmitAsync"/> at once. A step on an operator that
+    /// gathers does not take one of the run's parallelism slots, so a fan-out reaches the operator whole; the operator
+    /// bounds its own jobs. <value>Default: null.</value>
+    /// </summary>
+    public virtual TimeSpan? SubmitWindow => null;
+
+    /// <summary>
+    /// Starts jobs for several launches at once (a backend that can submit them as one request, such as a Slurm job array,
+    /// does so) and returns their handles in the order of <paramref name="launches"/>. Each handle is the handle of its
+    /// own launch, exactly as <see cref="SubmitAsync"/> would return it: status, cancel, logs and cleanup work per launch.
+    /// <value>Default: submits the launches one by one through <see cref="SubmitAsync"/>.</value>
+    /// </summary>
+    /// <remarks>
+    /// When this throws, the caller submits each launch again alone through <see cref="SubmitAsync"/>, so every step gets
+    /// its own outcome; since submission is idempotent per step run, launches that did reach the backend are found, not
+    /// started twice.
+    /// </remarks>
+    public virtual async Task<IReadOnlyList<StepJob>> SubmitManyAsync(IReadOnlyList<StepLaunch> launches,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(launches);
+        var jobs = new List<StepJob>(launches.Count);
+        foreach (var launch in launches)
+            jobs.Add(await SubmitAsync(launch, cancellationToken).ConfigureAwait(false));
+        return jobs;
+    }
+
     public abstract Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default);
 
     /// <summary>Stops the job and everything it started. Safe to call on a finished job.</summary>
@@ -82,6 +112,12 @@ public abstract class StepOperator : IAsyncDisposable
         }
     }
 
+    private SubmitGatherer? _gatherer;
+
+    /// <summary>The one gatherer of this operator's launches (see <see cref="SubmitWindow"/>).</summary>
+    internal SubmitGatherer GathererFor(TimeSpan window, TimeProvider time) =>
+        LazyInitializer.EnsureInitialized(ref _gatherer, () => new SubmitGatherer(this, window, time));
+
     /// <summary>Releases what the operator holds for the run (clients, pools). Called once when the run that built it ends.</summary>
     public virtual ValueTask DisposeAsync()
     {
@@ -122,6 +158,12 @@ public sealed record StepLaunch
     public required string StepName { get; init; }
     public required string StepRunId { get; init; }
     public int Attempt { get; init; } = 1;
+
+    /// <summary>
+    /// The step's definition (the full name of its method), the same for every node of a fan-out of one step; operators that
+    /// submit launches together (<see cref="StepOperator.SubmitManyAsync"/>) group by it. Null when not known.
+    /// </summary>
+    public string? StepDefinition { get; init; }
 
     /// <summary>The step entrypoint: runs the step from its manifest (e.g. <c>dotnet App.dll strata-step --manifest URI</c>).</summary>
     public required IReadOnlyList<string> Command { get; init; }

@@ -15,7 +15,7 @@ namespace Strata.Bench.Dashboard;
 /// <list type="bullet">
 /// <item>the run page of a 10,000-step run: the server's answer time, and its largest contentful paint in Chromium;</item>
 /// <item>the runs page over a store of 10,000 runs;</item>
-/// <item>the 1000-step chain (P1) run alone, and run with Chromium opening its page (and following it live) while it runs.</item>
+/// <item>the 1000-step chain (P1) run alone, with its page open in Chromium (following it live), and while its page opens.</item>
 /// </list>
 /// </summary>
 internal static partial class Program
@@ -155,54 +155,80 @@ internal static partial class Program
 
     // ---- P1 with the run's page open ----
 
+    private enum Watch { Alone, Open, Opening }
+
+    /// <summary>
+    /// The P1 chain, held at its first step until the page is where it should be, then timed from its release to its end: alone (no page
+    /// on it), open (its page loaded and following it live before the release), and opening (its page opened from the runs page as the
+    /// release happens: the page's first drawing falls inside the run).
+    /// </summary>
     private static async Task<JsonObject> P1Async(string cli, string home, IBrowser browser, int reps)
     {
         const int Steps = 1000;
-        Log($"P1: the {Steps}-step chain alone and with its page open in Chromium");
+        Log($"P1: the {Steps}-step chain alone, with its page open, and while its page opens, in Chromium");
         await using var client = await OpenAsync(home);
         await using var dashboard = await DashboardProcess.StartAsync(cli, home);
         await using var context = await browser.NewContextAsync();
         var tab = await context.NewPageAsync();
-        // As a user would: the dashboard is open on its runs page, and the new run's page is opened from there.
+        // As a user would: the dashboard is open on its runs page, and the run's page is opened from there.
         var runsPage = new Uri(dashboard.Url, "/runs").ToString();
         await tab.GotoAsync(runsPage);
-        var definition = PipelineDefinition.Build(BenchSteps.Chain(Steps), "bench_chain", client.Materializers);
+        var definition = PipelineDefinition.Build(HeldChain.Build(Steps), "bench_chain", client.Materializers);
 
-        async Task<double> RunAsync(bool watched, string name)
+        async Task<double> RunAsync(Watch watch, string name)
         {
+            HeldChain.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var clock = Stopwatch.StartNew();
             var run = client.RunAsync(definition, new RunOptions { NoCache = true, RunName = name, Observer = new Started(started) });
-            Task? opened = null;
-            if (watched)
-            {
-                var id = await started.Task;
-                opened = tab.GotoAsync(new Uri(dashboard.Url, $"/runs/{id}").ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
-            }
+            var page = new Uri(dashboard.Url, $"/runs/{await started.Task}").ToString();
+            if (watch == Watch.Open) await tab.GotoAsync(page);
+            await Task.Delay(TimeSpan.FromMilliseconds(300)); // the held step has started; an open page's live stream is connected
+            var clock = Stopwatch.StartNew();
+            HeldChain.Gate.SetResult();
+            var opening = watch == Watch.Opening ? tab.GotoAsync(page) : Task.CompletedTask;
             var result = await run;
             var seconds = clock.Elapsed.TotalSeconds;
             if (!result.Succeeded) throw new InvalidOperationException($"run {name} {result.Run.Status}: {result.Run.Error}");
-            if (opened is not null)
-            {
-                await opened;
-                await tab.WaitForLoadStateAsync(LoadState.Load);
-                await tab.GotoAsync(runsPage);
-            }
+            await opening;
+            if (watch != Watch.Alone) await tab.GotoAsync(runsPage);
             return seconds;
         }
 
-        await RunAsync(false, "warmup-alone");
-        await RunAsync(true, "warmup-watched");
-        var alone = new List<double>();
-        var watched = new List<double>();
+        foreach (var watch in Enum.GetValues<Watch>()) await RunAsync(watch, $"warmup-{watch}");
+        var times = Enum.GetValues<Watch>().ToDictionary(w => w, _ => new List<double>());
         for (var i = 0; i < reps; i++)
         {
-            // Take turns, starting with each side in alternate rounds, so both see the same load on the shared machine.
-            foreach (var side in i % 2 == 0 ? new[] { false, true } : [true, false])
-                (side ? watched : alone).Add(await RunAsync(side, $"{(side ? "watched" : "alone")}-{i}"));
-            Log($"  rep {i + 1}/{reps}: alone {alone[^1]:0.000} s, watched {watched[^1]:0.000} s");
+            // Take turns, in a rotating order, so each side sees the same load on the shared machine.
+            var order = Enum.GetValues<Watch>().ToArray();
+            foreach (var watch in order.Skip(i % order.Length).Concat(order.Take(i % order.Length)))
+                times[watch].Add(await RunAsync(watch, $"{watch}-{i}".ToLowerInvariant()));
+            Log($"  rep {i + 1}/{reps}: alone {times[Watch.Alone][^1]:0.000} s, page open {times[Watch.Open][^1]:0.000} s, " +
+                $"page opening {times[Watch.Opening][^1]:0.000} s");
         }
-        return new JsonObject { ["steps"] = Steps, ["alone_s"] = Stats.Array(alone), ["watched_s"] = Stats.Array(watched) };
+        return new JsonObject
+        {
+            ["steps"] = Steps, ["alone_s"] = Stats.Array(times[Watch.Alone]), ["open_s"] = Stats.Array(times[Watch.Open]),
+            ["opening_s"] = Stats.Array(times[Watch.Opening]),
+        };
+    }
+
+    /// <summary>The P1 chain whose first step waits for <see cref="Gate"/>: the bench starts the clock when it opens it.</summary>
+    public static class HeldChain
+    {
+        public static TaskCompletionSource Gate { get; set; } = new();
+
+        [Step(EnableCache = false)]
+        public static async Task<int> Hold(int x)
+        {
+            await Gate.Task;
+            return x + 1;
+        }
+
+        public static Action<PipelineBuilder> Build(int steps) => p =>
+        {
+            var x = p.Step(Hold, 0);
+            for (var i = 1; i < steps; i++) x = p.Step(BenchSteps.Inc, x);
+        };
     }
 
     /// <summary>Tells the bench the run's id as soon as the run is recorded.</summary>

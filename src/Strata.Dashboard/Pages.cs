@@ -17,7 +17,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
     private const int InlineLimit = 4096;
     private const int ReadersShown = 50;
     private const int LabelledGraphLimit = 500;
-    private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LiveInterval = TimeSpan.FromSeconds(1);
 
     public void Map(IEndpointRouteBuilder app)
     {

@@ -22,6 +22,7 @@ public sealed class CommandLineTests(BrowserFixture browser) : IClassFixture<Bro
         var line = await dashboard.WaitForLineAsync("Strata dashboard: ", TimeSpan.FromMinutes(1));
         var url = new Uri(line["Strata dashboard: ".Length..].Trim());
         Assert.Equal("127.0.0.1", url.Host);
+        Assert.True(dashboard.Nice > 0, $"the dashboard runs at nice {dashboard.Nice}: it should yield the CPU to pipelines");
         var page = await browser.NewPageAsync();
 
         await page.GotoAsync(url.ToString());

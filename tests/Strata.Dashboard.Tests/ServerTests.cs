@@ -102,7 +102,7 @@ public sealed partial class ServerTests : IAsyncLifetime
             while (await reader.ReadLineAsync() is { } line) lines.Enqueue(line);
         });
 
-        await Task.Delay(TimeSpan.FromSeconds(2)); // four live intervals with nothing new: nothing is sent
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // two live intervals and more with nothing new: nothing is sent
         Assert.DoesNotContain(lines, l => l.StartsWith("event:", StringComparison.Ordinal));
 
         await _home.Client.Store.FinishStepRunAsync(step.Id, ExecutionStatus.Completed, DateTimeOffset.UtcNow, null, [], []);

@@ -7,6 +7,22 @@ namespace Strata.Cli.Commands;
 /// <summary><c>strata dashboard</c>: serves the dashboard over the current home's store until Ctrl+C.</summary>
 internal static class DashboardCommand
 {
+    /// <summary>
+    /// The dashboard runs below normal CPU priority: on a machine busy with a pipeline, drawing a page waits for the pipeline's steps, so
+    /// watching a run does not slow it. Lowering one's own priority needs no privilege; where it is refused the dashboard runs as it is.
+    /// </summary>
+    private static void YieldToPipelines()
+    {
+        try
+        {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            self.PriorityClass = System.Diagnostics.ProcessPriorityClass.BelowNormal;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+        }
+    }
+
     public static Command Create()
     {
         var host = new Option<string>("--host")
@@ -38,6 +54,7 @@ internal static class DashboardCommand
             });
             try
             {
+                YieldToPipelines();
                 var home = StrataHome.Resolve();
                 await using var server = await DashboardServer.StartAsync(new DashboardOptions
                 {

@@ -34,6 +34,18 @@ public sealed class StrataCommand : IDisposable
         return new StrataCommand(Process.Start(start)!);
     }
 
+    /// <summary>The process's CPU priority as the kernel holds it (nice: 0 normal, higher yields to others), read from /proc.</summary>
+    public int Nice
+    {
+        get
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            // Fields after the command (which is in parentheses and may hold spaces): state is the 3rd field, nice the 19th.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     public string Out
     {
         get { lock (_out) return string.Join('\n', _out); }

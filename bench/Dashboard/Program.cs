@@ -25,6 +25,7 @@ internal static partial class Program
     private static async Task<int> Main(string[] args)
     {
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        if (args is ["chains", var chainHome]) return await ChainRunner.ServeAsync(chainHome);
         string Arg(string name, string? fallback = null) =>
             args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback ?? throw new ArgumentException($"{name} is required");
         var cli = Arg("--cli");
@@ -166,29 +167,27 @@ internal static partial class Program
     {
         const int Steps = 1000;
         Log($"P1: the {Steps}-step chain alone, with its page open, and while its page opens, in Chromium");
-        await using var client = await OpenAsync(home);
+        await (await OpenAsync(home)).DisposeAsync(); // the store and its default stack exist before the dashboard opens it
         await using var dashboard = await DashboardProcess.StartAsync(cli, home);
+        // The pipeline runs in a process of its own, as a user's does: this one drives the browser, whose events would otherwise
+        // compete with the steps in one process.
+        await using var chains = await ChainRunner.StartAsync(home);
         await using var context = await browser.NewContextAsync();
         var tab = await context.NewPageAsync();
         // As a user would: the dashboard is open on its runs page, and the run's page is opened from there.
         var runsPage = new Uri(dashboard.Url, "/runs").ToString();
         await tab.GotoAsync(runsPage);
-        var definition = PipelineDefinition.Build(HeldChain.Build(Steps), "bench_chain", client.Materializers);
 
         async Task<double> RunAsync(Watch watch, string name)
         {
-            HeldChain.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var run = client.RunAsync(definition, new RunOptions { NoCache = true, RunName = name, Observer = new Started(started) });
-            var page = new Uri(dashboard.Url, $"/runs/{await started.Task}").ToString();
+            var page = new Uri(dashboard.Url, $"/runs/{await chains.BeginAsync(name)}").ToString();
             if (watch == Watch.Open) await tab.GotoAsync(page);
-            await Task.Delay(TimeSpan.FromMilliseconds(300)); // the held step has started; an open page's live stream is connected
-            var clock = Stopwatch.StartNew();
-            HeldChain.Gate.SetResult();
+            // The held step has started, an open page has settled (its live stream connected, the browser done drawing), and the release
+            // falls anywhere in the page's one-second live cycle, as a run's start does for a user watching it.
+            await Task.Delay(TimeSpan.FromMilliseconds(1000 + Random.Shared.Next(1000)));
+            var finished = chains.ReleaseAsync();
             var opening = watch == Watch.Opening ? tab.GotoAsync(page) : Task.CompletedTask;
-            var result = await run;
-            var seconds = clock.Elapsed.TotalSeconds;
-            if (!result.Succeeded) throw new InvalidOperationException($"run {name} {result.Run.Status}: {result.Run.Error}");
+            var seconds = await finished;
             await opening;
             if (watch != Watch.Alone) await tab.GotoAsync(runsPage);
             return seconds;
@@ -212,23 +211,90 @@ internal static partial class Program
         };
     }
 
-    /// <summary>The P1 chain whose first step waits for <see cref="Gate"/>: the bench starts the clock when it opens it.</summary>
-    public static class HeldChain
+    /// <summary>
+    /// <c>DashboardBench chains HOME</c>: runs the P1 chain, held at its first step, once per <c>run NAME</c> line on stdin: answers
+    /// <c>started RUN-ID</c> (<see cref="BeginAsync"/>), waits for <c>go</c> (<see cref="ReleaseAsync"/>), then answers <c>done SECONDS</c>, timed from the release to the run's end.
+    /// </summary>
+    private sealed class ChainRunner(Process process) : IAsyncDisposable
     {
-        public static TaskCompletionSource Gate { get; set; } = new();
+        private const int Steps = 1000;
+        private static TaskCompletionSource _gate = new();
+
+        public static async Task<ChainRunner> StartAsync(string home)
+        {
+            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+            {
+                UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true,
+            };
+            foreach (var a in new[] { typeof(ChainRunner).Assembly.Location, "chains", home }) info.ArgumentList.Add(a);
+            var runner = new ChainRunner(Process.Start(info) ?? throw new InvalidOperationException("the chain runner did not start"));
+            await runner.BeginAsync("warmup-1");
+            await runner.ReleaseAsync();
+            return runner;
+        }
+
+        public async Task<string> BeginAsync(string name)
+        {
+            await process.StandardInput.WriteLineAsync($"run {name}");
+            await process.StandardInput.FlushAsync();
+            return await ReplyAsync("started ");
+        }
+
+        public async Task<double> ReleaseAsync()
+        {
+            await process.StandardInput.WriteLineAsync("go");
+            await process.StandardInput.FlushAsync();
+            return double.Parse(await ReplyAsync("done "), CultureInfo.InvariantCulture);
+        }
+
+        private async Task<string> ReplyAsync(string prefix)
+        {
+            var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the chain runner stopped");
+            if (!line.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidOperationException($"the chain runner said: {line}");
+            return line[prefix.Length..];
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            process.StandardInput.Close();
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+
+        public static async Task<int> ServeAsync(string home)
+        {
+            await using var client = await OpenAsync(home);
+            var definition = PipelineDefinition.Build(Build, "bench_chain", client.Materializers);
+            while (Console.ReadLine() is { } command)
+            {
+                var name = command["run ".Length..];
+                _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var run = client.RunAsync(definition, new RunOptions { NoCache = true, RunName = name, Observer = new Started(started) });
+                Console.WriteLine($"started {await started.Task}");
+                if (Console.ReadLine() != "go") throw new InvalidOperationException("expected go");
+                var clock = Stopwatch.StartNew();
+                _gate.SetResult();
+                var result = await run;
+                var seconds = clock.Elapsed.TotalSeconds;
+                if (!result.Succeeded) throw new InvalidOperationException($"run {name} {result.Run.Status}: {result.Run.Error}");
+                Console.WriteLine($"done {seconds.ToString("R", CultureInfo.InvariantCulture)}");
+            }
+            return 0;
+        }
 
         [Step(EnableCache = false)]
         public static async Task<int> Hold(int x)
         {
-            await Gate.Task;
+            await _gate.Task;
             return x + 1;
         }
 
-        public static Action<PipelineBuilder> Build(int steps) => p =>
+        private static void Build(PipelineBuilder p)
         {
             var x = p.Step(Hold, 0);
-            for (var i = 1; i < steps; i++) x = p.Step(BenchSteps.Inc, x);
-        };
+            for (var i = 1; i < Steps; i++) x = p.Step(BenchSteps.Inc, x);
+        }
     }
 
     /// <summary>Tells the bench the run's id as soon as the run is recorded.</summary>

@@ -184,9 +184,9 @@ internal static partial class Program
             // Both sides load a page here: the run's own (open), or the runs page again (alone, opening). A page Chromium has just
             // loaded keeps it busy for a while whatever the page; the difference is what the run's page and its live stream cost.
             await tab.GotoAsync(watch == Watch.Open ? page : runsPage);
-            // The held step has started, an open page has settled (its live stream connected, the browser done drawing), and the release
-            // falls anywhere in the page's one-second live cycle, as a run's start does for a user watching it.
-            await Task.Delay(TimeSpan.FromMilliseconds(1000 + Random.Shared.Next(1000)));
+            // The held step has started, the page has settled (its live stream connected, the browser done with the load: two seconds),
+            // and the release falls anywhere in the page's one-second live cycle, as a run's start does for a user watching it.
+            await Task.Delay(TimeSpan.FromMilliseconds(2000 + Random.Shared.Next(1000)));
             var finished = chains.ReleaseAsync();
             var opening = watch == Watch.Opening ? tab.GotoAsync(page) : Task.CompletedTask;
             var seconds = await finished;

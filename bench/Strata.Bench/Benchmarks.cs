@@ -245,7 +245,7 @@ internal static class Benchmarks
         var work = context.WorkDir("dashboard");
         var output = Path.Combine(work, "dashboard.json");
         var (exit, _) = await Exec.RunAsync("dotnet", [context.Paths.DashboardBenchDll, "--cli", context.Paths.CliDll, "--work", work, "--out", output,
-            "--reps", $"{context.RepsOr(9)}"], captureOutput: false);
+            "--reps", $"{context.RepsOr(15)}"], captureOutput: false);
         if (exit != 0) throw new InvalidOperationException($"the dashboard benchmark exited with {exit}");
         var d = JsonNode.Parse(await File.ReadAllTextAsync(output))!.AsObject();
         double[] Of(JsonNode node, string key) => node[key]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();

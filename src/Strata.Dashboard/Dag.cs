@@ -14,9 +14,8 @@ internal static class Dag
     public const int MaxColumns = 32;
     private const int NodeWidth = 168, NodeHeight = 36, ColumnGap = 56, RowGap = 14, Margin = 12, MaxLabel = 20;
 
-    private sealed class Node(string key, string label, ExecutionStatus status, string? href, int count)
+    private sealed class Node(string label, ExecutionStatus status, string? href, int count)
     {
-        public string Key { get; } = key;
         public string Label { get; } = label;
         public ExecutionStatus Status { get; } = status;
         public string? Href { get; } = href;
@@ -64,7 +63,7 @@ internal static class Dag
                 foreach (var byStatus in members.GroupBy(s => s.Status).OrderBy(g => g.Key))
                 {
                     var count = byStatus.Count();
-                    var n = new Node($"column{group.Key}:{Html.Status(byStatus.Key)}", count == 1 ? "1 step" : $"{count} steps", byStatus.Key, null, count)
+                    var n = new Node(count == 1 ? "1 step" : $"{count} steps", byStatus.Key, null, count)
                     {
                         Column = group.Key, Aggregated = true,
                     };
@@ -77,7 +76,7 @@ internal static class Dag
                 foreach (var s in members.OrderBy(s => s.Record?.StartedAt ?? s.Record?.FinishedAt ?? DateTimeOffset.MaxValue)
                     .ThenBy(s => s.Name, StringComparer.Ordinal))
                 {
-                    var n = new Node(s.Name, s.Name, s.Status, s.Record is null ? null : "/steps/" + Html.Seg(s.Record.Id), 1) { Column = group.Key };
+                    var n = new Node(s.Name, s.Status, s.Record is null ? null : "/steps/" + Html.Seg(s.Record.Id), 1) { Column = group.Key };
                     nodes.Add(n);
                     nodeOf[s.Name] = n;
                 }

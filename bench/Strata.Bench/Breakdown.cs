@@ -102,6 +102,15 @@ internal sealed class TimedArtifactStore(LocalArtifactStore inner, Timings timin
         return exists;
     }
 
+    /// <summary>How a cached step checks its outputs are still there as written.</summary>
+    public override async Task<bool> VerifyAsync(string path, string contentHash, CancellationToken cancellationToken = default)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var verified = await inner.VerifyAsync(path, contentHash, cancellationToken);
+        timings.Add("artifacts.verify", Stopwatch.GetTimestamp() - start);
+        return verified;
+    }
+
     public override Task DeleteAsync(string path, CancellationToken cancellationToken = default) => inner.DeleteAsync(path, cancellationToken);
     public override string? SingleFilePathOf(string path, string fileName) => inner.SingleFilePathOf(path, fileName);
 

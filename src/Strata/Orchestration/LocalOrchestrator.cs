@@ -52,7 +52,8 @@ internal sealed class LocalOrchestrator(
         StepOutcome[] outcomes;
         try
         {
-            var context = new RunContext(run, pipeline, store, recorder, artifacts, materializers, observer, plans, launcherFor, noCache, prior, _time);
+            var cache = noCache ? null : await CacheIndex.LoadAsync(store, pipeline.Nodes, cancel.Token).ConfigureAwait(false);
+            var context = new RunContext(run, pipeline, recorder, artifacts, materializers, observer, plans, launcherFor, cache, prior, _time);
             using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
             var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
             foreach (var node in pipeline.Nodes)

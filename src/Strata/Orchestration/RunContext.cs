@@ -8,9 +8,9 @@ namespace Strata;
 /// Step-run records go through the run's <see cref="StepRecorder"/>: a step in this process does not wait for its
 /// records to be committed; a step on a step operator waits for its start to be, since its job handle is added to it.
 /// </remarks>
-internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMetadataStore store, StepRecorder recorder, ArtifactStore artifacts,
+internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, StepRecorder recorder, ArtifactStore artifacts,
     MaterializerRegistry materializers, IRunObserver observer, IReadOnlyDictionary<StepNode, StepPlan> plans,
-    Func<StepPlan, IStepLauncher> launcherFor, bool noCache, PriorRun? prior = null, TimeProvider? time = null)
+    Func<StepPlan, IStepLauncher> launcherFor, CacheIndex? cache, PriorRun? prior = null, TimeProvider? time = null)
 {
     private readonly ConcurrentDictionary<StepNode, StepOutcome> _outcomes = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -45,16 +45,16 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
                     done.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
 
-            if (step.EnableCache && !noCache && await FindCacheHitAsync(node.Name, cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
+            if (step.EnableCache && cache is not null && await FindCacheHitAsync(cache, node, cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
             {
                 var now = _time.GetUtcNow();
                 recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, step.FullName, step.CodeVersion, cacheKey,
-                    ExecutionStatus.Cached, now, now, null, hit.StepRun.Id, parametersJson), inputs, [],
+                    ExecutionStatus.Cached, now, now, null, hit.StepRunId, parametersJson), inputs, [],
                     hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 using (var cached = StepActivity(node, stepRunId, plan, attempt: null))
-                    cached?.AddEvent(new ActivityEvent("cache hit", tags: new ActivityTagsCollection { ["strata.cached_from"] = hit.StepRun.Id }));
+                    cached?.AddEvent(new ActivityEvent("cache hit", tags: new ActivityTagsCollection { ["strata.cached_from"] = hit.StepRunId }));
                 StrataTelemetry.StepsCached.Add(1, MetricTags(node));
-                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, _time.GetElapsedTime(clock), $"from step run {hit.StepRun.Id}"));
+                observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, _time.GetElapsedTime(clock), $"from step run {hit.StepRunId}"));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, _time.GetElapsedTime(clock), null,
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
             }
@@ -316,12 +316,12 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, IMe
     }
 
     /// <summary>A cache hit counts only when every output artifact is still in the artifact store as written; otherwise the step runs.</summary>
-    private async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(string step, string cacheKey,
+    private async Task<(string StepRunId, IReadOnlyList<StepArtifactLink> Outputs)?> FindCacheHitAsync(CacheIndex cache, StepNode node, string cacheKey,
         CancellationToken cancellationToken)
     {
-        var hit = await store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false);
+        var hit = await cache.FindAsync(node.Definition, cacheKey, cancellationToken).ConfigureAwait(false);
         if (hit is null) return null;
-        return await OutputsExistAsync(step, hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
+        return await OutputsExistAsync(node.Name, hit.Value.Outputs, cancellationToken).ConfigureAwait(false) ? hit : null;
     }
 
     internal static string Describe(Exception e) =>

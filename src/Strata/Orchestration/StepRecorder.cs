@@ -46,6 +46,7 @@ internal sealed class StepRecorder
     /// <summary>Commits what is still waiting and stops; returns the first write the store refused, if any.</summary>
     public async Task<Exception?> CompleteAsync()
     {
+        _completing = true;
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
         return Failure;
@@ -57,16 +58,35 @@ internal sealed class StepRecorder
             throw new InvalidOperationException("The run's records are complete; no more step-run writes are taken.");
     }
 
+    /// <summary>
+    /// How long writes nobody waits for are gathered before they are committed. Steps that take microseconds each (cached,
+    /// or trivial) then share one transaction instead of each waking the loop and writing the same pages again. It is real
+    /// time, not the run's clock: it only paces the writes, and a test's frozen clock must not hold them back.
+    /// </summary>
+    private static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(2);
+
+    private volatile bool _completing;
+
     private async Task LoopAsync()
     {
         var reader = _queue.Reader;
         var batch = new List<Pending>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (batch.Count < MaxBatch && reader.TryRead(out var next)) batch.Add(next);
+            Take(reader, batch);
+            if (batch.Count < MaxBatch && !_completing && batch.TrueForAll(p => p.Done is null))
+            {
+                await Task.Delay(GatherWindow, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
+                Take(reader, batch);
+            }
             await CommitAsync(batch).ConfigureAwait(false);
             batch.Clear();
         }
+    }
+
+    private static void Take(ChannelReader<Pending> reader, List<Pending> batch)
+    {
+        while (batch.Count < MaxBatch && reader.TryRead(out var next)) batch.Add(next);
     }
 
     private async Task CommitAsync(List<Pending> batch)

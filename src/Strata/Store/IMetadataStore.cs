@@ -99,6 +99,16 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The latest successful step run with this cache key and its outputs, or null.</summary>
     Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The cache entries of one step definition (its full name and code version), read at once before a run looks its steps
+    /// up: of its <paramref name="limit"/> most recently finished successful step runs, the latest of each cache key, with its
+    /// outputs, in no particular order. <c>Complete</c>: there were no more than that, so a key not among them has no entry.
+    /// <value>Default: null, and the run asks <see cref="FindCachedAsync"/> for each step.</value>
+    /// </summary>
+    Task<(IReadOnlyList<CachedStepRun> Entries, bool Complete)?> ListCachedAsync(string stepFullName, string codeVersion, int limit,
+        CancellationToken cancellationToken = default) =>
+        Task.FromResult<(IReadOnlyList<CachedStepRun>, bool)?>(null);
+
     Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>The outputs of these step runs.</summary>

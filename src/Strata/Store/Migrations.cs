@@ -59,6 +59,10 @@ internal static class Migrations
         """
         ALTER TABLE runs ADD COLUMN graph TEXT;
         """,
+        // 5: the step runs of one step definition, which a run reads its cache entries from at once (ListCachedAsync).
+        """
+        CREATE INDEX step_runs_definition ON step_runs (step_full_name, code_version, status, finished_at);
+        """,
     ];
 
     public static int Latest => All.Count;

@@ -88,5 +88,8 @@ public sealed record ArtifactRecord(
 /// <summary>An artifact as one step saw it: the output it produced or the input it consumed, by name.</summary>
 public sealed record StepArtifactLink(string StepRunId, string Name, ArtifactRecord Artifact);
 
+/// <summary>A cache entry: the latest successful step run with <see cref="CacheKey"/>, and its outputs.</summary>
+public sealed record CachedStepRun(string CacheKey, string StepRunId, IReadOnlyList<StepArtifactLink> Outputs);
+
 /// <summary>A named set of secret values. <see cref="Payload"/> is encrypted; <see cref="Keys"/> are the key names only.</summary>
 public sealed record SecretRecord(string Id, string Name, IReadOnlyList<string> Keys, string Payload, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

@@ -25,6 +25,15 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// A connection for the reads a run makes once per step (the cache lookup), whose statements it may keep prepared; give
+    /// it back with <see cref="ReturnReaderAsync"/>. The default opens a connection as any read does.
+    /// </summary>
+    protected virtual Task<DbConnection> RentReaderAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
+    /// <summary>Takes back a connection from <see cref="RentReaderAsync"/>; the default closes it.</summary>
+    protected virtual ValueTask ReturnReaderAsync(DbConnection connection) => connection.DisposeAsync();
+
     // ---- schema ----
 
     protected async Task MigrateAsync(CancellationToken cancellationToken)
@@ -470,14 +479,67 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         r.IsDBNull(9) ? null : r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10), r.GetString(11),
         Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture), r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14));
 
+    // One statement for the step run and its outputs: a run asks this once for every cached step, so it is kept prepared.
+    private static readonly string FindCachedSql = $"SELECT {PrefixedStepColumns}, l.name, {ArtifactColumns} FROM step_runs s " +
+        "LEFT JOIN step_outputs l ON l.step_run_id = s.id LEFT JOIN artifacts a ON a.id = l.artifact_id " +
+        "WHERE s.id = (SELECT id FROM step_runs WHERE cache_key = @k AND status = 'completed' ORDER BY finished_at DESC LIMIT 1) ORDER BY l.name";
+
     public async Task<(StepRunRecord StepRun, IReadOnlyList<StepArtifactLink> Outputs)?> FindCachedAsync(string cacheKey,
         CancellationToken cancellationToken = default)
     {
-        var hits = await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE cache_key = @k AND status = 'completed' ORDER BY finished_at DESC LIMIT 1",
-            ReadStepRun, cancellationToken, ("k", cacheKey)).ConfigureAwait(false);
-        if (hits.Count == 0) return null;
-        var outputs = await LinksAsync("step_outputs", "l.step_run_id = @x", cancellationToken, ("x", hits[0].Id)).ConfigureAwait(false);
-        return (hits[0], outputs);
+        var connection = await RentReaderAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var reader = await ReaderAsync(connection, null, FindCachedSql, cancellationToken, ("k", cacheKey)).ConfigureAwait(false);
+            StepRunRecord? stepRun = null;
+            var outputs = new List<StepArtifactLink>();
+            const int output = 15; // after the step run's columns
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                stepRun ??= ReadStepRun(reader);
+                if (!reader.IsDBNull(output)) outputs.Add(new StepArtifactLink(stepRun.Id, reader.GetString(output), ReadArtifact(reader, output + 1)));
+            }
+            return stepRun is null ? null : (stepRun, outputs);
+        }
+        finally
+        {
+            await ReturnReaderAsync(connection).ConfigureAwait(false);
+        }
+    }
+
+    // The most recently finished successful step runs of one definition (the index has them in that order), with their outputs.
+    // No ORDER BY over the join: the rows are grouped here, which costs less than the database sorting every column.
+    private static readonly string ListCachedSql = $"SELECT s.cache_key, s.id, s.finished_at, l.name, {ArtifactColumns} FROM (" +
+        "SELECT id, cache_key, finished_at FROM step_runs WHERE step_full_name = @f AND code_version = @v AND status = 'completed' " +
+        "AND cache_key IS NOT NULL ORDER BY finished_at DESC LIMIT @limit) s " +
+        "LEFT JOIN step_outputs l ON l.step_run_id = s.id LEFT JOIN artifacts a ON a.id = l.artifact_id";
+
+    public async Task<(IReadOnlyList<CachedStepRun> Entries, bool Complete)?> ListCachedAsync(string stepFullName, string codeVersion, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        // Per key the latest step run (finished_at is written in one sortable form), and each step run's outputs.
+        var latest = new Dictionary<string, (string FinishedAt, string Id, List<StepArtifactLink> Outputs)>(StringComparer.Ordinal);
+        var stepRuns = new HashSet<string>(StringComparer.Ordinal);
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await ReaderAsync(connection, null, ListCachedSql, cancellationToken, ("f", stepFullName), ("v", codeVersion),
+            ("limit", limit)).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (key, id, finishedAt) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+                stepRuns.Add(id);
+                if (!latest.TryGetValue(key, out var entry) || (entry.Id != id && string.CompareOrdinal(finishedAt, entry.FinishedAt) > 0))
+                    latest[key] = entry = (finishedAt, id, []);
+                if (entry.Id == id && !reader.IsDBNull(3)) entry.Outputs.Add(new StepArtifactLink(id, reader.GetString(3), ReadArtifact(reader, 4)));
+            }
+        }
+        var entries = new List<CachedStepRun>(latest.Count);
+        foreach (var (key, (_, id, outputs)) in latest)
+        {
+            if (outputs.Count > 1) outputs.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            entries.Add(new CachedStepRun(key, id, outputs));
+        }
+        return (entries, stepRuns.Count < limit);
     }
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(string runId, CancellationToken cancellationToken = default) =>

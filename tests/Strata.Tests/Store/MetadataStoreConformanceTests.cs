@@ -475,6 +475,41 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         Assert.Null(await Store.FindCachedAsync("key-3"));
     }
 
+    [Fact]
+    public async Task ListCached_gives_the_latest_completed_step_run_of_each_key_of_one_step_definition()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        async Task FinishAsync(string id, string name, string key, int at, ExecutionStatus status = ExecutionStatus.Completed, params string[] outputs)
+        {
+            await Store.CreateStepRunAsync(StepRun(id, "run-1", name, key, at), []);
+            await Store.FinishStepRunAsync(id, status, At(at + 1), null, outputs.Select(o => Artifact($"{id}-{o}", id, o)).ToArray(),
+                outputs.Select(o => (o, $"{id}-{o}")).ToArray());
+        }
+        await FinishAsync("a-old", "train", "key-a", 1, outputs: "model");
+        await FinishAsync("a-new", "train", "key-a", 3, outputs: ["model", "metrics"]);
+        await FinishAsync("a-failed", "train", "key-a", 5, ExecutionStatus.Failed);
+        await FinishAsync("b", "train", "key-b", 7);
+        await FinishAsync("other", "evaluate", "key-c", 9, outputs: "score");
+
+        var listed = await Store.ListCachedAsync("App.Steps.train", "code-v1", limit: 10);
+        Assert.NotNull(listed);
+        Assert.True(listed.Value.Complete);
+        var byKey = listed.Value.Entries.ToDictionary(e => e.CacheKey);
+        Assert.Equal(["key-a", "key-b"], byKey.Keys.Order());
+        Assert.Equal("a-new", byKey["key-a"].StepRunId);
+        Assert.Equal([new StepArtifactLink("a-new", "metrics", Artifact("a-new-metrics", "a-new", "metrics")),
+            new StepArtifactLink("a-new", "model", Artifact("a-new-model", "a-new", "model"))], byKey["key-a"].Outputs);
+        Assert.Empty(byKey["key-b"].Outputs);
+        Assert.Equal((await Store.FindCachedAsync("key-a"))!.Value.Outputs, byKey["key-a"].Outputs);
+
+        Assert.Empty((await Store.ListCachedAsync("App.Steps.train", "code-v2", limit: 10))!.Value.Entries);
+        var first = (await Store.ListCachedAsync("App.Steps.train", "code-v1", limit: 1))!.Value;
+        Assert.False(first.Complete); // more step runs than were read: a key not listed may still have an entry
+        Assert.Equal(["b"], first.Entries.Select(e => e.StepRunId)); // the most recently finished
+        Assert.False((await Store.ListCachedAsync("App.Steps.train", "code-v1", limit: 3))!.Value.Complete);
+        Assert.True((await Store.ListCachedAsync("App.Steps.train", "code-v1", limit: 4))!.Value.Complete);
+    }
+
     // ---- artifacts ----
 
     [Fact]

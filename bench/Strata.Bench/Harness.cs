@@ -209,6 +209,14 @@ internal static class Exec
 
     /// <summary>Flushes dirty pages so the next timed write does not pay for the previous one's writeback.</summary>
     public static Task SyncAsync() => RunAsync("sync", [], captureOutput: false);
+
+    /// <summary>The bytes a directory takes on disk, as `du` counts them (allocated blocks, not file lengths).</summary>
+    public static async Task<long> DiskUsageAsync(string directory)
+    {
+        var (exit, output) = await RunAsync("du", ["-s", "-B1", directory], captureOutput: true);
+        if (exit != 0) throw new InvalidOperationException($"du -s {directory} exited with {exit}");
+        return long.Parse(output.Split('\t')[0], CultureInfo.InvariantCulture);
+    }
 }
 
 internal static class Json

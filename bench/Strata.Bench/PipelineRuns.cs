@@ -102,7 +102,8 @@ internal static class PipelineRuns
 
     /// <summary>
     /// P5: the fan-out/fan-in pipeline planned (built and validated) and run once, cold for this size but after a small
-    /// warm-up pipeline in another home; then 100 other runs (10-step chains) so the store holds 101 runs.
+    /// warm-up pipeline in another home; then once more with every step from the cache (P6 at this size); then 100 other
+    /// runs (10-step chains) so the store holds 102 runs.
     /// </summary>
     public static async Task ScaleAsync(Dictionary<string, string> args)
     {
@@ -122,6 +123,15 @@ internal static class PipelineRuns
             self.Refresh();
             var peak = self.PeakWorkingSet64;
             await CheckLastAsync(result, steps);
+            // P6 at this size: the same pipeline again, every step from the cache the run above filled.
+            var (cachedBuild, cachedRun, cached) = await TimeRunAsync(client, "fanout_fanin", steps, noCache: false, "scale-cached");
+            if (cached.Steps.Any(s => s.Status != ExecutionStatus.Cached))
+                throw new InvalidOperationException($"cached rerun: {cached.Steps.Count(s => s.Status != ExecutionStatus.Cached)} steps were not cached");
+            Console.Error.WriteLine($"    cached rerun: {cachedBuild + cachedRun:0.000} s");
+            var home = new StrataHome(args["home"]);
+            var storeBytes = new[] { "", "-wal" }.Select(suffix => new FileInfo(home.DatabasePath + suffix))
+                .Sum(f => f.Exists ? f.Length : 0);
+            var artifactBytes = await Exec.DiskUsageAsync(home.ArtifactsPath);
             for (var i = 0; i < others; i++)
                 await TimeRunAsync(client, "chain", 10, noCache: true, $"other-{i:000}");
             Child.Finish(args, new JsonObject
@@ -129,6 +139,7 @@ internal static class PipelineRuns
                 ["steps"] = steps, ["open_s"] = open, ["build_s"] = build, ["run_s"] = run, ["total_s"] = build + run,
                 ["us_per_step"] = (build + run) / steps * 1e6, ["run_name"] = result.Run.Name, ["run_id"] = result.Run.Id,
                 ["peak_after_run_bytes"] = peak, ["other_runs"] = others,
+                ["cached_s"] = cachedBuild + cachedRun, ["store_bytes"] = storeBytes, ["artifact_bytes"] = artifactBytes,
             });
         }
     }

@@ -92,7 +92,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             var connection = new SqliteConnection(_connectionString);
             await connection.OpenAsync().ConfigureAwait(false);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
             await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
             KeepPrepared(connection);
             _writer = connection;
@@ -135,33 +135,6 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             return;
         }
         foreach (var write in succeeded) write.Done.TrySetResult();
-        if (++_commitsSinceCheckpoint >= CommitsPerCheckpoint && _checkpoint.IsCompleted)
-        {
-            _commitsSinceCheckpoint = 0;
-            _checkpoint = Task.Run(CheckpointAsync);
-        }
-    }
-
-    // The writer does not checkpoint the write-ahead log itself (SQLite would, every 1000 pages, inside a commit, waiting for
-    // two fsyncs): every CommitsPerCheckpoint commits a passive checkpoint runs on its own connection beside the writes, so a
-    // run's records are not held up by the disk. A short process that writes less leaves it to the last connection's close.
-    private const int CommitsPerCheckpoint = 32;
-    private int _commitsSinceCheckpoint;
-    private Task _checkpoint = Task.CompletedTask;
-
-    private async Task CheckpointAsync()
-    {
-        try
-        {
-            await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
-            await using var checkpoint = connection.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-            await checkpoint.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-        catch (SqliteException)
-        {
-            // A checkpoint that cannot run now (the store busy or closing) is done by the next one, or by the last close.
-        }
     }
 
     private sealed class PendingWrite(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
@@ -194,7 +167,6 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
     public override async ValueTask DisposeAsync()
     {
         _disposed = true;
-        await _checkpoint.ConfigureAwait(false);
         while (_readers.TryTake(out var reader)) await reader.DisposeAsync().ConfigureAwait(false);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try

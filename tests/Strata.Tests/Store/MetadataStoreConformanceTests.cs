@@ -399,10 +399,14 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
             new StepRunRecorded(StepRun("a3", "run-1", "train", startedAt: 5) with { Status = ExecutionStatus.Completed, FinishedAt = At(6), Attempt = 3 },
                 [], [], []),
             new StepRunRecorded(StepRun("b1", "run-1", "eval", startedAt: 7) with { Status = ExecutionStatus.Completed, FinishedAt = At(8) }, [], [], []),
+            // Resumed after it completed once: the attempt running now is what counts.
+            new StepRunRecorded(StepRun("c1", "run-1", "report", startedAt: 9) with { Status = ExecutionStatus.Completed, FinishedAt = At(10) }, [], [], []),
+            new StepRunStarted(StepRun("c2", "run-1", "report", startedAt: 11) with { Attempt = 2 }, []),
         ]);
 
-        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2 }, await Store.CountLatestStepRunsAsync("run-1"));
-        Assert.Equal(4, (await Store.CountStepRunsAsync("run-1")).Values.Sum());
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Running] = 1 },
+            await Store.CountLatestStepRunsAsync("run-1"));
+        Assert.Equal(6, (await Store.CountStepRunsAsync("run-1")).Values.Sum());
         Assert.Empty(await Store.CountLatestStepRunsAsync("run-2"));
     }
 

@@ -42,8 +42,11 @@ public sealed class LocalArtifactStore : ArtifactStore
         var full = Path.Combine(_root, relative.Replace('/', Path.DirectorySeparatorChar));
         // A symbolic link anywhere along the path must not lead out of the root. One lstat per segment; directories
         // already seen to be real directories (the pipeline's and the run's, shared by every step) are not checked again.
-        var current = _root;
-        var segments = relative.Split('/');
+        // A directory is only kept once those above it were checked, so a kept parent leaves the last segment alone to check.
+        var parent = Path.GetDirectoryName(full);
+        var fromParent = parent is not null && _plainDirectories.ContainsKey(parent);
+        var current = fromParent ? parent! : _root;
+        var segments = fromParent ? [Path.GetFileName(full)] : relative.Split('/');
         for (var i = 0; i < segments.Length; i++)
         {
             current = Path.Combine(current, segments[i]);
@@ -143,14 +146,27 @@ public sealed class LocalArtifactStore : ArtifactStore
     /// </summary>
     public override Task<bool> VerifyAsync(string path, string contentHash, CancellationToken cancellationToken = default)
     {
-        const int small = 64 << 10;
+        const int small = 4096;
         var full = FullPathOf(path);
-        var name = Path.GetFileName(full);
-        if (name.LastIndexOf(SingleFileSeparator) is var at and > 0 && new FileInfo(full) is { Exists: true, Length: <= small } file)
+        var at = full.LastIndexOf(SingleFileSeparator);
+        if (at > full.LastIndexOf(Path.DirectorySeparatorChar) + 1 && File.Exists(full))
         {
-            var hasher = new ContentHasher();
-            hasher.Add(name[(at + 1)..], System.IO.Hashing.XxHash128.Hash(File.ReadAllBytes(full)), file.Length);
-            if (hasher.Result().Hash == contentHash) return Task.FromResult(true);
+            Span<byte> data = stackalloc byte[small];
+            var read = small;
+            try
+            {
+                using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read);
+                read = RandomAccess.Read(handle, data, 0);
+            }
+            catch (IOException)
+            {
+                // removed or replaced meanwhile: the general check below says what is there now
+            }
+            if (read < small)
+            {
+                var file = new HashedFile(full[(at + 1)..], System.IO.Hashing.XxHash128.Hash(data[..read]), read);
+                if (ContentHasher.Combine([file]).Hash == contentHash) return Task.FromResult(true);
+            }
         }
         return base.VerifyAsync(path, contentHash, cancellationToken);
     }

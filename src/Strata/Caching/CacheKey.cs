@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using System.Text;
 
@@ -9,14 +10,19 @@ namespace Strata;
 /// </summary>
 internal static class CacheKey
 {
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _buffer;
+
     public static string Compute(StepDefinition step, IReadOnlyList<string> parameterParts,
         IEnumerable<(string Name, Materializer Materializer)> outputMaterializers)
     {
-        var hash = new XxHash128();
+        // Each part as UTF-8 and a 0 byte, hashed at once: a run computes a key for every step.
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
         void Add(string s)
         {
-            hash.Append(Encoding.UTF8.GetBytes(s));
-            hash.Append([0]);
+            Encoding.UTF8.GetBytes(s, buffer);
+            buffer.Write([(byte)0]);
         }
         Add("strata-cache-v1");
         Add(step.FullName);
@@ -24,6 +30,6 @@ internal static class CacheKey
         foreach (var p in parameterParts) Add(p);
         foreach (var (name, m) in outputMaterializers)
             Add($"{name}={m.Name}@{m.Version}");
-        return Convert.ToHexStringLower(hash.GetCurrentHash());
+        return Convert.ToHexStringLower(XxHash128.Hash(buffer.WrittenSpan));
     }
 }

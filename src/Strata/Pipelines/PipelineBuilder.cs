@@ -70,8 +70,10 @@ internal sealed class StepNode(PipelineBuilder owner, StepDefinition definition,
     public int Index { get; } = index;
     public StepBinding[] Bindings { get; } = bindings;
 
-    /// <summary>Upstream nodes this one reads from, each once.</summary>
-    public IEnumerable<StepNode> Upstream => Bindings.OfType<OutputBinding>().Select(b => b.Node).Distinct();
+    /// <summary>Upstream nodes this one reads from, each once (kept: a run asks several times for each of its steps).</summary>
+    public IReadOnlyList<StepNode> Upstream => _upstream ??= [.. Bindings.OfType<OutputBinding>().Select(b => b.Node).Distinct()];
+
+    private StepNode[]? _upstream;
 
     public override string ToString() => Name;
 }

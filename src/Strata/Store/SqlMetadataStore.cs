@@ -394,8 +394,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
                     ("st", StatusKey(w.Status)), ("f", Time(w.FinishedAt)), ("e", w.Error), ("id", w.Id)).ConfigureAwait(false);
                 break;
             case StepRunRecorded w:
-                await InsertStepRunAsync(conn, tx, w.StepRun with { FinishedAt = w.StepRun.FinishedAt ?? TimeProvider.System.GetUtcNow() }, w.Inputs,
-                    cancellationToken).ConfigureAwait(false);
+                var stepRun = w.StepRun.FinishedAt is null ? w.StepRun with { FinishedAt = TimeProvider.System.GetUtcNow() } : w.StepRun;
+                await InsertStepRunAsync(conn, tx, stepRun, w.Inputs, cancellationToken).ConfigureAwait(false);
                 await InsertOutputsAsync(conn, tx, w.StepRunId, w.NewArtifacts, w.Outputs, cancellationToken).ConfigureAwait(false);
                 break;
             case StepLogSaved w:
@@ -689,7 +689,15 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         if (Prepared.TryGetValue(connection, out var kept) && kept.TryGetValue(sql, out var command))
         {
             command.Transaction = tx;
-            foreach (var (name, value) in args) command.Parameters["@" + name].Value = value ?? DBNull.Value;
+            // The same statement comes from the same call, with its arguments in the order they were added in: found by position.
+            for (var i = 0; i < args.Length; i++)
+            {
+                var (name, value) = args[i];
+                var parameter = i < command.Parameters.Count && command.Parameters[i].ParameterName.AsSpan(1).SequenceEqual(name)
+                    ? command.Parameters[i]
+                    : command.Parameters["@" + name];
+                parameter.Value = value ?? DBNull.Value;
+            }
             return (command, true);
         }
         command = connection.CreateCommand();

@@ -35,6 +35,24 @@ public class ContentHasherTests
     }
 
     [Fact]
+    public void The_content_hash_stays_the_one_stores_already_hold()
+    {
+        // Over the files sorted by name: each name as UTF-8, a 0 byte and the file's XxHash128, through XxHash128 again.
+        var hasher = new ContentHasher();
+        hasher.Add("value.txt", XxHash128.Hash("42"u8), 2);
+        hasher.Add("meta.json", XxHash128.Hash("{}"u8), 2);
+        var reference = new XxHash128();
+        foreach (var (name, data) in new[] { ("meta.json", "{}"u8.ToArray()), ("value.txt", "42"u8.ToArray()) })
+        {
+            reference.Append(System.Text.Encoding.UTF8.GetBytes(name));
+            reference.Append([0]);
+            reference.Append(XxHash128.Hash(data));
+        }
+
+        Assert.Equal(new ArtifactContent(ContentHasher.Prefix + Convert.ToHexStringLower(reference.GetCurrentHash()), 4), hasher.Result());
+    }
+
+    [Fact]
     public void Files_come_sorted_by_name_and_a_file_written_again_counts_once()
     {
         var hasher = new ContentHasher();

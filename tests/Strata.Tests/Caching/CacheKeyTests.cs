@@ -69,6 +69,23 @@ public class CacheKeyTests
     }
 
     [Fact]
+    public void Keys_stay_those_that_stores_already_hold()
+    {
+        // Each part as UTF-8 followed by a 0 byte, through XxHash128, as the keys in existing stores were computed: a change of
+        // form would turn every cached step into a miss.
+        var step = Step(nameof(TemperatureSteps.Explicit));
+        var reference = new System.IO.Hashing.XxHash128();
+        foreach (var part in new[] { "strata-cache-v1", step.FullName, step.CodeVersion, "x=json:1", "output=test.celsius@3" })
+        {
+            reference.Append(Encoding.UTF8.GetBytes(part));
+            reference.Append([0]);
+        }
+
+        Assert.Equal(Convert.ToHexStringLower(reference.GetCurrentHash()),
+            CacheKey.Compute(step, ["x=json:1"], [("output", new CelsiusMaterializer(3))]));
+    }
+
+    [Fact]
     public async Task A_new_version_of_an_output_materializer_is_a_miss()
     {
         var id = Probe.NewId();

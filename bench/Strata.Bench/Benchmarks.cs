@@ -195,6 +195,8 @@ internal static class Benchmarks
         (double First, double Median) Of(int c) => (times[c][0], Stats.Median(times[c][1..]));
         var (noop, version, list, showJson, show) = (Of(0), Of(1), Of(2), Of(3), Of(4));
         var query = await Child.RunAsync("query", ("home", home), ("run", runName), ("reps", reps));
+        Console.Error.WriteLine($"    {P5Steps}-step run killed halfway, then resumed");
+        var crash = await Child.RunAsync("crash-resume", ("home", Path.Combine(context.WorkDir("p5"), "crash")));
 
         var peakMiB = scale.L("peak_after_run_bytes") / MiB;
         var rows = new List<Row>
@@ -218,10 +220,12 @@ internal static class Benchmarks
             Row.Info("P5", "run show: store queries in process", query.D("show_median_s"), "s",
                 note: string.Join(", ", query["show_parts_median_s"]!.AsObject().Select(p => $"{p.Key} {p.Value!.GetValue<double>() * 1000:0} ms"))),
             Row.Info("P5", "store open in process (client + migrations check)", query.D("open_s"), "s"),
+            Row.Info("P5", "a 100,000-step run killed halfway, resumed: time before the first step starts again", crash.D("to_first_step_s"), "s",
+                note: $"{crash.L("recorded_at_kill")} step runs recorded when killed"),
         };
         var details = new JsonObject
         {
-            ["scale"] = scale, ["query"] = query,
+            ["scale"] = scale, ["query"] = query, ["crash"] = crash,
             ["process_s"] = new JsonObject
             {
                 ["noop_first"] = noop.First, ["noop_median"] = noop.Median, ["version_first"] = version.First, ["version_median"] = version.Median,

@@ -189,4 +189,74 @@ internal static class PipelineRuns
             ["show_parts_median_s"] = new JsonObject(parts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Stats.Median(p.Value[1..])))),
         });
     }
+
+    /// <summary>P5: runs <see cref="BenchSteps.Scale"/> until it is killed (by <see cref="CrashResumeAsync"/>).</summary>
+    public static async Task CrashRunAsync(Dictionary<string, string> args)
+    {
+        await using var client = await StrataClient.OpenAsync(new StrataHome(args["home"]));
+        await client.RunAsync(BenchSteps.Scale, Options(noCache: true, args["run"]));
+    }
+
+    /// <summary>
+    /// P5: a 100,000-step run killed (SIGKILL) once half its steps are recorded, then resumed in this process: the time from
+    /// the resume call to the first step that starts again (the prior run read, its outputs checked, the rest planned).
+    /// </summary>
+    public static async Task CrashResumeAsync(Dictionary<string, string> args)
+    {
+        const string run = "crashed";
+        var home = new StrataHome(args["home"]);
+        var info = new ProcessStartInfo(Child.SelfCommand()) { UseShellExecute = false };
+        foreach (var a in Child.SelfArguments().Concat(["child", "crash-run", $"home={home.Path}", $"run={run}"])) info.ArgumentList.Add(a);
+        long recorded;
+        using (var crashing = Process.Start(info) ?? throw new InvalidOperationException("could not start the run to crash"))
+        {
+            // The store is created by the child; wait for it, then for half the steps.
+            while (!File.Exists(home.DatabasePath)) await Task.Delay(50);
+            await using var watcher = await StrataClient.OpenAsync(home);
+            while (true)
+            {
+                if (crashing.HasExited) throw new InvalidOperationException($"the run to crash ended by itself (exit {crashing.ExitCode})");
+                recorded = await watcher.Store.FindRunAsync(run) is { } record ? (await watcher.Store.CountStepRunsAsync(record.Id)).Values.Sum() : 0;
+                if (recorded >= 50_000) break;
+                await Task.Delay(100);
+            }
+            crashing.Kill(entireProcessTree: true);
+            await crashing.WaitForExitAsync();
+        }
+
+        await using var client = await StrataClient.OpenAsync(home);
+        using var stop = new CancellationTokenSource();
+        var observer = new FirstStartObserver(stop);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await client.ResumeAsync(run, new RunOptions { Observer = observer }, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        if (observer.FirstStart is not { } first) throw new InvalidOperationException("the resumed run started no step");
+        Console.Error.WriteLine($"    killed with {recorded} step runs recorded; resumed: first step started after {first.TotalSeconds:0.000} s");
+        Child.Finish(args, new JsonObject { ["recorded_at_kill"] = recorded, ["to_first_step_s"] = first.TotalSeconds, ["resume_call_s"] = clock.Elapsed.TotalSeconds });
+    }
+
+    /// <summary>Notes when the first step starts (a step kept from before the resume does not start) and stops the run there.</summary>
+    private sealed class FirstStartObserver(CancellationTokenSource stop) : IRunObserver
+    {
+        private readonly long _started = Stopwatch.GetTimestamp();
+
+        public TimeSpan? FirstStart { get; private set; }
+
+        public void StepChanged(StepProgress progress)
+        {
+            if (progress.Status != ExecutionStatus.Running || FirstStart is not null) return;
+            FirstStart = Stopwatch.GetElapsedTime(_started);
+            stop.Cancel();
+        }
+
+        public void RunStarted(RunRecord run, IReadOnlyList<string> steps) { }
+        public void StepLogLine(string step, string line) { }
+        public void RunFinished(RunResult result) { }
+        public void Warning(string message) { }
+    }
 }

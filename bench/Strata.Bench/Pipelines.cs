@@ -46,6 +46,12 @@ public static class BenchSteps
         }
     };
 
+    /// <summary>
+    /// <see cref="FanOutFanIn"/> at 100,000 steps as a named method, so that a run of it can be resumed from its record (the
+    /// crash-and-resume figure of the benchmarks).
+    /// </summary>
+    public static void Scale(PipelineBuilder p) => FanOutFanIn(100_000)(p);
+
     public static Action<PipelineBuilder> Shape(string shape, int steps) => shape switch
     {
         "chain" => Chain(steps),

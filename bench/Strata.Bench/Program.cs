@@ -117,6 +117,8 @@ internal static class Program
             "cached" => PipelineRuns.CachedAsync,
             "scale" => PipelineRuns.ScaleAsync,
             "query" => PipelineRuns.QueryAsync,
+            "crash-run" => PipelineRuns.CrashRunAsync,
+            "crash-resume" => PipelineRuns.CrashResumeAsync,
             "save" => ArtifactThroughput.SaveAsync,
             "load" => ArtifactThroughput.LoadAsync,
             "raw-write" => ArtifactThroughput.RawWriteAsync,

@@ -26,7 +26,7 @@ var slurmConf = Environment.GetEnvironmentVariable("SLURM_CONF")
 var root = Directory.CreateTempSubdirectory("strata-slurm-bench-").FullName;
 try
 {
-    var p3 = await FigureAsync("P3", width, width, 1.5, 0.5);
+    var p3 = await FigureAsync("P3", width, width, 1.0, 0.5);
     var p3b = await FigureAsync("P3b", wide, null, 0.5, 0.2);
     Console.WriteLine();
     foreach (var line in p3.Concat(p3b)) Console.WriteLine(line);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Slurm fan-out benchmarks, through both transports (cli and rest) in one run on the local test cluster, each
 # against the floor (N bare `sbatch --wrap true` jobs, polling squeue until they are gone) and snakemake 7's cluster mode:
-#   P3   10 trivial independent steps (parallelism 10): targets <= 1.5x floor, <= 0.5x snakemake.
+#   P3   10 trivial independent steps (parallelism 10): targets <= 1.0x floor, <= 0.5x snakemake.
 #   P3b  a 100-way fan-out of one step at the default parallelism, submitted as one Slurm job array:
 #        targets <= 0.5x floor, <= 0.2x snakemake.
 # Prints each round, then the medians and the ratios of both figures.

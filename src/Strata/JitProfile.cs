@@ -50,6 +50,32 @@ public static class JitProfile
         }
     }
 
+    /// <summary>
+    /// The runtime's switch that keeps replaying a profile but records none. Recording costs a short process thousands of
+    /// small writes as it exits (15 ms of a step's round trip here), so step processes started here record one only now and then.
+    /// </summary>
+    public const string NoGatherVariable = "DOTNET_MultiCoreJitNoProfileGather";
+
+    /// <summary>How often, at most, a process of one command is started to record its profile again.</summary>
+    public static TimeSpan GatherInterval { get; } = TimeSpan.FromMinutes(10);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> LastGather = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a process of <paramref name="command"/> started now should record a profile: the first one of this process,
+    /// and then one each <see cref="GatherInterval"/>. A true answer claims the turn.
+    /// </summary>
+    public static bool ClaimGather(string command, DateTimeOffset now)
+    {
+        while (true)
+        {
+            if (LastGather.TryAdd(command, now)) return true;
+            var last = LastGather[command];
+            if (now - last < GatherInterval) return false;
+            if (LastGather.TryUpdate(command, now, last)) return true;
+        }
+    }
+
     /// <summary>Deletes the profiles of <paramref name="app"/>'s other builds not written for an hour (a build still in use rewrites its own).</summary>
     internal static void PruneOtherBuilds(string directory, string app, string build, DateTime now)
     {

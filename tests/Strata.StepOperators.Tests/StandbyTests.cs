@@ -7,12 +7,14 @@ public static partial class StandbySteps
 {
     /// <summary>Where the step ran and what it was given, as managed code and as native code see it.</summary>
     [Step(StepOperator = "sb", EnableCache = false)]
-    public static (string Directory, string Managed, string Native, int Pid) WhereAmI(int copy)
+    public static (string Directory, string Managed, string Native, int Pid, string NoProfileGather) WhereAmI(int copy)
     {
         Console.WriteLine($"copy {copy} running");
         var native = NativeGetenv("STEP_VAR");
+        var noGather = NativeGetenv(JitProfile.NoGatherVariable);
         return (Environment.CurrentDirectory, Environment.GetEnvironmentVariable("STEP_VAR") ?? "<unset>",
-            native == IntPtr.Zero ? "<unset>" : Marshal.PtrToStringUTF8(native)!, Environment.ProcessId);
+            native == IntPtr.Zero ? "<unset>" : Marshal.PtrToStringUTF8(native)!, Environment.ProcessId,
+            noGather == IntPtr.Zero ? "<unset>" : Marshal.PtrToStringUTF8(noGather)!);
     }
 
     [LibraryImport("libc", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
@@ -49,6 +51,8 @@ public sealed partial class LocalProcessOperatorTests
         Assert.NotEqual(await first.LoadAsync<int>("where_am_i", "pid"), await second.LoadAsync<int>("where_am_i", "pid"));
         Assert.Contains("copy 2 running", await home.Client.Store.GetStepLogAsync(stepRun.Id));
         Assert.Equal("0", File.ReadAllText(Path.Combine(workDir, "exit_code")).Trim());
+        // A standby replays the JIT profile and records none: recording would cost each step thousands of writes as it exits.
+        Assert.Equal("1", await second.LoadAsync<string>("where_am_i", "no_profile_gather"));
     }
 
     [Fact]

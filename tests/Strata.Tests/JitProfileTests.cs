@@ -30,4 +30,18 @@ public class JitProfileTests
         Assert.True(File.Exists(otherApp));
         Assert.True(File.Exists(unrelated));
     }
+
+    [Fact]
+    public void A_command_records_its_profile_in_its_first_process_and_then_once_an_interval()
+    {
+        var command = "dotnet\0/apps/" + Guid.NewGuid() + ".dll\0strata-step\0--manifest";
+        var start = DateTimeOffset.UtcNow;
+
+        Assert.True(JitProfile.ClaimGather(command, start));
+        Assert.False(JitProfile.ClaimGather(command, start + TimeSpan.FromMinutes(1)));
+        Assert.True(JitProfile.ClaimGather(command + "-other", start + TimeSpan.FromMinutes(1)));
+        Assert.False(JitProfile.ClaimGather(command, start + JitProfile.GatherInterval - TimeSpan.FromSeconds(1)));
+        Assert.True(JitProfile.ClaimGather(command, start + JitProfile.GatherInterval));
+        Assert.False(JitProfile.ClaimGather(command, start + JitProfile.GatherInterval + TimeSpan.FromSeconds(1)));
+    }
 }

@@ -44,6 +44,9 @@ internal sealed class LocalProcessStepOperator : StepOperator
             // A standby is started with its step's whole environment, so one serves only steps whose environment is
             // the same; nothing is set in its runtime after it started.
             var environment = ProcessEnvironment(launch, settings);
+            // Step processes replay the JIT profile without recording one, but for a process started afresh now and then.
+            var gatherProfile = !environment.ContainsKey(JitProfile.NoGatherVariable);
+            if (gatherProfile) environment[JitProfile.NoGatherVariable] = "1";
             var standbyCommand = _config.Standby ? StrataEntrypoint.StandbyCommand(launch.Command, launch.ManifestUri) : null;
             var kind = standbyCommand is null ? null : Kind(standbyCommand, environment);
 
@@ -58,7 +61,10 @@ internal sealed class LocalProcessStepOperator : StepOperator
             else
             {
                 Directory.CreateDirectory(workDir);
-                process = Start(workDir, launch.Command, environment, standby: false);
+                var fresh = environment;
+                if (gatherProfile && JitProfile.ClaimGather(string.Join('\0', launch.Command.SkipLast(1)), _time.GetUtcNow()))
+                    fresh = new Dictionary<string, string>(environment.Where(e => e.Key != JitProfile.NoGatherVariable), StringComparer.Ordinal);
+                process = Start(workDir, launch.Command, fresh, standby: false);
             }
             // Kept until cleanup: its exit, which comes right after the exit code file, tells a waiter the job ended.
             var exited = process.WaitForExitAsync(CancellationToken.None);

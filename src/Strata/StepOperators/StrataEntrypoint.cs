@@ -76,6 +76,7 @@ public static class StrataEntrypoint
     {
         JitProfile.Start("step");
         Prepare();
+        var store = OpenStoreAhead();
         File.WriteAllBytes(StandbyReadyFile, []);
         byte[] handoff;
         // Read on this thread, blocking: the step then runs here too, as it does in a process started for it.
@@ -103,7 +104,27 @@ public static class StrataEntrypoint
             await Console.Error.WriteLineAsync($"strata-step: {e.Message}").ConfigureAwait(false);
             return CannotRun;
         }
-        return await RunStepAsync(step.ManifestUri, cancellationToken).ConfigureAwait(false);
+        return await RunStepAsync(step.ManifestUri, cancellationToken, store).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A standby opens the artifact store its step will use while it waits: the step's environment says which, and it does
+    /// not change. Null when it cannot yet (secrets come from a file read at hand-off, or opening failed): the step then
+    /// opens it, and reports what goes wrong.
+    /// </summary>
+    private static ArtifactStore? OpenStoreAhead()
+    {
+        if (Environment.GetEnvironmentVariable(SecretsFileVariable) is { Length: > 0 }) return null;
+        if (Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable) is not { } locator) return null;
+        try
+        {
+            if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
+            return ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
+        }
+        catch (Exception e) when (e is StrataException or IOException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -117,8 +138,10 @@ public static class StrataEntrypoint
         _ = FlavorRegistry.Default;
         var now = TimeProvider.System.GetUtcNow();
         _ = new StepResultRecord(StepResultRecord.Completed, null, null, null, now, now, [], "", "", 0).ToJson();
-        _ = CodeVersion.Of(
-            typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!);
+        var prepare = typeof(StrataEntrypoint).GetMethod(nameof(Prepare), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        _ = CodeVersion.Of(prepare);
+        // Finding a step's method by name (the first reflection over assemblies and types a step does).
+        _ = new StepMethodRef(prepare.Module.Assembly.GetName().Name!, null, prepare.DeclaringType!.FullName!, prepare.Name, 0, "").Resolve();
     }
 
     private static void LoadSecretsFile()
@@ -129,7 +152,7 @@ public static class StrataEntrypoint
             Environment.SetEnvironmentVariable(secret.Name, secret.Value.GetString());
     }
 
-    private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken)
+    private static async Task<int> RunStepAsync(string manifestUri, CancellationToken cancellationToken, ArtifactStore? openedAhead = null)
     {
         var started = TimeProvider.System.GetUtcNow();
         ArtifactStore store;
@@ -137,12 +160,16 @@ public static class StrataEntrypoint
         try
         {
             LoadSecretsFile();
-            // The app's own setup first: it registers the integrations (e.g. the s3 store) the job needs to reach its artifacts.
-            if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
-            var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
-                ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the " +
-                    "artifact store.");
-            store = ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
+            if (openedAhead is not null) store = openedAhead;
+            else
+            {
+                // The app's own setup first: it registers the integrations (e.g. the s3 store) the job needs to reach its artifacts.
+                if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
+                var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
+                    ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach " +
+                        "the artifact store.");
+                store = ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
+            }
             var bytes = await store.ReadFileAsync(store.PathOf(manifestUri), cancellationToken).ConfigureAwait(false)
                 ?? throw new StrataConfigException($"No step manifest at {manifestUri}.");
             manifest = StepManifest.FromJson(bytes);

@@ -59,11 +59,14 @@ internal static class Migrations
         """
         ALTER TABLE runs ADD COLUMN graph TEXT;
         """,
-        // 5: the step runs of one step definition, which a run reads its cache entries from at once (ListCachedAsync); and a run's
-        // step runs by name and attempt, with their status, so a large run's counts (CountStepRunsAsync, CountLatestStepRunsAsync)
-        // read the index alone. It takes the place of the index on run_id, which it starts with.
+        // 5: the cache's indexes hold successful step runs only, the only ones a cache lookup reads (a cached or failed step run
+        // costs no entry in them); the step runs of one step definition, which a run reads its cache entries from at once
+        // (ListCachedAsync); and a run's step runs by name and attempt, with their status, so a large run's counts
+        // (CountStepRunsAsync, CountLatestStepRunsAsync) read the index alone. That one takes the place of the index on run_id.
         """
-        CREATE INDEX step_runs_definition ON step_runs (step_full_name, code_version, status, finished_at);
+        DROP INDEX step_runs_cache;
+        CREATE INDEX step_runs_cache ON step_runs (cache_key, finished_at) WHERE status = 'completed';
+        CREATE INDEX step_runs_definition ON step_runs (step_full_name, code_version, finished_at) WHERE status = 'completed';
         DROP INDEX step_runs_run;
         CREATE INDEX step_runs_run ON step_runs (run_id, name, attempt, started_at, status);
         """,

@@ -128,14 +128,20 @@ public sealed class LocalArtifactStore : ArtifactStore
         var full = FullPathOf(path);
         if (Directory.Exists(full))
             return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
-        var name = Path.GetFileName(full);
-        // The file's own name has no separator (SingleFilePathOf refuses one); the artifact's name may.
-        if (name.LastIndexOf(SingleFileSeparator) is var at and > 0 && File.Exists(full))
-            return Task.FromResult<IArtifactReader>(new SingleFileReader(full, name[(at + 1)..]));
+        if (SingleFileName(full) is { } fileName && File.Exists(full))
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(full, fileName));
         throw new ArtifactException($"No artifact at '{path}' in {_root}.");
     }
 
     private const char SingleFileSeparator = '~';
+
+    /// <summary>The name of the one file an artifact kept as that file alone holds (<c>…/model~data.bin</c>: <c>data.bin</c>), else null.</summary>
+    private static string? SingleFileName(string fullPath)
+    {
+        var name = Path.GetFileName(fullPath);
+        // The file's own name has no separator (SingleFilePathOf refuses one); the artifact's name may.
+        return name.LastIndexOf(SingleFileSeparator) is var at and > 0 ? name[(at + 1)..] : null;
+    }
 
     public override string? SingleFilePathOf(string path, string fileName) =>
         fileName.Contains('/') || fileName.Contains(SingleFileSeparator) ? null : $"{ArtifactPath.Normalize(path)}{SingleFileSeparator}{fileName}";
@@ -148,8 +154,7 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         const int small = 4096;
         var full = FullPathOf(path);
-        var at = full.LastIndexOf(SingleFileSeparator);
-        if (at > full.LastIndexOf(Path.DirectorySeparatorChar) + 1 && File.Exists(full))
+        if (SingleFileName(full) is { } fileName && File.Exists(full))
         {
             Span<byte> data = stackalloc byte[small];
             var read = small;
@@ -164,7 +169,7 @@ public sealed class LocalArtifactStore : ArtifactStore
             }
             if (read < small)
             {
-                var file = new HashedFile(full[(at + 1)..], System.IO.Hashing.XxHash128.Hash(data[..read]), read);
+                var file = new HashedFile(fileName, System.IO.Hashing.XxHash128.Hash(data[..read]), read);
                 if (ContentHasher.Combine([file]).Hash == contentHash) return Task.FromResult(true);
             }
         }

@@ -115,16 +115,25 @@ public static class StrataEntrypoint
     private static ArtifactStore? OpenStoreAhead()
     {
         if (Environment.GetEnvironmentVariable(SecretsFileVariable) is { Length: > 0 }) return null;
-        if (Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable) is not { } locator) return null;
         try
         {
-            if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
-            return ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
+            return OpenStore();
         }
         catch (Exception e) when (e is StrataException or IOException or System.Text.Json.JsonException)
         {
             return null;
         }
+    }
+
+    /// <summary>The artifact store the step operator named in <see cref="ArtifactStoreLocator.EnvironmentVariable"/>.</summary>
+    private static ArtifactStore OpenStore()
+    {
+        // The app's own setup first: it registers the integrations (e.g. the s3 store) the job needs to reach its artifacts.
+        if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
+        var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
+            ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach the " +
+                "artifact store.");
+        return ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
     }
 
     /// <summary>
@@ -160,16 +169,7 @@ public static class StrataEntrypoint
         try
         {
             LoadSecretsFile();
-            if (openedAhead is not null) store = openedAhead;
-            else
-            {
-                // The app's own setup first: it registers the integrations (e.g. the s3 store) the job needs to reach its artifacts.
-                if (System.Reflection.Assembly.GetEntryAssembly() is { } app) StrataSetups.Apply(app, MaterializerRegistry.Default, FlavorRegistry.Default);
-                var locator = Environment.GetEnvironmentVariable(ArtifactStoreLocator.EnvironmentVariable)
-                    ?? throw new StrataConfigException($"{ArtifactStoreLocator.EnvironmentVariable} is not set: the step operator must say how to reach " +
-                        "the artifact store.");
-                store = ArtifactStoreLocator.FromJson(locator).Open(FlavorRegistry.Default, StrataHome.Resolve());
-            }
+            store = openedAhead ?? OpenStore();
             var bytes = await store.ReadFileAsync(store.PathOf(manifestUri), cancellationToken).ConfigureAwait(false)
                 ?? throw new StrataConfigException($"No step manifest at {manifestUri}.");
             manifest = StepManifest.FromJson(bytes);

@@ -199,27 +199,23 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
     public async Task Array_tasks_are_found_again_after_a_restart_and_cancelled_one_at_a_time()
     {
         using var dir = new TempDirectory("strata-slurm-array-restart");
-        var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
-        var values = SlurmTestHome.OperatorConfig(cluster, transport, dir.Combine("work"));
-        if (values.ContainsKey("token")) values["token"] = cluster.Jwt;
-        var context = new StepOperatorContext(new StrataHome(dir.Combine("home")), new LocalArtifactStore(dir.Combine("artifacts")) { Shared = true });
-        StepOperator Create() => flavor.Create(flavor.Schema.Bind(values), context);
+        var (create, settings) = StoredOperator(dir);
         var runId = Guid.CreateVersion7().ToString();
         StepLaunch Launch(int i) => new()
         {
             Pipeline = "restart", RunId = runId, RunName = "restart-1", StepName = $"nap_{i}", StepDefinition = "Tests.Nap",
             StepRunId = Guid.CreateVersion7().ToString(), Command = ["/bin/sh", "-c", "echo started $0; exec sleep 300", $"{i}"],
-            Environment = new Dictionary<string, string>(), Settings = flavor.Schema.Bind(values),
+            Environment = new Dictionary<string, string>(), Settings = settings,
             Resources = new StepResources(Cpus: 1, MemoryBytes: 100L * 1024 * 1024), Timeout = TimeSpan.FromSeconds(90), ManifestUri = "unused",
         };
         var launches = new[] { Launch(0), Launch(1) };
 
-        var first = Create();
+        var first = create();
         var stored = (await first.SubmitManyAsync(launches)).Select(j => JsonSerializer.Serialize(j, SlurmTestHome.HandleJson)).ToList();
         await first.DisposeAsync();
 
         // The orchestrator restarts: a new operator, the handles from the store.
-        var second = Create();
+        var second = create();
         var jobs = stored.Select(s => JsonSerializer.Deserialize<StepJob>(s, SlurmTestHome.HandleJson)!).ToList();
         Assert.Single(jobs.Select(j => TaskOf(j).ArrayJobId).Distinct());
         for (var i = 0; i < jobs.Count; i++)
@@ -245,6 +241,19 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
         Assert.Equal(StepJobState.Cancelled, (await WaitForAsync(second, jobs[1], s => s.IsFinished)).State);
         foreach (var job in jobs) await second.CleanupAsync(job);
         await second.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The operator as a process after a restart has it: built anew from its stored config, as often as asked, with the settings a
+    /// launch of it carries.
+    /// </summary>
+    private (Func<StepOperator> Create, object Settings) StoredOperator(TempDirectory dir)
+    {
+        var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
+        var values = SlurmTestHome.OperatorConfig(cluster, transport, dir.Combine("work"));
+        if (values.ContainsKey("token")) values["token"] = cluster.Jwt;
+        var context = new StepOperatorContext(new StrataHome(dir.Combine("home")), new LocalArtifactStore(dir.Combine("artifacts")) { Shared = true });
+        return (() => flavor.Create(flavor.Schema.Bind(values), context), flavor.Schema.Bind(values));
     }
 
     private async Task<string> ScontrolAsync(string jobId)
@@ -367,11 +376,7 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
     public async Task A_new_operator_finds_a_job_by_its_stored_handle_follows_it_and_cancels_it()
     {
         using var dir = new TempDirectory("strata-slurm-restart");
-        var flavor = (StepOperatorFlavor)new FlavorRegistry().AddSlurm().Get(ComponentType.StepOperator, "slurm");
-        var values = SlurmTestHome.OperatorConfig(cluster, transport, dir.Combine("work"));
-        if (values.ContainsKey("token")) values["token"] = cluster.Jwt;
-        var context = new StepOperatorContext(new StrataHome(dir.Combine("home")), new LocalArtifactStore(dir.Combine("artifacts")) { Shared = true });
-        StepOperator Create() => flavor.Create(flavor.Schema.Bind(values), context);
+        var (create, settings) = StoredOperator(dir);
         var launch = new StepLaunch
         {
             Pipeline = "restart",
@@ -381,19 +386,19 @@ public abstract class SlurmStepOperatorTests(SlurmCluster cluster, string transp
             StepRunId = Guid.CreateVersion7().ToString(),
             Command = ["/bin/sh", "-c", "echo started; exec sleep 300"],
             Environment = new Dictionary<string, string>(),
-            Settings = flavor.Schema.Bind(values),
+            Settings = settings,
             Resources = new StepResources(Cpus: 1, MemoryBytes: 100L * 1024 * 1024),
             Timeout = TimeSpan.FromSeconds(90),
             ManifestUri = "unused",
         };
 
-        var first = Create();
+        var first = create();
         var submitted = await first.SubmitAsync(launch);
         var stored = JsonSerializer.Serialize(submitted, SlurmTestHome.HandleJson);
         await first.DisposeAsync();
 
         // The orchestrator restarts: a new operator, the handle from the store.
-        var second = Create();
+        var second = create();
         var job = JsonSerializer.Deserialize<StepJob>(stored, SlurmTestHome.HandleJson)!;
         Assert.Equal(StepJobState.Running, (await WaitForAsync(second, job, s => s.State != StepJobState.Queued)).State);
         var details = await ScontrolAsync(job.JobId);

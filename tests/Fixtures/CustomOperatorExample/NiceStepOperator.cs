@@ -77,10 +77,12 @@ public sealed class NiceStepOperator(string jobsDirectory) : StepOperator
     public override Task<StepJobStatus> GetStatusAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         var files = new JobDirectory(job.Data["dir"]);
-        if (files.ReadExitCode() is { } code)
-            return Task.FromResult(new StepJobStatus(code == 0 ? StepJobState.Succeeded : files.IsCancelled ? StepJobState.Cancelled : StepJobState.Failed,
-                code == 0 ? null : $"exit code {code}{files.StderrTail()}", code));
+        StepJobStatus Ended(int code) => new(code == 0 ? StepJobState.Succeeded : files.IsCancelled ? StepJobState.Cancelled : StepJobState.Failed,
+            code == 0 ? null : $"exit code {code}{files.StderrTail()}", code);
+        if (files.ReadExitCode() is { } code) return Task.FromResult(Ended(code));
         if (IsRunning(job)) return Task.FromResult(new StepJobStatus(StepJobState.Running));
+        // It may have written its exit code and ended between the two looks: only a process gone without one was killed.
+        if (files.ReadExitCode() is { } last) return Task.FromResult(Ended(last));
         return Task.FromResult(new StepJobStatus(files.IsCancelled ? StepJobState.Cancelled : StepJobState.Failed, "the process ended without an exit code"));
     }
 

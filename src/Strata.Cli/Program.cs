@@ -2,6 +2,8 @@ using System.CommandLine;
 using Strata.Cli;
 using Strata.Cli.Commands;
 
+// Most commands read the store: its library sets itself up on the other core while the command line is parsed.
+MetadataStores.WarmUp();
 Integrations.Register();
 
 IDisposable? telemetry;

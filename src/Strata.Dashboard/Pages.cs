@@ -119,7 +119,7 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
             h.Table("runs", "Run", "Pipeline", "Stack", "Status", "Started", "Duration", "Steps");
             foreach (var r in runs.Take(RunsPerPage))
             {
-                var counts = await client.Store.CountLatestStepRunsAsync(r.Id, ct).ConfigureAwait(false);
+                var counts = (await client.Store.CountStepsAsync(r.Id, ct).ConfigureAwait(false)).Latest;
                 h.Raw("<tr><td>").Link("/runs/" + Html.Seg(r.Id), r.Name).Raw("</td><td>")
                     .Link("/runs?pipeline=" + Uri.EscapeDataString(r.Pipeline), r.Pipeline).Raw("</td><td>").T(r.Stack).Raw("</td><td>").Badge(r.Status)
                     .Raw("</td><td>").T(Html.Time(r.StartedAt)).Raw("</td><td>").T(Html.Duration(r.StartedAt, r.FinishedAt, time)).Raw("</td><td>");

@@ -45,9 +45,8 @@ internal static class RunCommands
             var run = await FindAsync(client, c.Get(runArg)!, c.CancellationToken);
             if (!c.Json)
             {
-                // The table reads what it prints: counts by status, and the listed steps with their outputs.
-                var counts = (All: await client.Store.CountStepRunsAsync(run.Id, c.CancellationToken),
-                    Latest: await client.Store.CountLatestStepRunsAsync(run.Id, c.CancellationToken));
+                // The table reads what it prints: counts by state, and the listed steps with their outputs.
+                var counts = await client.Store.CountStepsAsync(run.Id, c.CancellationToken);
                 IReadOnlyList<StepRunRecord> listed;
                 IReadOnlyList<StepArtifactLink> listedOutputs;
                 if (c.Get(all))
@@ -179,24 +178,22 @@ internal static class RunCommands
     /// <summary>The run, its step counts by status, and a table of the listed steps with a line on any not listed.</summary>
     /// <param name="c">The command's context.</param>
     /// <param name="run">The run.</param>
-    /// <param name="counts">Step runs by state: all of them, and only each step's latest attempt.</param>
+    /// <param name="counts">Steps by the state of their latest attempt, and earlier attempts by state.</param>
     /// <param name="listed">The step runs to list.</param>
     /// <param name="outputs">Their outputs.</param>
-    private static void WriteStepTable(CliContext c, RunRecord run,
-        (IReadOnlyDictionary<ExecutionStatus, int> All, IReadOnlyDictionary<ExecutionStatus, int> Latest) counts, IReadOnlyList<StepRunRecord> listed,
+    private static void WriteStepTable(CliContext c, RunRecord run, StepCounts counts, IReadOnlyList<StepRunRecord> listed,
         ILookup<string, StepArtifactLink> outputs)
     {
-        var total = counts.All.Values.Sum();
+        var total = counts.Latest.Values.Sum() + counts.Earlier.Values.Sum();
         c.Out.WriteLine($"Run {run.Name} ({run.Id})");
         c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration " +
             $"{Tables.Duration(run.StartedAt, run.FinishedAt)}");
         if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
         // A step counts once, by its latest attempt: a resumed run that completed has no failed steps, only earlier attempts that failed.
-        var earlier = counts.All.Select(g => (Status: g.Key, Count: g.Value - counts.Latest.GetValueOrDefault(g.Key))).Where(g => g.Count > 0).ToArray();
         var byState = string.Join(", ", counts.Latest.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"));
-        var retried = earlier.Sum(g => g.Count);
+        var retried = counts.Earlier.Values.Sum();
         c.Out.WriteLine($"  steps {counts.Latest.Values.Sum()}: {byState}" + (retried == 0 ? "" : $"; {retried} earlier attempt{(retried == 1 ? "" : "s")} " +
-            $"({string.Join(", ", earlier.OrderBy(g => g.Status).Select(g => $"{g.Count} {Status(g.Status)}"))})"));
+            $"({string.Join(", ", counts.Earlier.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))})"));
         var table = Tables.Create("STEP", "ATTEMPT", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
         foreach (var s in listed)
             Tables.Row(table, s.Name, s.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Status(s.Status),

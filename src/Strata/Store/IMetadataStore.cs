@@ -84,8 +84,11 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>How many step runs a run has in each state (states it has none in are left out).</summary>
     Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default);
 
-    /// <summary>How many steps of a run are in each state, by each step's latest attempt (earlier attempts left out).</summary>
-    Task<IReadOnlyDictionary<ExecutionStatus, int>> CountLatestStepRunsAsync(string runId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// How many steps of a run are in each state by each step's latest attempt, and how many earlier attempts. A step's step runs
+    /// differ in <see cref="StepRunRecord.Attempt"/>: a retry or a resume records the next attempt.
+    /// </summary>
+    Task<StepCounts> CountStepsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// At most <paramref name="limit"/> of a run's step runs, those that did not succeed (failed, skipped, running...)

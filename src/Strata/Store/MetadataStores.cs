@@ -17,6 +17,17 @@ public static class MetadataStores
         lock (Schemes) Schemes[scheme] = open;
     }
 
+    /// <summary>
+    /// Sets up the default store's database library on a thread-pool thread, touching no file: its one-time set-up (native library,
+    /// connection-string parser, connection pool) takes a short process such as a CLI command tens of milliseconds, which it can
+    /// spend on other work meanwhile. Does nothing when <c>STRATA_STORE_URL</c> names a store.
+    /// </summary>
+    public static void WarmUp()
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("STRATA_STORE_URL")))
+            _ = Task.Run(SqliteMetadataStore.WarmUp);
+    }
+
     public static async Task<IMetadataStore> OpenAsync(StrataHome home, CancellationToken cancellationToken = default)
     {
         var url = Environment.GetEnvironmentVariable("STRATA_STORE_URL");

@@ -91,5 +91,11 @@ public sealed record StepArtifactLink(string StepRunId, string Name, ArtifactRec
 /// <summary>A cache entry: the latest successful step run with <see cref="CacheKey"/>, and its outputs.</summary>
 public sealed record CachedStepRun(string CacheKey, string StepRunId, IReadOnlyList<StepArtifactLink> Outputs);
 
+/// <summary>
+/// A run's steps counted by state: each step once, by its latest attempt (<see cref="Latest"/>), and the attempts a later one
+/// superseded (<see cref="Earlier"/>: a retried or resumed step's failures). States with no step are left out of both.
+/// </summary>
+public sealed record StepCounts(IReadOnlyDictionary<ExecutionStatus, int> Latest, IReadOnlyDictionary<ExecutionStatus, int> Earlier);
+
 /// <summary>A named set of secret values. <see cref="Payload"/> is encrypted; <see cref="Keys"/> are the key names only.</summary>
 public sealed record SecretRecord(string Id, string Name, IReadOnlyList<string> Keys, string Payload, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

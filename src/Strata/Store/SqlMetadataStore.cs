@@ -448,40 +448,62 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             ("id", stepRunId)), cancellationToken);
 
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId));
+        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, name, attempt", ReadStepRun, cancellationToken, ("r", runId));
 
     public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT status, COUNT(*) FROM step_runs WHERE run_id = @r GROUP BY status",
-            r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken,
-            ("r", runId)).ConfigureAwait(false))
-        .ToDictionary(c => c.Status, c => c.Count);
+        (await CountByStatusAsync(runId, cancellationToken).ConfigureAwait(false)).Counts;
+
+    // One column per state rather than GROUP BY status, which would sort every row (the run's index is in name order).
+    private static readonly string CountByStatusSql = "SELECT " +
+        string.Concat(Enum.GetValues<ExecutionStatus>().Select(s => $"COUNT(*) FILTER (WHERE status = '{StatusKey(s)}'), ")) +
+        "COUNT(*) FILTER (WHERE attempt > 1) FROM step_runs WHERE run_id = @r";
+
+    /// <summary>A run's step runs by state, in one scan of its index, and whether any is a later attempt.</summary>
+    private async Task<(Dictionary<ExecutionStatus, int> Counts, bool Retried)> CountByStatusAsync(string runId, CancellationToken cancellationToken)
+    {
+        var states = Enum.GetValues<ExecutionStatus>();
+        return (await QueryAsync(CountByStatusSql, r =>
+        {
+            var counts = new Dictionary<ExecutionStatus, int>();
+            for (var i = 0; i < states.Length; i++)
+                if (Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture) is var n and > 0) counts[states[i]] = n;
+            return (counts, Convert.ToInt64(r.GetValue(states.Length), CultureInfo.InvariantCulture) > 0);
+        }, cancellationToken, ("r", runId)).ConfigureAwait(false)).Single();
+    }
 
     /// <remarks>
-    /// All step runs less those a later attempt of the same step superseded: only steps with more than one step run are
-    /// ranked, so a run of 100,000 steps without retries costs two scans of its index, not a sort of all its rows.
+    /// All step runs less those a later attempt of the same step superseded. A step's step runs are told apart by their attempt
+    /// (a retry or a resume takes the next one), so only a run with a later attempt has superseded step runs, and only the steps
+    /// with one are ranked: a run of 100,000 steps without retries costs one scan of its index, not a sort of all its rows.
     /// </remarks>
-    public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountLatestStepRunsAsync(string runId, CancellationToken cancellationToken = default)
+    public async Task<StepCounts> CountStepsAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var counts = new Dictionary<ExecutionStatus, int>(await CountStepRunsAsync(runId, cancellationToken).ConfigureAwait(false));
+        var (latest, retried) = await CountByStatusAsync(runId, cancellationToken).ConfigureAwait(false);
+        var earlier = new Dictionary<ExecutionStatus, int>();
+        if (!retried) return new StepCounts(latest, earlier);
         var superseded = await QueryAsync("SELECT status, COUNT(*) FROM (SELECT status, " +
             "ROW_NUMBER() OVER (PARTITION BY name ORDER BY attempt DESC, started_at DESC) AS n FROM step_runs WHERE run_id = @r AND name IN " +
-            "(SELECT name FROM step_runs WHERE run_id = @r GROUP BY name HAVING COUNT(*) > 1)) ranked WHERE n > 1 GROUP BY status",
+            "(SELECT name FROM step_runs WHERE run_id = @r AND attempt > 1)) ranked WHERE n > 1 GROUP BY status",
             r => (Status: ParseStatus(r.GetString(0)), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), cancellationToken,
             ("r", runId)).ConfigureAwait(false);
         foreach (var (status, count) in superseded)
-            if ((counts[status] -= count) == 0) counts.Remove(status);
-        return counts;
+        {
+            earlier[status] = count;
+            if ((latest[status] -= count) == 0) latest.Remove(status);
+        }
+        return new StepCounts(latest, earlier);
     }
 
     public async Task<StepRunRecord?> GetStepRunAsync(string stepRunId, CancellationToken cancellationToken = default) =>
         (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE id = @i", ReadStepRun, cancellationToken, ("i", stepRunId))
             .ConfigureAwait(false)).SingleOrDefault();
 
+    // The choice reads the run's index alone (name, attempt and started_at are in it, and name and attempt tell a run's step runs
+    // apart); only the chosen rows are read from the table.
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {StepColumns} FROM (SELECT {StepColumns} FROM step_runs WHERE run_id = @r " +
+        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r AND (name, attempt) IN (SELECT name, attempt FROM step_runs WHERE run_id = @r " +
             $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, " +
-            "id LIMIT @n) chosen " +
-            "ORDER BY started_at, id", ReadStepRun, cancellationToken, ("r", runId), ("n", limit));
+            "name, attempt LIMIT @n) ORDER BY started_at, name, attempt", ReadStepRun, cancellationToken, ("r", runId), ("n", limit));
 
     private static StepRunRecord ReadStepRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),

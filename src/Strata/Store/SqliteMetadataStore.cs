@@ -53,6 +53,20 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         return store;
     }
 
+    /// <summary>Opens and closes an unpooled in-memory database: what the first connection to a file would otherwise set up.</summary>
+    public static void WarmUp()
+    {
+        try
+        {
+            using var connection = new SqliteConnection("Data Source=:memory:;Pooling=False");
+            connection.Open();
+        }
+        catch (SqliteException)
+        {
+            // Opening the real store reports what is wrong.
+        }
+    }
+
     /// <summary>A pooled connection for reads (and for migrating). A busy database is retried up to the default timeout.</summary>
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -404,10 +404,34 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
             new StepRunStarted(StepRun("c2", "run-1", "report", startedAt: 11) with { Attempt = 2 }, []),
         ]);
 
-        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Running] = 1 },
-            await Store.CountLatestStepRunsAsync("run-1"));
+        var counts = await Store.CountStepsAsync("run-1");
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Running] = 1 }, counts.Latest);
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Failed] = 1, [ExecutionStatus.Cancelled] = 1, [ExecutionStatus.Completed] = 1 },
+            counts.Earlier);
         Assert.Equal(6, (await Store.CountStepRunsAsync("run-1")).Values.Sum());
-        Assert.Empty(await Store.CountLatestStepRunsAsync("run-2"));
+        var none = await Store.CountStepsAsync("run-2");
+        Assert.Empty(none.Latest);
+        Assert.Empty(none.Earlier);
+    }
+
+    [Fact]
+    public async Task Listed_step_runs_tell_a_step_s_attempts_apart_and_break_ties_by_name()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.WriteStepRunsAsync(
+        [
+            new StepRunRecorded(StepRun("t1", "run-1", "train", startedAt: 1) with { Status = ExecutionStatus.Failed, FinishedAt = At(2) }, [], [], []),
+            new StepRunRecorded(StepRun("t2", "run-1", "train", startedAt: 3) with { Status = ExecutionStatus.Completed, FinishedAt = At(4), Attempt = 2 },
+                [], [], []),
+            new StepRunRecorded(StepRun("e1", "run-1", "eval", startedAt: 3) with { Status = ExecutionStatus.Completed, FinishedAt = At(4) }, [], [], []),
+            new StepRunRecorded(StepRun("l1", "run-1", "load", startedAt: 0) with { Status = ExecutionStatus.Completed, FinishedAt = At(1) }, [], [], []),
+        ]);
+
+        Assert.Equal(["l1", "t1", "e1", "t2"], (await Store.ListStepRunsAsync("run-1")).Select(s => s.Id));
+        Assert.Equal(["l1", "t1", "e1", "t2"], (await Store.ListStepRunsAsync("run-1", 10)).Select(s => s.Id));
+        // The failed attempt first, then the earliest that completed; of two started at once, the first by name.
+        Assert.Equal(["l1", "t1"], (await Store.ListStepRunsAsync("run-1", 2)).Select(s => s.Id));
+        Assert.Equal(["l1", "t1", "e1"], (await Store.ListStepRunsAsync("run-1", 3)).Select(s => s.Id));
     }
 
     [Fact]

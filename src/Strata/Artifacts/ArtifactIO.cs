@@ -76,5 +76,8 @@ internal static class ArtifactIO
     }
 
     /// <summary>A type name that is readable and reloadable: assembly-qualified without version details.</summary>
-    public static string TypeKey(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+    public static string TypeKey(Type type) => TypeKeys.GetValue(type, t => $"{t.FullName}, {t.Assembly.GetName().Name}");
+
+    // Every output of every step names its type: Assembly.GetName() parses the assembly's identity each time it is called.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Type, string> TypeKeys = new();
 }

@@ -9,6 +9,7 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
 {
     private StrataClient? _client;
     private IAnsiConsole? _out;
+    private TextWriter? _trimmed;
 
     public ParseResult Parse { get; } = parse;
     public CancellationToken CancellationToken { get; } = cancellationToken;
@@ -63,7 +64,7 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
 
     public void Success(string message) => Out.MarkupLine($"[green]{Markup.Escape(message)}[/]");
 
-    private static IAnsiConsole CreateConsole()
+    private IAnsiConsole CreateConsole()
     {
         if (!Console.IsOutputRedirected)
             return AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
@@ -71,7 +72,7 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
         // and no padding left at the ends of lines.
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(new TrailingSpaceTrimmer(Console.Out)),
+            Out = new AnsiConsoleOutput(_trimmed = new TrailingSpaceTrimmer(Console.Out)),
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
         });
@@ -81,6 +82,7 @@ internal sealed class CliContext(ParseResult parse, CancellationToken cancellati
 
     public async ValueTask DisposeAsync()
     {
+        _trimmed?.Flush();
         if (_client is not null) await _client.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -34,8 +34,13 @@ internal static class Tables
 /// Drops the spaces at the end of each line. Spectre.Console pads tables to their width, which on a terminal is
 /// invisible but in a pipe or a file leaves every line ending in spaces (noise in diffs, greps and logs).
 /// </summary>
+/// <remarks>
+/// It hands on whole lines. The console's writer flushes on every write, and Spectre.Console writes a table a few
+/// characters at a time: written through, a table of 50 steps cost thousands of one-byte system calls.
+/// </remarks>
 internal sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
 {
+    private readonly System.Text.StringBuilder _line = new();
     private int _pendingSpaces;
 
     public override System.Text.Encoding Encoding => inner.Encoding;
@@ -49,13 +54,14 @@ internal sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
                 return;
             case '\n' or '\r':
                 _pendingSpaces = 0;
-                break;
+                _line.Append(value);
+                if (value == '\n') HandOn();
+                return;
             default:
-                if (_pendingSpaces > 0) inner.Write(new string(' ', _pendingSpaces));
+                _line.Append(' ', _pendingSpaces).Append(value);
                 _pendingSpaces = 0;
-                break;
+                return;
         }
-        inner.Write(value);
     }
 
     public override void Write(string? value)
@@ -63,5 +69,23 @@ internal sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
         foreach (var c in value ?? "") Write(c);
     }
 
-    public override void Flush() => inner.Flush();
+    /// <summary>Hands on what was written so far (spaces still pending stay: they may end a line).</summary>
+    public override void Flush()
+    {
+        HandOn();
+        inner.Flush();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Flush();
+        base.Dispose(disposing);
+    }
+
+    private void HandOn()
+    {
+        if (_line.Length == 0) return;
+        inner.Write(_line.ToString());
+        _line.Clear();
+    }
 }

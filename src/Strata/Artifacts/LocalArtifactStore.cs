@@ -154,7 +154,7 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         const int small = 4096;
         var full = FullPathOf(path);
-        if (SingleFileName(full) is { } fileName && File.Exists(full))
+        if (SingleFileName(full) is { } fileName)
         {
             Span<byte> data = stackalloc byte[small];
             var read = small;
@@ -163,9 +163,9 @@ public sealed class LocalArtifactStore : ArtifactStore
                 using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read);
                 read = RandomAccess.Read(handle, data, 0);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // removed or replaced meanwhile: the general check below says what is there now
+                // missing, a directory, or replaced meanwhile: the general check below says what is there now
             }
             if (read < small)
             {

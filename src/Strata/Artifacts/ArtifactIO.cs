@@ -62,7 +62,7 @@ internal static class ArtifactIO
 
     private static ArtifactRecord Record(ArtifactStore store, string path, Type type, Materializer materializer, ArtifactContent content,
         string? producerStepRunId, string outputName) =>
-        new(Guid.CreateVersion7().ToString(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
+        new(Ids.New(), store.UriOf(path), TypeKey(type), materializer.Name, materializer.Version,
             content.Hash, content.Size, producerStepRunId, outputName, TimeProvider.System.GetUtcNow());
 
     /// <summary>Loads a value, checking the artifact against its recorded content hash as it is read.</summary>

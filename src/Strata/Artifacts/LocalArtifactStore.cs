@@ -76,7 +76,7 @@ public sealed class LocalArtifactStore : ArtifactStore
         CancellationToken cancellationToken = default)
     {
         var final = FullPathOf(path);
-        var temp = Path.Combine(_root, TempDirectory, Guid.NewGuid().ToString("n"));
+        var temp = Path.Combine(_root, TempDirectory, Ids.NewHex());
         Directory.CreateDirectory(temp);
         try
         {
@@ -196,7 +196,7 @@ public sealed class LocalArtifactStore : ArtifactStore
         var final = FullPathOf(path);
         var directory = Path.GetDirectoryName(final)!;
         if (!_plainDirectories.ContainsKey(directory)) Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(final)}.{Guid.NewGuid():n}.tmp");
+        var temp = Path.Combine(directory, $".{Path.GetFileName(final)}.{Ids.NewHex()}.tmp");
         try
         {
             // Written synchronously: these files are small, and an asynchronous write would hop through the thread pool.

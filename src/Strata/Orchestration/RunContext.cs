@@ -23,7 +23,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
         var step = node.Definition;
         var plan = plans[node];
         var clock = _time.GetTimestamp();
-        var stepRunId = Guid.CreateVersion7().ToString();
+        var stepRunId = Ids.New();
         var parametersJson = ParametersJson(node);
         var started = false;
         try
@@ -136,7 +136,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                     {
                         return RecordNotRun(node, ExecutionStatus.Cancelled, "the run was cancelled while waiting to retry");
                     }
-                    stepRunId = Guid.CreateVersion7().ToString();
+                    stepRunId = Ids.New();
                     started = false;
                     continue;
                 }
@@ -258,7 +258,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
     /// <summary>Records a step that will not run (skipped after a failure upstream, or cancelled before it started).</summary>
     public StepOutcome RecordNotRun(StepNode node, ExecutionStatus status, string reason)
     {
-        var stepRunId = Guid.CreateVersion7().ToString();
+        var stepRunId = Ids.New();
         recorder.Post(new StepRunRecorded(new StepRunRecord(stepRunId, run.Id, node.Name, node.Definition.FullName, node.Definition.CodeVersion, null,
             status, null, _time.GetUtcNow(), reason, null, ParametersJson(node)), [], [], []));
         observer.StepChanged(new StepProgress(node.Name, status, null, reason));

@@ -1,0 +1,28 @@
+namespace Strata.Tests;
+
+public sealed class IdsTests
+{
+    [Fact]
+    public void An_id_is_a_version_7_uuid_stamped_with_the_current_millisecond()
+    {
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var id = Guid.Parse(Ids.New());
+        var after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        Assert.Equal(7, id.Version);
+        Assert.Equal(0b10, id.Variant >> 2); // RFC 9562 variant: the top two bits 10
+        var stamped = Convert.ToInt64(id.ToString("n")[..12], 16);
+        Assert.InRange(stamped, before, after);
+    }
+
+    [Fact]
+    public void Ids_are_unique_and_ordered_by_the_millisecond_they_were_made_in()
+    {
+        var ids = Enumerable.Range(0, 100_000).Select(_ => Ids.New()).ToArray();
+
+        Assert.Equal(ids.Length, ids.Distinct().Count());
+        var stamps = ids.Select(i => i.Replace("-", "", StringComparison.Ordinal)[..12]).ToArray();
+        Assert.Equal(stamps.Order(StringComparer.Ordinal), stamps);
+        Assert.Matches("^[0-9a-f]{32}$", Ids.NewHex());
+    }
+}

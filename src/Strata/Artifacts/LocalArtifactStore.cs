@@ -53,12 +53,20 @@ public sealed class LocalArtifactStore : ArtifactStore
             var last = i == segments.Length - 1;
             if (!last && _plainDirectories.ContainsKey(current)) continue;
             var info = new FileInfo(current);
-            var attributes = info.Attributes;
-            if ((int)attributes == -1) continue; // does not exist (yet)
-            if ((attributes & FileAttributes.ReparsePoint) == 0)
+            if (last)
             {
-                if (!last && (attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
-                continue;
+                // Only whether it is a link matters here: one readlink, where the attributes cost an lstat and more.
+                if (info.LinkTarget is null) continue; // not a link, or does not exist (yet)
+            }
+            else
+            {
+                var attributes = info.Attributes;
+                if ((int)attributes == -1) continue; // does not exist (yet)
+                if ((attributes & FileAttributes.ReparsePoint) == 0)
+                {
+                    if ((attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
+                    continue;
+                }
             }
             var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "";
             if (!IsInsideRoot(target))

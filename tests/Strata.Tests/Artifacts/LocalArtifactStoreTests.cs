@@ -101,6 +101,22 @@ public sealed class LocalArtifactStoreTests : ArtifactStoreConformance
     }
 
     [Fact]
+    public async Task Refuses_a_file_link_at_the_end_of_a_path_that_points_outside()
+    {
+        var outside = _temp.Combine("outside.txt");
+        await File.WriteAllTextAsync(outside, "secret");
+        Directory.CreateDirectory(Path.Combine(Store.Root, "runs"));
+        await Store.WriteFileAsync("runs/kept.bin", new byte[] { 1 }); // the directory is then known to be a plain one
+        File.CreateSymbolicLink(Path.Combine(Store.Root, "runs", "model~value.txt"), outside);
+
+        await Assert.ThrowsAsync<ArtifactException>(() => Store.ReadFileAsync("runs/model~value.txt"));
+        await Assert.ThrowsAsync<ArtifactException>(() => Store.ExistsAsync("runs/model~value.txt"));
+        await Assert.ThrowsAsync<ArtifactException>(() => Store.VerifyAsync("runs/model~value.txt", ContentHasher.Prefix + "0"));
+        await Assert.ThrowsAsync<ArtifactException>(() => Store.OpenArtifactAsync("runs/model~value.txt"));
+        Assert.Equal("secret", await File.ReadAllTextAsync(outside));
+    }
+
+    [Fact]
     public async Task Allows_a_link_that_stays_inside_the_root()
     {
         Directory.CreateDirectory(Path.Combine(Store.Root, "real"));

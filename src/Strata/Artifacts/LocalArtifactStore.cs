@@ -208,7 +208,9 @@ public sealed class LocalArtifactStore : ArtifactStore
         try
         {
             // Written synchronously: these files are small, and an asynchronous write would hop through the thread pool.
-            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write))
+            // Not shared: the temporary file is this write's alone, and .NET asks which file system a file is on
+            // (one more system call) before it takes the shared lock FileShare.Read would mean.
+            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 RandomAccess.Write(file, content.Span, 0);
             File.Move(temp, final, overwrite: true);
         }

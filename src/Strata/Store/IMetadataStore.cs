@@ -86,7 +86,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>
     /// How many steps of a run are in each state by each step's latest attempt, and how many earlier attempts. A step's step runs
-    /// differ in <see cref="StepRunRecord.Attempt"/>: a retry or a resume records the next attempt.
+    /// differ in <see cref="StepRunRecord.Attempt"/>: a retry or a resume records the next attempt. A finished run's counts may be
+    /// those it had when it finished (a store may keep them with the run then), until it is reopened or finished again.
     /// </summary>
     Task<StepCounts> CountStepsAsync(string runId, CancellationToken cancellationToken = default);
 

@@ -70,6 +70,11 @@ internal static class Migrations
         DROP INDEX step_runs_run;
         CREATE INDEX step_runs_run ON step_runs (run_id, name, attempt, started_at, status);
         """,
+        // 6: a finished run's step counts, as they were when it finished (CountStepsAsync): `strata run show` of a large run
+        // then reads one row instead of counting every step run again. Cleared when the run is reopened.
+        """
+        ALTER TABLE runs ADD COLUMN step_counts TEXT;
+        """,
     ];
 
     public static int Latest => All.Count;

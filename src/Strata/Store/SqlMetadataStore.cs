@@ -259,8 +259,8 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     }
 
     public Task ReopenRunAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = @id", cancellationToken,
-            ("id", runId)), cancellationToken);
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, cancel_requested = 0, step_counts = NULL " +
+            "WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
 
     public Task RequestCancelAsync(string runId, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
         ExecuteAsync(conn, tx, "UPDATE runs SET cancel_requested = 1 WHERE id = @id", cancellationToken, ("id", runId)), cancellationToken);
@@ -270,13 +270,24 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
             cancellationToken, ("id", runId)).ConfigureAwait(false))
         .FirstOrDefault() == 1;
 
-    public Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error, CancellationToken cancellationToken = default) =>
-        WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, finished_at = @f, error = @e WHERE id = @id", cancellationToken,
-            ("s", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("id", runId)), cancellationToken);
+    /// <remarks>
+    /// Stores the run's step counts with it (see <see cref="CountStepsAsync"/>). Whoever finishes a run has written its step runs
+    /// (the orchestrator once its records are committed, `strata run cancel` once it stopped the leftovers); a later finish, e.g.
+    /// of an orchestrator that outlived a cancel from elsewhere, counts again.
+    /// </remarks>
+    public async Task FinishRunAsync(string runId, ExecutionStatus status, DateTimeOffset finishedAt, string? error,
+        CancellationToken cancellationToken = default)
+    {
+        var counts = await ScanCountsAsync(runId, cancellationToken).ConfigureAwait(false);
+        await WriteAsync((conn, tx) =>
+            ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, finished_at = @f, error = @e, step_counts = @c WHERE id = @id", cancellationToken,
+                ("s", StatusKey(status)), ("f", Time(finishedAt)), ("e", error), ("c", StepCountsText.Write(counts)), ("id", runId)),
+            cancellationToken).ConfigureAwait(false);
+    }
 
     public Task UpdateRunStatusAsync(string runId, ExecutionStatus status, CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE runs SET status = @s WHERE id = @id", cancellationToken, ("s", StatusKey(status)), ("id", runId)), cancellationToken);
+        ExecuteAsync(conn, tx, "UPDATE runs SET status = @s, step_counts = NULL WHERE id = @id", cancellationToken, ("s", StatusKey(status)),
+            ("id", runId)), cancellationToken);
 
     private const string RunColumns = "id, name, pipeline, stack, status, started_at, finished_at, error, step_count, source, config";
 
@@ -450,8 +461,19 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, name, attempt", ReadStepRun, cancellationToken, ("r", runId));
 
-    public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
-        (await CountByStatusAsync(runId, cancellationToken).ConfigureAwait(false)).Counts;
+    public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        if (await StoredCountsAsync(runId, cancellationToken).ConfigureAwait(false) is not { } stored)
+            return (await CountByStatusAsync(runId, cancellationToken).ConfigureAwait(false)).Counts;
+        var all = new Dictionary<ExecutionStatus, int>(stored.Latest);
+        foreach (var (state, count) in stored.Earlier) all[state] = all.GetValueOrDefault(state) + count;
+        return all;
+    }
+
+    /// <summary>The counts stored with a finished run (<see cref="FinishRunAsync"/>), or null.</summary>
+    private async Task<StepCounts?> StoredCountsAsync(string runId, CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT step_counts FROM runs WHERE id = @r AND finished_at IS NOT NULL AND step_counts IS NOT NULL",
+            r => r.GetString(0), cancellationToken, ("r", runId)).ConfigureAwait(false)) is [var text] ? StepCountsText.Read(text) : null;
 
     // One column per state rather than GROUP BY status, which would sort every row (the run's index is in name order).
     private static readonly string CountByStatusSql = "SELECT " +
@@ -472,11 +494,15 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     }
 
     /// <remarks>
-    /// All step runs less those a later attempt of the same step superseded. A step's step runs are told apart by their attempt
+    /// A finished run's counts are those stored with it as it finished. Otherwise:
+    /// all step runs less those a later attempt of the same step superseded. A step's step runs are told apart by their attempt
     /// (a retry or a resume takes the next one), so only a run with a later attempt has superseded step runs, and only the steps
     /// with one are ranked: a run of 100,000 steps without retries costs one scan of its index, not a sort of all its rows.
     /// </remarks>
-    public async Task<StepCounts> CountStepsAsync(string runId, CancellationToken cancellationToken = default)
+    public async Task<StepCounts> CountStepsAsync(string runId, CancellationToken cancellationToken = default) =>
+        await StoredCountsAsync(runId, cancellationToken).ConfigureAwait(false) ?? await ScanCountsAsync(runId, cancellationToken).ConfigureAwait(false);
+
+    private async Task<StepCounts> ScanCountsAsync(string runId, CancellationToken cancellationToken)
     {
         var (latest, retried) = await CountByStatusAsync(runId, cancellationToken).ConfigureAwait(false);
         var earlier = new Dictionary<ExecutionStatus, int>();
@@ -798,4 +824,27 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         new($"No {Display(type)} named '{name}'; see `strata {Display(type)} list`.");
 
     private static StrataConfigException NoSuchStack(string name) => new($"No stack named '{name}'; see `strata stack list`.");
+}
+
+/// <summary>
+/// A run's stored step counts as text, <c>completed=3,failed=1|failed=1</c>: each step by its latest attempt, then the earlier
+/// attempts, states as the store spells them. Plain text rather than JSON: reading it is the one thing a `strata run show`
+/// of a finished run does with it, and a JSON parser's first use costs a short process milliseconds.
+/// </summary>
+internal static class StepCountsText
+{
+    public static string Write(StepCounts counts) => Part(counts.Latest) + "|" + Part(counts.Earlier);
+
+    private static string Part(IReadOnlyDictionary<ExecutionStatus, int> part) =>
+        string.Join(',', part.Select(p => $"{SqlMetadataStore.StatusKey(p.Key)}={p.Value.ToString(CultureInfo.InvariantCulture)}"));
+
+    public static StepCounts Read(string text)
+    {
+        var parts = text.Split('|');
+        return new StepCounts(Part(parts[0]), Part(parts[1]));
+
+        static Dictionary<ExecutionStatus, int> Part(string part) => part.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('='))
+            .ToDictionary(p => SqlMetadataStore.ParseStatus(p[0]), p => int.Parse(p[1], CultureInfo.InvariantCulture));
+    }
 }

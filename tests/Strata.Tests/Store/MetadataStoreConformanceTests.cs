@@ -415,6 +415,41 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_finished_run_keeps_its_step_counts_as_they_were_when_it_finished()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.WriteStepRunsAsync(
+        [
+            new StepRunRecorded(StepRun("t1", "run-1", "train", startedAt: 1) with { Status = ExecutionStatus.Failed, FinishedAt = At(2) }, [], [], []),
+            new StepRunRecorded(StepRun("t2", "run-1", "train", startedAt: 3) with { Status = ExecutionStatus.Completed, FinishedAt = At(4), Attempt = 2 },
+                [], [], []),
+            new StepRunRecorded(StepRun("l1", "run-1", "load", startedAt: 0) with { Status = ExecutionStatus.Completed, FinishedAt = At(1) }, [], [], []),
+        ]);
+        await Store.FinishRunAsync("run-1", ExecutionStatus.Completed, At(5), null);
+
+        var done = await Store.CountStepsAsync("run-1");
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2 }, done.Latest);
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Failed] = 1 }, done.Earlier);
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Failed] = 1 },
+            await Store.CountStepRunsAsync("run-1"));
+
+        // A step run written after the finish (an orchestrator still recording after a cancel from elsewhere) counts from the
+        // next finish on; a reopened run is counted afresh.
+        await Store.WriteStepRunsAsync([new StepRunRecorded(StepRun("e1", "run-1", "eval", startedAt: 6) with
+            { Status = ExecutionStatus.Cancelled, FinishedAt = At(7) }, [], [], [])]);
+        Assert.Equal(done.Latest, (await Store.CountStepsAsync("run-1")).Latest);
+        await Store.FinishRunAsync("run-1", ExecutionStatus.Cancelled, At(8), "cancelled");
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Cancelled] = 1 },
+            (await Store.CountStepsAsync("run-1")).Latest);
+
+        await Store.ReopenRunAsync("run-1");
+        await Store.WriteStepRunsAsync([new StepRunStarted(StepRun("e2", "run-1", "eval", startedAt: 9) with { Attempt = 2 }, [])]);
+        var reopened = await Store.CountStepsAsync("run-1");
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Completed] = 2, [ExecutionStatus.Running] = 1 }, reopened.Latest);
+        Assert.Equal(new Dictionary<ExecutionStatus, int> { [ExecutionStatus.Failed] = 1, [ExecutionStatus.Cancelled] = 1 }, reopened.Earlier);
+    }
+
+    [Fact]
     public async Task Listed_step_runs_tell_a_step_s_attempts_apart_and_break_ties_by_name()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

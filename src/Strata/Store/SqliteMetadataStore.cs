@@ -112,10 +112,9 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
     {
         if (_writer is null)
         {
-            var connection = new SqliteConnection(_connectionString);
-            await connection.OpenAsync().ConfigureAwait(false);
+            var connection = (SqliteConnection)await OpenAsync(CancellationToken.None).ConfigureAwait(false);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; {TempStoreInMemory}";
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
             await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
             KeepPrepared(connection);
             _writer = connection;

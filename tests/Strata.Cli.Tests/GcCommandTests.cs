@@ -23,7 +23,7 @@ public sealed class GcCommandTests : IDisposable
             .First(s => s.GetProperty("name").GetString() == step).GetProperty("id").GetString()!;
 
     [Fact]
-    public void Gc_finds_and_removes_each_kind_of_leftover_of_a_finished_run_and_a_dry_run_removes_nothing()
+    public async Task Gc_finds_and_removes_each_kind_of_leftover_of_a_finished_run_and_a_dry_run_removes_nothing()
     {
         var run = _cli.Run("pipeline", "run", "arithmetic", "--run-name", "done", "--assembly", StrataCli.SamplePipelinesDll);
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -38,9 +38,16 @@ public sealed class GcCommandTests : IDisposable
         WriteFile(tempFile, 3);
         var orphan = Path.Combine(Artifacts, "arithmetic", "done", "split.89abcdef.test");
         WriteFile(Path.Combine(orphan, "data.bin"), 4000);
+        // A pack of small artifacts none of which a record names (a writer that died before recording its step), beside the run's own.
+        var runDirectory = Path.Combine(Artifacts, "arithmetic", "done");
+        var packs = Directory.GetFiles(runDirectory, ".pack-*");
+        Assert.NotEmpty(packs);
+        await new LocalArtifactStore(Artifacts).WriteFileAsync("arithmetic/done/sum.76543210.output~value.txt", new byte[50]);
+        var orphanPack = Assert.Single(Directory.GetFiles(runDirectory, ".pack-*").Except(packs));
         var expected = new Dictionary<string, string>
         {
             [workDir] = "working-directory", [standby] = "standby", [tempDir] = "temp-artifact", [tempFile] = "temp-artifact", [orphan] = "orphaned-artifact",
+            [orphanPack] = "orphaned-artifact",
         };
 
         var dry = _cli.Run("gc", "--dry-run", "--output", "json");
@@ -51,19 +58,20 @@ public sealed class GcCommandTests : IDisposable
         var items = json.GetProperty("items").EnumerateArray().ToArray();
         Assert.Equal(expected, items.ToDictionary(i => i.GetProperty("path").GetString()!, i => i.GetProperty("kind").GetString()!));
         Assert.All(items, i => Assert.Equal(["bytes", "kind", "path", "reason"], i.EnumerateObject().Select(p => p.Name).Order()));
-        Assert.Equal(5, json.GetProperty("count").GetInt32());
-        Assert.Equal(1000 + 2 + 2000 + 3 + 4000, json.GetProperty("bytes").GetInt64());
-        Assert.Equal(4000, items.Single(i => i.GetProperty("kind").GetString() == "orphaned-artifact").GetProperty("bytes").GetInt64());
+        Assert.Equal(6, json.GetProperty("count").GetInt32());
+        Assert.Equal(1000 + 2 + 2000 + 3 + 4000 + new FileInfo(orphanPack).Length, json.GetProperty("bytes").GetInt64());
+        Assert.Equal(4000, items.Single(i => i.GetProperty("path").GetString() == orphan).GetProperty("bytes").GetInt64());
         Assert.All(expected.Keys, p => Assert.True(Path.Exists(p), $"a dry run removed {p}"));
 
         var dryText = _cli.Run("gc", "--dry-run");
-        Assert.Contains("Dry run: would remove 5 items, 0.0 MiB (nothing removed).", dryText.Out);
+        Assert.Contains("Dry run: would remove 6 items, 0.0 MiB (nothing removed).", dryText.Out);
         Assert.Contains(orphan, dryText.Out);
 
         var gc = _cli.Run("gc");
         Assert.True(gc.ExitCode == 0, gc.ToString());
-        Assert.Contains("Removed 5 items, 0.0 MiB freed.", gc.Out);
+        Assert.Contains("Removed 6 items, 0.0 MiB freed.", gc.Out);
         Assert.All(expected.Keys, p => Assert.False(Path.Exists(p), $"{p} is still there"));
+        Assert.All(packs, p => Assert.True(File.Exists(p), $"gc removed {p}, which holds recorded artifacts"));
 
         // What the records name stays: the same pipeline again is served from the cache, its artifacts checked as they load.
         var again = _cli.Run("pipeline", "run", "arithmetic", "--assembly", StrataCli.SamplePipelinesDll);

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Strata.Tests.Support;
 
@@ -155,7 +156,7 @@ public sealed class PipelineCommandTests : IDisposable
     }
 
     [Fact]
-    public void Artifacts_are_listed_and_shown_with_type_hash_size_and_producer()
+    public async Task Artifacts_are_listed_and_shown_with_type_hash_size_and_producer()
     {
         Assert.Equal(0, RunPipeline("arithmetic", "--run-name", "first").ExitCode);
         var artifacts = _cli.Run("artifact", "list", "--run", "first", "--output", "json").Json.EnumerateArray().ToArray();
@@ -165,9 +166,9 @@ public sealed class PipelineCommandTests : IDisposable
         Assert.True(report.GetProperty("size").GetInt64() > 0);
         var uri = report.GetProperty("uri").GetString()!;
         Assert.StartsWith(Path.Combine(_cli.Home, "artifacts"), uri);
-        // A string is one small file, kept as that file alone beside the run's other artifacts.
+        // A string is one small file, kept as that file alone (packed with the run's other small artifacts).
         Assert.EndsWith(".output~value.txt", uri);
-        Assert.StartsWith("sum=", File.ReadAllText(uri));
+        Assert.StartsWith("sum=", await StoredTextAsync(uri));
 
         var show = _cli.Run("artifact", "show", report.GetProperty("id").GetString()![^12..], "--output", "json");
         Assert.Equal(JsonValueKind.Object, show.Json.ValueKind);
@@ -179,7 +180,7 @@ public sealed class PipelineCommandTests : IDisposable
     }
 
     [Fact]
-    public void Artifacts_name_their_producer_by_pipeline_run_and_step_and_a_small_value_is_shown_inline_once_its_hash_checks()
+    public async Task Artifacts_name_their_producer_by_pipeline_run_and_step_and_a_small_value_is_shown_inline_once_its_hash_checks()
     {
         Assert.Equal(0, RunPipeline("arithmetic", "--run-name", "first").ExitCode);
         var artifacts = _cli.Run("artifact", "list", "--run", "first", "--output", "json").Json.EnumerateArray().ToArray();
@@ -194,16 +195,24 @@ public sealed class PipelineCommandTests : IDisposable
         var id = report.GetProperty("id").GetString()!;
         var uri = report.GetProperty("uri").GetString()!;
         var shown = _cli.Run("artifact", "show", id, "--output", "json").Json;
-        Assert.Equal(File.ReadAllText(uri), shown.GetProperty("value").GetString());
+        Assert.Equal(await StoredTextAsync(uri), shown.GetProperty("value").GetString());
         Assert.StartsWith("sum=", shown.GetProperty("value").GetString());
         var table = _cli.Run("artifact", "show", id).Out;
         Assert.Contains($"arithmetic/first/{step} (step run ", table);
         Assert.Contains("sum=", table);
 
         // A value changed in the store is not shown as if it were the step's output.
-        File.WriteAllText(uri, "sum=-1");
+        var store = new LocalArtifactStore(Path.Combine(_cli.Home, "artifacts"));
+        await store.WriteFileAsync(store.PathOf(uri), Encoding.UTF8.GetBytes("sum=-1"));
         var changed = _cli.Run("artifact", "show", id, "--output", "json").Json.GetProperty("value").GetString()!;
         Assert.StartsWith("(cannot be read:", changed);
         Assert.DoesNotContain("sum=-1", changed);
+    }
+
+    /// <summary>The text of a small artifact of the home's local store, read through the store.</summary>
+    private async Task<string> StoredTextAsync(string uri)
+    {
+        var store = new LocalArtifactStore(Path.Combine(_cli.Home, "artifacts"));
+        return Encoding.UTF8.GetString(await store.ReadFileAsync(store.PathOf(uri)) ?? throw new FileNotFoundException(uri));
     }
 }

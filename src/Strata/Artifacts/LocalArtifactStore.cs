@@ -4,7 +4,9 @@ namespace Strata.Artifacts;
 /// The <c>local</c> artifact store: a directory on this machine. An artifact is written into a private temporary
 /// directory and renamed into place, so a crash never leaves a partial artifact that reads as whole. An artifact of
 /// one small file may be kept as that file alone, named <c>&lt;artifact&gt;~&lt;file&gt;</c> (see
-/// <see cref="SingleFilePathOf"/>): on most file systems a new directory costs several times what a new file does.
+/// <see cref="SingleFilePathOf"/>): on most file systems a new directory costs several times what a new file does. Such
+/// a file of up to 64 KiB is not even a file of its own: it is a record in its directory's pack (see <see cref="ArtifactPack"/>),
+/// unless the store is <see cref="Shared"/>.
 /// </summary>
 public sealed class LocalArtifactStore : ArtifactStore
 {
@@ -36,43 +38,59 @@ public sealed class LocalArtifactStore : ArtifactStore
     /// <summary>The absolute path of a store-relative path, refusing anything that resolves outside the root.</summary>
     public string FullPathOf(string path)
     {
+        var full = DirectoryCheckedPathOf(path);
+        CheckLastSegment(path, full);
+        return full;
+    }
+
+    /// <summary>
+    /// The absolute path of a store-relative path whose directories were checked as <see cref="FullPathOf"/> checks them,
+    /// its last segment not yet: an artifact kept in the directory's pack never touches a file of that name.
+    /// </summary>
+    private string DirectoryCheckedPathOf(string path)
+    {
         var relative = ArtifactPath.Normalize(path);
         if (relative.Split('/')[0] == TempDirectory)
             throw new ArtifactException($"Artifact path '{path}' is inside the store's private temporary directory.");
         var full = Path.Combine(_root, relative.Replace('/', Path.DirectorySeparatorChar));
+        if (Path.GetFileName(full).StartsWith(ArtifactPack.SegmentPrefix, StringComparison.Ordinal))
+            throw new ArtifactException($"Artifact path '{path}' is named like the store's packs of small artifacts ({ArtifactPack.SegmentPrefix}*).");
         // A symbolic link anywhere along the path must not lead out of the root. One lstat per segment; directories
         // already seen to be real directories (the pipeline's and the run's, shared by every step) are not checked again.
-        // A directory is only kept once those above it were checked, so a kept parent leaves the last segment alone to check.
+        // A directory is only kept once those above it were checked, so a kept parent leaves only the last segment to check.
         var parent = Path.GetDirectoryName(full);
-        var fromParent = parent is not null && _plainDirectories.ContainsKey(parent);
-        var current = fromParent ? parent! : _root;
-        var segments = fromParent ? [Path.GetFileName(full)] : relative.Split('/');
-        for (var i = 0; i < segments.Length; i++)
+        if (parent is null || _plainDirectories.ContainsKey(parent)) return full;
+        var current = _root;
+        var segments = relative.Split('/');
+        for (var i = 0; i < segments.Length - 1; i++)
         {
             current = Path.Combine(current, segments[i]);
-            var last = i == segments.Length - 1;
-            if (!last && _plainDirectories.ContainsKey(current)) continue;
+            if (_plainDirectories.ContainsKey(current)) continue;
             var info = new FileInfo(current);
-            if (last)
+            var attributes = info.Attributes;
+            if ((int)attributes == -1) continue; // does not exist (yet)
+            if ((attributes & FileAttributes.ReparsePoint) == 0)
             {
-                // Only whether it is a link matters here: one readlink, where the attributes cost an lstat and more.
-                if (info.LinkTarget is null) continue; // not a link, or does not exist (yet)
+                if ((attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
+                continue;
             }
-            else
-            {
-                var attributes = info.Attributes;
-                if ((int)attributes == -1) continue; // does not exist (yet)
-                if ((attributes & FileAttributes.ReparsePoint) == 0)
-                {
-                    if ((attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
-                    continue;
-                }
-            }
-            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "";
-            if (!IsInsideRoot(target))
-                throw new ArtifactException($"Artifact path '{path}' goes through a link to {target}, outside the store root {_root}.");
+            CheckLinkTarget(path, info);
         }
         return full;
+    }
+
+    private void CheckLastSegment(string path, string full)
+    {
+        // Only whether it is a link matters here: one readlink, where the attributes cost an lstat and more.
+        var info = new FileInfo(full);
+        if (info.LinkTarget is not null) CheckLinkTarget(path, info); // else not a link, or does not exist (yet)
+    }
+
+    private void CheckLinkTarget(string path, FileInfo link)
+    {
+        var target = link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "";
+        if (!IsInsideRoot(target))
+            throw new ArtifactException($"Artifact path '{path}' goes through a link to {target}, outside the store root {_root}.");
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _plainDirectories = new();
@@ -133,12 +151,34 @@ public sealed class LocalArtifactStore : ArtifactStore
 
     public override Task<IArtifactReader> OpenArtifactAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = FullPathOf(path);
+        var full = DirectoryCheckedPathOf(path);
+        if (PackOf(full) is { } pack && pack.Read(Path.GetFileName(full)) is { } content)
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(SingleFileName(full)!, pack.Directory,
+                () => new MemoryStream(content, writable: false)));
+        CheckLastSegment(path, full);
         if (Directory.Exists(full))
             return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
         if (SingleFileName(full) is { } fileName && File.Exists(full))
-            return Task.FromResult<IArtifactReader>(new SingleFileReader(full, fileName));
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(fileName, Path.GetDirectoryName(full)!,
+                () => new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan)));
         throw new ArtifactException($"No artifact at '{path}' in {_root}.");
+    }
+
+    /// <summary>
+    /// The pack of the directory of <paramref name="fullPath"/> when that path names an artifact kept as its one file and
+    /// this store packs them, else null. A shared store does not: a reader on another machine may not see a file grow.
+    /// </summary>
+    private ArtifactPack? PackOf(string fullPath) =>
+        Shared || SingleFileName(fullPath) is null ? null : _packs.GetOrAdd(Path.GetDirectoryName(fullPath)!, d => new ArtifactPack(d, _packHandles));
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactPack> _packs = new(StringComparer.Ordinal);
+    private readonly ArtifactPack.HandleBudget _packHandles = new(32);
+
+    /// <summary>Where the pack keeps the bytes of the artifact at <paramref name="path"/>, or null when it is not packed.</summary>
+    internal (string Segment, long Offset, int Length)? PackedLocationOf(string path)
+    {
+        var full = DirectoryCheckedPathOf(path);
+        return PackOf(full)?.Locate(Path.GetFileName(full));
     }
 
     private const char SingleFileSeparator = '~';
@@ -161,9 +201,16 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task<bool> VerifyAsync(string path, string contentHash, CancellationToken cancellationToken = default)
     {
         const int small = 4096;
-        var full = FullPathOf(path);
+        var full = DirectoryCheckedPathOf(path);
         if (SingleFileName(full) is { } fileName)
         {
+            if (PackOf(full)?.Read(Path.GetFileName(full)) is { } packed)
+            {
+                if (ContentHasher.Combine([new HashedFile(fileName, System.IO.Hashing.XxHash128.Hash(packed), packed.Length)]).Hash == contentHash)
+                    return Task.FromResult(true);
+                return base.VerifyAsync(path, contentHash, cancellationToken); // words the mismatch
+            }
+            CheckLastSegment(path, full);
             Span<byte> data = stackalloc byte[small];
             var read = small;
             try
@@ -186,24 +233,40 @@ public sealed class LocalArtifactStore : ArtifactStore
 
     public override Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = FullPathOf(path);
+        var full = DirectoryCheckedPathOf(path);
+        if (PackOf(full)?.Contains(Path.GetFileName(full)) == true) return Task.FromResult(true);
+        CheckLastSegment(path, full);
         return Task.FromResult(Directory.Exists(full) || File.Exists(full));
     }
 
     public override Task DeleteAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = FullPathOf(path);
+        var full = DirectoryCheckedPathOf(path);
+        PackOf(full)?.Delete(Path.GetFileName(full));
+        CheckLastSegment(path, full);
         if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
         else if (File.Exists(full)) File.Delete(full);
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Writes a small file atomically. An artifact kept as its one file (a path from <see cref="SingleFilePathOf"/>) of at most
+    /// 64 KiB goes into its directory's pack; anything else is written beside its place and renamed into it.
+    /// </summary>
     public override Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var final = FullPathOf(path);
+        var final = DirectoryCheckedPathOf(path);
         var directory = Path.GetDirectoryName(final)!;
         if (!_plainDirectories.ContainsKey(directory)) Directory.CreateDirectory(directory);
+        var pack = PackOf(final);
+        if (pack is not null && content.Length <= ArtifactPack.MaxContentBytes)
+        {
+            pack.Write(Path.GetFileName(final), content.Span);
+            return Task.CompletedTask;
+        }
+        CheckLastSegment(path, final);
+        pack?.Delete(Path.GetFileName(final)); // a packed one would be read before the file
         var temp = Path.Combine(directory, $".{Path.GetFileName(final)}.{Ids.NewHex()}.tmp");
         try
         {
@@ -225,7 +288,9 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task<byte[]?> ReadFileAsync(string path, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var full = FullPathOf(path);
+        var full = DirectoryCheckedPathOf(path);
+        if (PackOf(full)?.Read(Path.GetFileName(full)) is { } packed) return Task.FromResult<byte[]?>(packed);
+        CheckLastSegment(path, full);
         // Read synchronously, as files are written: they are small, and an asynchronous read would hop through the thread pool.
         return Task.FromResult(File.Exists(full) ? File.ReadAllBytes(full) : null);
     }
@@ -236,16 +301,14 @@ public sealed class LocalArtifactStore : ArtifactStore
         catch (IOException) { }
     }
 
-    /// <summary>An artifact kept as its one file.</summary>
-    private sealed class SingleFileReader(string path, string name) : IArtifactReader
+    /// <summary>An artifact kept as its one file, in its directory or in the directory's pack.</summary>
+    private sealed class SingleFileReader(string name, string directory, Func<Stream> open) : IArtifactReader
     {
         public IReadOnlyList<string> Files { get; } = [name];
 
-        public string LocalDirectory => Path.GetDirectoryName(path)!;
+        public string LocalDirectory => directory;
 
-        public Stream OpenFile(string file) => file == name
-            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan)
-            : throw new ArtifactException($"Artifact {path} has no file '{file}'.");
+        public Stream OpenFile(string file) => file == name ? open() : throw new ArtifactException($"Artifact in {directory} has no file '{file}'.");
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

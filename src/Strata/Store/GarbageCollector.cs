@@ -180,6 +180,14 @@ internal sealed class GarbageCollector(StrataHome home, IMetadataStore store, Ti
                 foreach (var entry in Directory.EnumerateFileSystemEntries(runDir))
                 {
                     var name = Path.GetFileName(entry);
+                    if (name.StartsWith(ArtifactPack.SegmentPrefix, StringComparison.Ordinal))
+                    {
+                        // A pack of small artifacts goes only when none of the artifacts in it is named.
+                        if (!ArtifactPack.NamesIn(entry).Any(n => recorded.Contains(Path.Combine(runDir, n))))
+                            items.Add(new Leftover(LeftoverKinds.OrphanedArtifact, entry, SizeOf(entry),
+                                $"a pack of small artifacts no record names; run '{run.Name}' is {run.Status.ToString().ToLowerInvariant()}"));
+                        continue;
+                    }
                     if (recorded.Contains(entry) || stepRuns.Contains(name) || name.EndsWith(".tmp", StringComparison.Ordinal) && name.StartsWith('.'))
                         continue;
                     items.Add(new Leftover(LeftoverKinds.OrphanedArtifact, entry, SizeOf(entry),

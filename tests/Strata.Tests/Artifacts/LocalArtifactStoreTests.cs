@@ -15,12 +15,15 @@ public sealed class LocalArtifactStoreTests : ArtifactStoreConformance
 
     protected override async Task CorruptByteAsync(ArtifactStore store, string path, string file)
     {
-        var full = ((LocalArtifactStore)store).FullPathOf(path);
-        if (Directory.Exists(full)) full = Path.Combine(full, file); // else an artifact kept as its one file
-        await using var stream = File.Open(full, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = stream.Length / 2;
+        var local = (LocalArtifactStore)store;
+        var full = local.FullPathOf(path);
+        if (Directory.Exists(full)) full = Path.Combine(full, file); // else an artifact kept as its one file, or in its directory's pack
+        var (at, length) = (0L, -1L);
+        if (local.PackedLocationOf(path) is { } packed) (full, at, length) = packed;
+        await using var stream = File.Open(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        stream.Position = at + (length < 0 ? stream.Length : length) / 2;
         var b = stream.ReadByte();
-        stream.Position = stream.Length / 2;
+        stream.Position--;
         stream.WriteByte((byte)(b ^ 0xff));
     }
 

@@ -5,12 +5,15 @@ namespace Strata.Tests.Artifacts;
 
 public static class OutputSavingSteps
 {
-    /// <summary>Puts a directory where the step's own output (an int, kept as one file) is about to go, so writing it fails.</summary>
+    /// <summary>Puts a file where the directory of the step's own output (an int, packed with the run's) is about to be, so writing it fails.</summary>
     [Step]
     public static int Blocked(string artifactsRoot)
     {
         var context = StepContext.Current!;
-        Directory.CreateDirectory(Path.Combine(artifactsRoot, context.Pipeline, context.RunName, $"{context.StepName}.{context.StepRunId[^8..]}.output~value.txt", "in-the-way"));
+        var runDirectory = Path.Combine(artifactsRoot, context.Pipeline, context.RunName);
+        if (Directory.Exists(runDirectory)) Directory.Delete(runDirectory, recursive: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(runDirectory)!);
+        File.WriteAllText(runDirectory, "in the way");
         return 1;
     }
 }
@@ -90,7 +93,7 @@ public sealed class FullDiskArtifactStoreFlavor : ArtifactStoreFlavor
 public class OutputSavingTests
 {
     [Fact]
-    public async Task A_small_value_is_kept_as_its_one_file_beside_where_its_directory_would_be()
+    public async Task A_small_value_is_kept_as_its_one_file_in_its_directory_s_pack()
     {
         using var harness = new ArtifactHarness();
         var value = new Dictionary<string, double> { ["accuracy"] = 0.91, ["auc"] = 0.95 };
@@ -98,7 +101,8 @@ public class OutputSavingTests
         var record = await ArtifactIO.SaveAsync(harness.Store, harness.Registry, "direct/metrics", value, value.GetType(), null, "metrics", default);
 
         Assert.Equal(harness.Store.UriOf("direct/metrics~value.json"), record.Uri);
-        Assert.True(File.Exists(harness.Store.FullPathOf("direct/metrics~value.json")));
+        Assert.NotNull(harness.Store.PackedLocationOf("direct/metrics~value.json"));
+        Assert.False(File.Exists(harness.Store.FullPathOf("direct/metrics~value.json")));
         Assert.False(Directory.Exists(harness.Store.FullPathOf("direct/metrics")));
         var loaded = await ArtifactIO.LoadAsync(harness.Store, harness.Registry, record, value.GetType(), default);
         Assert.Equal(value, Assert.IsType<Dictionary<string, double>>(loaded));

@@ -1,4 +1,5 @@
 using Strata.Tests.Orchestration;
+using Strata.Tests.Support;
 
 namespace Strata.Tests.Caching;
 
@@ -8,13 +9,12 @@ public class CorruptCacheTests
     private static void Pipeline(PipelineBuilder p, string id) => p.Step(CacheSteps.Total, id, p.Step(CacheSteps.Make, id, 4));
 
     /// <summary>Changes one digit of a stored number, as a stray edit or a failing disk would.</summary>
-    private static async Task ChangeDigitAsync(ArtifactRecord artifact, char from, char to)
-    {
-        var file = artifact.Uri; // a local store's URI is the absolute path; this small output is kept as its one file
-        var text = await File.ReadAllTextAsync(file);
-        Assert.Contains(from, text);
-        await File.WriteAllTextAsync(file, text.Replace(from, to));
-    }
+    private static Task ChangeDigitAsync(TestHome home, ArtifactRecord artifact, char from, char to) =>
+        StoredBytes.ChangeAsync(home.ArtifactsPath, artifact.Uri, bytes =>
+        {
+            Assert.Contains((byte)from, bytes);
+            return bytes.Select(b => b == from ? (byte)to : b).ToArray();
+        });
 
     [Fact]
     public async Task A_cached_output_changed_on_disk_is_dropped_with_a_warning_and_its_step_runs_again()
@@ -23,7 +23,7 @@ public class CorruptCacheTests
         await using var home = await TestHome.OpenAsync();
         var first = await home.RunAsync(p => Pipeline(p, id));
         var stored = first["total"].Outputs["output"];
-        await ChangeDigitAsync(stored, '6', '7');
+        await ChangeDigitAsync(home, stored, '6', '7');
 
         var observer = new RecordingObserver();
         var rerun = await home.RunAsync(p => Pipeline(p, id), observer: observer);
@@ -52,11 +52,8 @@ public class CorruptCacheTests
         var id = Probe.NewId();
         await using var home = await TestHome.OpenAsync();
         var first = await home.RunAsync(p => Pipeline(p, id));
-        await using (var stream = File.Open(first["make"].Outputs["output"].Uri, FileMode.Open, FileAccess.ReadWrite))
-        {
-            stream.Seek(-1, SeekOrigin.End); // the last element of the stored int[]
-            stream.WriteByte(42);
-        }
+        await StoredBytes.ChangeAsync(home.ArtifactsPath, first["make"].Outputs["output"].Uri,
+            bytes => [.. bytes[..^1], 42]); // the last element of the stored int[]
 
         var observer = new RecordingObserver();
         var rerun = await home.RunAsync(p => Pipeline(p, id), observer: observer);
@@ -74,7 +71,7 @@ public class CorruptCacheTests
         await using var home = await TestHome.OpenAsync();
         var first = await home.RunAsync(p => Pipeline(p, id));
         var stored = first["total"].Outputs["output"];
-        await ChangeDigitAsync(stored, '6', '9');
+        await ChangeDigitAsync(home, stored, '6', '9');
 
         var error = await Assert.ThrowsAsync<ArtifactException>(() => first.LoadAsync<int>("total"));
 

@@ -1,0 +1,265 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Strata.Artifacts;
+
+/// <summary>
+/// The small one-file artifacts of one directory of a <see cref="LocalArtifactStore"/>, packed into append-only segment
+/// files in that directory (<c>.pack-&lt;id&gt;</c>) rather than kept as a file each: a record appended to an open
+/// segment is one write, where a file of its own is a create, a write and a rename, and a directory entry to keep.
+/// </summary>
+/// <remarks>
+/// <para>Each store object appends to segments of its own, so no two writers ever share a file. A record is written with
+/// one call at its segment's end, its lengths first: a crash can only leave a torn last record, shorter than its lengths
+/// say, which reads as absent. A segment whose write failed is not written again. Bytes changed in place are not caught
+/// here: every artifact read is checked against its recorded content hash, which words the change.</para>
+/// <para>The later of two records of one name wins; a delete is a record too. The records a store wrote are indexed as it
+/// writes them; the other segments of the directory are read when a name is not found.</para>
+/// </remarks>
+internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget handles)
+{
+    public const string SegmentPrefix = ".pack-";
+
+    /// <summary>Contents larger than this are kept as files: the first lookup in a directory reads every packed byte.</summary>
+    public const int MaxContentBytes = 64 * 1024;
+
+    private const uint Magic = 0x314B5053; // "SPK1"
+    // magic u32, kind u8, reserved u8, name length u16, content length i32, ticks i64
+    private const int HeaderBytes = 20;
+    private const byte ValueKind = 1;
+    private const byte DeletedKind = 2;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Segment> _segments = new(StringComparer.Ordinal);
+    private Segment? _own;
+
+    public string Directory => directory;
+
+    /// <summary>Appends <paramref name="content"/> as the artifact file <paramref name="name"/> of this directory.</summary>
+    public void Write(string name, ReadOnlySpan<byte> content) => Append(name, ValueKind, content);
+
+    /// <summary>Records that <paramref name="name"/> is gone, when a live record of it is known.</summary>
+    /// <returns>Whether there was one.</returns>
+    public bool Delete(string name)
+    {
+        if (!Contains(name)) return false;
+        Append(name, DeletedKind, []);
+        return true;
+    }
+
+    /// <summary>Whether a live record of <paramref name="name"/> is in the directory's segments.</summary>
+    public bool Contains(string name) => Find(name) is not null;
+
+    /// <summary>The content of <paramref name="name"/>, or null when no live record of it is in the directory's segments.</summary>
+    public byte[]? Read(string name)
+    {
+        if (Find(name) is not { } entry) return null;
+        var content = new byte[entry.Length];
+        lock (_lock)
+        {
+            var handle = OpenLocked(entry.Segment);
+            if (RandomAccess.Read(handle, content, entry.Offset) != content.Length)
+                throw new ArtifactException($"Packed artifact '{name}' in {entry.Segment.Path} ends early: the segment was cut short.");
+        }
+        handles.Trim();
+        return content;
+    }
+
+    /// <summary>Where the bytes of <paramref name="name"/> are: the segment's path, their offset and length.</summary>
+    public (string Segment, long Offset, int Length)? Locate(string name) =>
+        Find(name) is { } entry ? (entry.Segment.Path, entry.Offset, entry.Length) : null;
+
+    private Entry? Find(string name)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(name, out var entry)) return entry.Deleted ? null : entry;
+            RefreshLocked();
+            return _entries.TryGetValue(name, out entry) && !entry.Deleted ? entry : null;
+        }
+    }
+
+    private void Append(string name, byte kind, ReadOnlySpan<byte> content)
+    {
+        var nameLength = Encoding.UTF8.GetByteCount(name);
+        if (nameLength > ushort.MaxValue) throw new ArtifactException($"Artifact name '{name}' is too long to pack.");
+        var ticks = TimeProvider.System.GetUtcNow().UtcTicks;
+        var record = new byte[HeaderBytes + nameLength + content.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, Magic);
+        record[4] = kind;
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(6), (ushort)nameLength);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(8), content.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(12), ticks);
+        Encoding.UTF8.GetBytes(name, record.AsSpan(HeaderBytes));
+        content.CopyTo(record.AsSpan(HeaderBytes + nameLength));
+        lock (_lock)
+        {
+            var own = _own ??= NewSegmentLocked();
+            try
+            {
+                RandomAccess.Write(OpenLocked(own), record, own.End);
+            }
+            catch
+            {
+                // Part of the record may be on disk: nothing more goes after it, so a reader stops there as it would after a crash.
+                _own = null;
+                throw;
+            }
+            var at = own.End;
+            own.End += record.Length;
+            Index(name, new Entry(own, at + HeaderBytes + nameLength, content.Length, ticks, kind == DeletedKind));
+        }
+        handles.Trim();
+    }
+
+    private Segment NewSegmentLocked()
+    {
+        var segment = new Segment(Path.Combine(directory, SegmentPrefix + Ids.NewHex()), own: true);
+        segment.Handle = File.OpenHandle(segment.Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        handles.Opened(this, segment);
+        _segments.Add(Path.GetFileName(segment.Path), segment);
+        return segment;
+    }
+
+    private SafeFileHandle OpenLocked(Segment segment)
+    {
+        if (segment.Handle is { IsClosed: false } open) return open;
+        segment.Handle = File.OpenHandle(segment.Path, FileMode.Open, segment.Own ? FileAccess.ReadWrite : FileAccess.Read,
+            FileShare.ReadWrite | FileShare.Delete);
+        handles.Opened(this, segment);
+        return segment.Handle;
+    }
+
+    /// <summary>Closes a segment's handle; the next use opens it again.</summary>
+    private void Close(Segment segment)
+    {
+        lock (_lock)
+        {
+            segment.Handle?.Dispose();
+            segment.Handle = null;
+        }
+    }
+
+    /// <summary>Reads what the other segments of the directory gained since they were last read.</summary>
+    private void RefreshLocked()
+    {
+        IEnumerable<string> files;
+        try
+        {
+            files = System.IO.Directory.EnumerateFiles(directory, SegmentPrefix + "*").ToArray();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return;
+        }
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            if (!_segments.TryGetValue(name, out var segment)) _segments.Add(name, segment = new Segment(file, own: false));
+            if (segment.Own) continue;
+            try
+            {
+                ReadNewRecordsLocked(segment);
+            }
+            catch (FileNotFoundException)
+            {
+                _segments.Remove(name); // removed meanwhile (strata gc)
+            }
+        }
+    }
+
+    private void ReadNewRecordsLocked(Segment segment)
+    {
+        // A directory may hold a segment per step process: they are read through handles of their own, closed again, so
+        // a scan never holds more than one open.
+        var kept = segment.Handle is { IsClosed: false } open ? open : null;
+        var handle = kept ?? File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        try
+        {
+            var length = RandomAccess.GetLength(handle);
+            if (length <= segment.End) return;
+            var bytes = new byte[length - segment.End];
+            var read = RandomAccess.Read(handle, bytes, segment.End);
+            if (read < bytes.Length) Array.Resize(ref bytes, read);
+            foreach (var (name, entry, end) in Records(bytes, segment, segment.End))
+            {
+                Index(name, entry);
+                segment.End = end;
+            }
+        }
+        finally
+        {
+            if (kept is null) handle.Dispose();
+        }
+    }
+
+    private void Index(string name, Entry entry)
+    {
+        if (!_entries.TryGetValue(name, out var known) || known.Ticks <= entry.Ticks) _entries[name] = entry;
+    }
+
+    /// <summary>The whole records in <paramref name="bytes"/>, read from <paramref name="start"/>; a torn one ends them.</summary>
+    private static IEnumerable<(string Name, Entry Entry, long End)> Records(byte[] bytes, Segment segment, long start)
+    {
+        var at = 0;
+        while (bytes.Length - at >= HeaderBytes)
+        {
+            var header = bytes.AsSpan(at, HeaderBytes);
+            var kind = header[4];
+            var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+            var contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || kind is not (ValueKind or DeletedKind)
+                || contentLength is < 0 or > MaxContentBytes || bytes.Length - at - HeaderBytes < nameLength + contentLength)
+                yield break;
+            var length = HeaderBytes + nameLength + contentLength;
+            var name = Encoding.UTF8.GetString(bytes, at + HeaderBytes, nameLength);
+            var ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
+            yield return (name, new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind), start + at + length);
+            at += length;
+        }
+    }
+
+    /// <summary>The names of the live artifacts a segment file holds (its later records win), for <c>strata gc</c>.</summary>
+    public static IReadOnlyList<string> NamesIn(string segmentPath)
+    {
+        var segment = new Segment(segmentPath, own: false);
+        var live = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var (name, entry, _) in Records(File.ReadAllBytes(segmentPath), segment, 0)) live[name] = !entry.Deleted;
+        return live.Where(p => p.Value).Select(p => p.Key).ToArray();
+    }
+
+    private readonly record struct Entry(Segment Segment, long Offset, int Length, long Ticks, bool Deleted);
+
+    internal sealed class Segment(string path, bool own)
+    {
+        public string Path { get; } = path;
+
+        /// <summary>Whether this store writes it.</summary>
+        public bool Own { get; } = own;
+
+        /// <summary>Where the next record goes (own), or how far its records have been read (another writer's).</summary>
+        public long End { get; set; }
+
+        public SafeFileHandle? Handle { get; set; }
+    }
+
+    /// <summary>
+    /// Keeps a store's open segment handles few: a run of many step processes leaves a segment each in its directory, and
+    /// a long-lived process goes through many runs. The handles opened longest ago are closed first.
+    /// </summary>
+    internal sealed class HandleBudget(int max)
+    {
+        private readonly ConcurrentQueue<(ArtifactPack Pack, Segment Segment)> _opened = new();
+
+        public void Opened(ArtifactPack pack, Segment segment) => _opened.Enqueue((pack, segment));
+
+        /// <summary>Closes the oldest handles beyond the budget. Called with no pack's lock held.</summary>
+        public void Trim()
+        {
+            while (_opened.Count > max && _opened.TryDequeue(out var oldest)) oldest.Pack.Close(oldest.Segment);
+        }
+    }
+}

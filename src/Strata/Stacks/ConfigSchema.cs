@@ -57,7 +57,16 @@ public sealed class ConfigSchema
     public Type ConfigType { get; }
     public IReadOnlyList<ConfigField> Fields { get; }
 
-    public static ConfigSchema For(Type configType)
+    /// <summary>
+    /// The schema of a config type, read once per type. Every run asks for the schemas of its stack's components: read
+    /// afresh, each cost the reflection again, and new property objects whose getters .NET compiles anew once called a
+    /// few times.
+    /// </summary>
+    public static ConfigSchema For(Type configType) => Schemas.GetValue(configType, Read);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Type, ConfigSchema> Schemas = new();
+
+    private static ConfigSchema Read(Type configType)
     {
         var instance = Activator.CreateInstance(configType);
         var fields = configType.GetProperties(BindingFlags.Public | BindingFlags.Instance)

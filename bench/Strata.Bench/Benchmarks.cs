@@ -208,7 +208,7 @@ internal static class Benchmarks
             Row.Info("P5", "  peak working set per step", scale.L("peak_after_run_bytes") / (double)P5Steps / 1024, "KiB"),
             Row.Info("P5", "  metadata store on disk per step (SQLite file and its log)", scale.L("store_bytes") / (double)P5Steps, "bytes"),
             Row.Info("P5", "  artifact store on disk per step", scale.L("artifact_bytes") / (double)P5Steps, "bytes",
-                note: "a one-int output is a file of its own; the figure counts each file's allocated blocks"),
+                note: "a one-int output is a record in its run directory's pack; the figure counts allocated blocks"),
             Row.Absolute("P6", $"cached rerun of the {P5Steps:N0}-step fan-out/fan-in (in P5's store)", scale.D("cached_s"), "s", scale.D("total_s"),
                 "the same pipeline, uncached", 5, "≤ 5 s"),
             Row.Absolute("P5", "`strata run list` (process wall time, 102 runs)", list.Median, "s", noop.Median, "dotnet start, noop app", 0.2, "≤ 200 ms"),

@@ -143,6 +143,39 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         }
     }
 
+    /// <summary>
+    /// Forgets the segments that are gone from the directory (removed by <c>strata gc</c>, or the store wiped) and what
+    /// they held. A store object asks this once per directory: a run sees what was removed before it began.
+    /// </summary>
+    public void ForgetRemovedSegments()
+    {
+        lock (_lock)
+        {
+            var gone = _segments.Where(s => !File.Exists(s.Value.Path)).ToArray();
+            if (gone.Length == 0) return;
+            foreach (var (name, segment) in gone)
+            {
+                _segments.Remove(name);
+                segment.Handle?.Dispose();
+                segment.Handle = null;
+                if (segment == _own) _own = null;
+            }
+            var removed = gone.Select(g => g.Value).ToHashSet();
+            foreach (var name in _entries.Where(e => removed.Contains(e.Value.Segment)).Select(e => e.Key).ToArray()) _entries.Remove(name);
+        }
+    }
+
+    /// <summary>Closes every handle this pack holds, once it is no longer kept (see <see cref="ArtifactPacks"/>).</summary>
+    public void CloseAll()
+    {
+        lock (_lock)
+            foreach (var segment in _segments.Values)
+            {
+                segment.Handle?.Dispose();
+                segment.Handle = null;
+            }
+    }
+
     /// <summary>Reads what the other segments of the directory gained since they were last read.</summary>
     private void RefreshLocked()
     {
@@ -261,5 +294,36 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         {
             while (_opened.Count > max && _opened.TryDequeue(out var oldest)) oldest.Pack.Close(oldest.Segment);
         }
+    }
+}
+
+/// <summary>
+/// The packs of one store root in this process. Every <see cref="LocalArtifactStore"/> over the root shares them (a run
+/// makes a store object of its own, and a process may make many runs), so the directories and handles kept stay few:
+/// the packs of the latest 64 directories, and 32 open segments.
+/// </summary>
+internal sealed class ArtifactPacks
+{
+    private const int MaxDirectories = 64;
+    private static readonly ConcurrentDictionary<string, ArtifactPacks> ByRoot = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ArtifactPack> _packs = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<ArtifactPack> _added = new();
+    private readonly ArtifactPack.HandleBudget _handles = new(32);
+
+    /// <summary>The packs every store object over <paramref name="root"/> in this process shares.</summary>
+    public static ArtifactPacks Of(string root) => ByRoot.GetOrAdd(root, _ => new ArtifactPacks());
+
+    /// <summary>The pack of <paramref name="directory"/>.</summary>
+    public ArtifactPack For(string directory)
+    {
+        if (_packs.TryGetValue(directory, out var pack)) return pack;
+        var created = new ArtifactPack(directory, _handles);
+        pack = _packs.GetOrAdd(directory, created);
+        if (pack != created) return pack;
+        _added.Enqueue(created);
+        // A pack let go is read again from its files when its directory is next used.
+        while (_packs.Count > MaxDirectories && _added.TryDequeue(out var oldest))
+            if (_packs.TryRemove(new KeyValuePair<string, ArtifactPack>(oldest.Directory, oldest))) oldest.CloseAll();
+        return pack;
     }
 }

@@ -14,7 +14,14 @@ public sealed class LocalArtifactStore : ArtifactStore
     private readonly string _root;
 
     /// <exception cref="StrataConfigException">The root cannot be created (no permission, a file in the way, a read-only filesystem).</exception>
-    public LocalArtifactStore(string root)
+    public LocalArtifactStore(string root) : this(root, sharePacks: true)
+    {
+    }
+
+    /// <param name="root">The store's directory.</param>
+    /// <param name="sharePacks">Whether to share the packs of small artifacts with the other store objects over the same root in
+    /// this process; a store that does not sees the others' writes as another process's.</param>
+    internal LocalArtifactStore(string root, bool sharePacks)
     {
         _root = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
         try
@@ -26,7 +33,10 @@ public sealed class LocalArtifactStore : ArtifactStore
             throw new StrataConfigException($"The local artifact store's directory {_root} cannot be created: {e.Message} Choose a path you can " +
                 "write (strata artifact-store update NAME --path=DIR).", e);
         }
+        _packs = sharePacks ? ArtifactPacks.Of(_root) : new ArtifactPacks();
     }
+
+    private readonly ArtifactPacks _packs;
 
     public override string Root => _root;
 
@@ -168,11 +178,16 @@ public sealed class LocalArtifactStore : ArtifactStore
     /// The pack of the directory of <paramref name="fullPath"/> when that path names an artifact kept as its one file and
     /// this store packs them, else null. A shared store does not: a reader on another machine may not see a file grow.
     /// </summary>
-    private ArtifactPack? PackOf(string fullPath) =>
-        Shared || SingleFileName(fullPath) is null ? null : _packs.GetOrAdd(Path.GetDirectoryName(fullPath)!, d => new ArtifactPack(d, _packHandles));
+    private ArtifactPack? PackOf(string fullPath)
+    {
+        if (Shared || SingleFileName(fullPath) is null) return null;
+        var pack = _packs.For(Path.GetDirectoryName(fullPath)!);
+        if (_packsChecked.TryAdd(pack, 0)) pack.ForgetRemovedSegments();
+        return pack;
+    }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactPack> _packs = new(StringComparer.Ordinal);
-    private readonly ArtifactPack.HandleBudget _packHandles = new(32);
+    /// <summary>The packs this store object has checked for removed segments (it is made for one run, or one command).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ArtifactPack, byte> _packsChecked = new();
 
     /// <summary>Where the pack keeps the bytes of the artifact at <paramref name="path"/>, or null when it is not packed.</summary>
     internal (string Segment, long Offset, int Length)? PackedLocationOf(string path)

@@ -6,8 +6,8 @@ using Strata.Tests.Support;
 namespace Strata.Tests.Artifacts;
 
 /// <summary>
-/// The local store's packs of small artifacts: one segment file per store object (per process) in each directory. Each
-/// new <see cref="LocalArtifactStore"/> object here stands for a process of its own: it shares nothing with the others but
+/// The local store's packs of small artifacts: one segment file per process in each directory. Each new
+/// <see cref="LocalArtifactStore"/> object here stands for a process of its own: it shares nothing with the others but
 /// the files.
 /// </summary>
 public sealed class ArtifactPackTests : IDisposable
@@ -16,7 +16,7 @@ public sealed class ArtifactPackTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private LocalArtifactStore NewStore(string root = "root") => new(_temp.Combine(root));
+    private LocalArtifactStore NewStore(string root = "root") => new(_temp.Combine(root), sharePacks: false);
 
     private static byte[] Text(string text) => Encoding.UTF8.GetBytes(text);
 
@@ -189,7 +189,7 @@ public sealed class ArtifactPackTests : IDisposable
         var large = new byte[ArtifactPack.MaxContentBytes + 1];
         await store.WriteFileAsync("runs/1/big~value.bin", large);
         await store.WriteFileAsync("runs/1/manifest.json", Text("{}"));
-        var shared = new LocalArtifactStore(_temp.Combine("shared")) { Shared = true };
+        var shared = new LocalArtifactStore(_temp.Combine("shared"), sharePacks: false) { Shared = true };
         await shared.WriteFileAsync("runs/1/small~value.txt", Text("1"));
 
         Assert.Equal(large, await File.ReadAllBytesAsync(store.FullPathOf("runs/1/big~value.bin")));
@@ -218,5 +218,34 @@ public sealed class ArtifactPackTests : IDisposable
         await Assert.ThrowsAsync<ArtifactException>(() => store.WriteFileAsync("runs/1/.pack-0123", Text("x")));
         await Assert.ThrowsAsync<ArtifactException>(() => store.ReadFileAsync("runs/1/.pack-0123"));
         await Assert.ThrowsAsync<ArtifactException>(() => store.DeleteAsync("runs/1/.pack-0123"));
+    }
+
+    [Fact]
+    public async Task Store_objects_of_one_root_in_a_process_share_their_packs_and_keep_few_open()
+    {
+        var root = _temp.Combine("one-process");
+        for (var run = 0; run < 80; run++) // a store object per run, as each run makes
+            await new LocalArtifactStore(root).WriteFileAsync($"pipe/run-{run}/s.output~value.txt", Text($"{run}"));
+
+        var later = new LocalArtifactStore(root);
+        Assert.Equal(Text("79"), await later.ReadFileAsync("pipe/run-79/s.output~value.txt"));
+        Assert.Equal(Text("0"), await later.ReadFileAsync("pipe/run-0/s.output~value.txt")); // let go long since, read again from its file
+        for (var run = 0; run < 80; run++) Assert.Single(Segments("one-process", $"pipe/run-{run}"));
+        var open = Directory.GetFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget?.StartsWith(root, StringComparison.Ordinal) == true);
+        Assert.InRange(open, 1, 32);
+    }
+
+    [Fact]
+    public async Task A_segment_removed_behind_a_process_s_back_is_forgotten_by_its_next_store_object()
+    {
+        var root = _temp.Combine("wiped");
+        var first = new LocalArtifactStore(root);
+        await first.WriteFileAsync("pipe/run/s.output~value.txt", Text("1"));
+        Directory.Delete(_temp.Combine("wiped", "pipe"), recursive: true);
+
+        var next = new LocalArtifactStore(root); // the next run in the same process
+        Assert.False(await next.ExistsAsync("pipe/run/s.output~value.txt"));
+        await next.WriteFileAsync("pipe/run/s.output~value.txt", Text("2"));
+        Assert.Equal(Text("2"), await new LocalArtifactStore(root, sharePacks: false).ReadFileAsync("pipe/run/s.output~value.txt"));
     }
 }

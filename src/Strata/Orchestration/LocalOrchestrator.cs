@@ -21,10 +21,22 @@ internal sealed class LocalOrchestrator(
         var run = new RunRecord(Guid.CreateVersion7().ToString(),
             runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
             pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source, config);
-        await store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
-        var graph = pipeline.Nodes.ToDictionary(n => n.Name, n => (IReadOnlyList<string>)[.. n.Upstream.Select(u => u.Name)], StringComparer.Ordinal);
-        await store.SaveRunGraphAsync(run.Id, graph, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(run, pipeline, plans, maxParallelism, noCache, null, cancellationToken).ConfigureAwait(false);
+        // The cache entries are read on the other core while the run is recorded: they are earlier runs', which the run's
+        // own writes do not change, and for a run of many cached steps they are most of its start.
+        var cache = noCache ? Task.FromResult<CacheIndex?>(null)
+            : Task.Run(async () => (CacheIndex?)await CacheIndex.LoadAsync(store, pipeline.Nodes, cancellationToken).ConfigureAwait(false), cancellationToken);
+        try
+        {
+            await store.CreateRunAsync(run, cancellationToken).ConfigureAwait(false);
+            var graph = pipeline.Nodes.ToDictionary(n => n.Name, n => (IReadOnlyList<string>)[.. n.Upstream.Select(u => u.Name)], StringComparer.Ordinal);
+            await store.SaveRunGraphAsync(run.Id, graph, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await cache.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false); // its outcome no longer matters
+            throw;
+        }
+        return await ExecuteAsync(run, pipeline, plans, maxParallelism, cache, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs the steps of an existing run that did not succeed, keeping what did (see <see cref="PriorRun"/>).</summary>
@@ -32,12 +44,14 @@ internal sealed class LocalOrchestrator(
         int maxParallelism, PriorRun prior, CancellationToken cancellationToken)
     {
         await store.ReopenRunAsync(run.Id, cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(run with { Status = ExecutionStatus.Running, FinishedAt = null, Error = null }, pipeline, plans, maxParallelism, false, prior,
+        var cache = await CacheIndex.LoadAsync(store, pipeline.Nodes, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(run with { Status = ExecutionStatus.Running, FinishedAt = null, Error = null }, pipeline, plans, maxParallelism,
+            Task.FromResult<CacheIndex?>(cache), prior,
             cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<RunResult> ExecuteAsync(RunRecord run, PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans,
-        int maxParallelism, bool noCache, PriorRun? prior, CancellationToken cancellationToken)
+        int maxParallelism, Task<CacheIndex?> cacheLoading, PriorRun? prior, CancellationToken cancellationToken)
     {
         var clock = _time.GetTimestamp();
         using var activity = StrataTelemetry.Source.StartActivity($"run {run.Pipeline}");
@@ -52,7 +66,7 @@ internal sealed class LocalOrchestrator(
         StepOutcome[] outcomes;
         try
         {
-            var cache = noCache ? null : await CacheIndex.LoadAsync(store, pipeline.Nodes, cancel.Token).ConfigureAwait(false);
+            var cache = await cacheLoading.ConfigureAwait(false);
             var context = new RunContext(run, pipeline, recorder, artifacts, materializers, observer, plans, launcherFor, cache, prior, _time);
             using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
             var tasks = new Dictionary<StepNode, Task<StepOutcome>>();

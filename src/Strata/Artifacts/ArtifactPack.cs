@@ -214,14 +214,11 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         {
             var length = RandomAccess.GetLength(handle);
             if (length <= segment.End) return;
-            var bytes = new byte[length - segment.End];
+            // Not zeroed first: a run of 100,000 steps leaves megabytes here, all of which are read over.
+            var bytes = GC.AllocateUninitializedArray<byte>(checked((int)(length - segment.End)));
             var read = RandomAccess.Read(handle, bytes, segment.End);
-            if (read < bytes.Length) Array.Resize(ref bytes, read);
-            foreach (var (name, entry, end) in Records(bytes, segment, segment.End))
-            {
-                Index(name, entry);
-                segment.End = end;
-            }
+            _entries.EnsureCapacity(_entries.Count + read / 48); // a record of a small value takes about 50 bytes
+            segment.End += ReadRecords(bytes.AsSpan(0, read), segment, segment.End, Index);
         }
         finally
         {
@@ -231,36 +228,39 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
 
     private void Index(string name, Entry entry)
     {
-        if (!_entries.TryGetValue(name, out var known) || known.Ticks <= entry.Ticks) _entries[name] = entry;
+        ref var known = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_entries, name, out var exists);
+        if (!exists || known.Ticks <= entry.Ticks) known = entry;
     }
 
-    /// <summary>The whole records in <paramref name="bytes"/>, read from <paramref name="start"/>; a torn one ends them.</summary>
-    private static IEnumerable<(string Name, Entry Entry, long End)> Records(byte[] bytes, Segment segment, long start)
+    /// <summary>
+    /// Hands each whole record in <paramref name="bytes"/> (read from <paramref name="start"/> in the segment) to
+    /// <paramref name="found"/>; a torn one ends them. Returns how many bytes the whole ones take.
+    /// </summary>
+    private static int ReadRecords(ReadOnlySpan<byte> bytes, Segment segment, long start, Action<string, Entry> found)
     {
         var at = 0;
         while (bytes.Length - at >= HeaderBytes)
         {
-            var header = bytes.AsSpan(at, HeaderBytes);
+            var header = bytes.Slice(at, HeaderBytes);
             var kind = header[4];
             var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
             var contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
             if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || kind is not (ValueKind or DeletedKind)
                 || contentLength is < 0 or > MaxContentBytes || bytes.Length - at - HeaderBytes < nameLength + contentLength)
-                yield break;
-            var length = HeaderBytes + nameLength + contentLength;
-            var name = Encoding.UTF8.GetString(bytes, at + HeaderBytes, nameLength);
+                break;
+            var name = Encoding.UTF8.GetString(bytes.Slice(at + HeaderBytes, nameLength));
             var ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
-            yield return (name, new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind), start + at + length);
-            at += length;
+            found(name, new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind));
+            at += HeaderBytes + nameLength + contentLength;
         }
+        return at;
     }
 
     /// <summary>The names of the live artifacts a segment file holds (its later records win), for <c>strata gc</c>.</summary>
     public static IReadOnlyList<string> NamesIn(string segmentPath)
     {
-        var segment = new Segment(segmentPath, own: false);
         var live = new Dictionary<string, bool>(StringComparer.Ordinal);
-        foreach (var (name, entry, _) in Records(File.ReadAllBytes(segmentPath), segment, 0)) live[name] = !entry.Deleted;
+        ReadRecords(File.ReadAllBytes(segmentPath), new Segment(segmentPath, own: false), 0, (name, entry) => live[name] = !entry.Deleted);
         return live.Where(p => p.Value).Select(p => p.Key).ToArray();
     }
 

@@ -14,12 +14,18 @@ internal sealed class LocalOrchestrator(
     /// <summary>How often the run checks whether another process asked to cancel it.</summary>
     public static TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// The last suffix a generated run name took: counted on from a random start, so runs of one process started in the
+    /// same second never share a name (random suffixes did, once runs took milliseconds), and other processes' rarely.
+    /// </summary>
+    private static int _runNameSuffix = Random.Shared.Next(0x10000);
+
     public async Task<RunResult> RunAsync(PipelineDefinition pipeline, IReadOnlyDictionary<StepNode, StepPlan> plans, string stackName,
         int maxParallelism, bool noCache, string? runName, string? source, string? config, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var run = new RunRecord(Guid.CreateVersion7().ToString(),
-            runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
+            runName ?? $"{pipeline.Name}-{now:yyyyMMdd-HHmmss}-{Interlocked.Increment(ref _runNameSuffix) & 0xFFFF:x4}",
             pipeline.Name, stackName, ExecutionStatus.Running, now, null, null, pipeline.Nodes.Count, source, config);
         // The cache entries are read on the other core while the run is recorded: they are earlier runs', which the run's
         // own writes do not change, and for a run of many cached steps they are most of its start.

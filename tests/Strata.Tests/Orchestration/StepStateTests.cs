@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 
 namespace Strata.Tests.Orchestration;
@@ -97,5 +98,24 @@ public class StepStateTests
         Assert.Equal("my-run-1", result.Run.Name);
         Assert.Equal(result.Run.Id, (await home.Store.FindRunAsync("my-run-1"))!.Id);
         Assert.Equal(StackManager.DefaultStack, result.Run.Stack);
+    }
+
+    [Fact]
+    public async Task Runs_of_one_process_started_in_the_same_second_get_names_of_their_own()
+    {
+        // 700 runs in one second of a frozen clock: 16 random bits per name would repeat one with a chance of 97%.
+        await using var home = await TestHome.OpenAsync();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 6, 0, 0, TimeSpan.Zero));
+        var pipeline = PipelineDefinition.Build(p => p.Step(StateSteps.Next, 1), "same_second");
+        var names = new List<string>();
+        for (var i = 0; i < 700; i++)
+        {
+            var result = await home.Client.RunAsync(pipeline, new RunOptions { Observer = RunObservers.None, TimeProvider = clock });
+            Assert.True(result.Succeeded, result.Run.Error);
+            names.Add(result.Run.Name);
+        }
+
+        Assert.All(names, n => Assert.StartsWith("same_second-20261205-060000-", n));
+        Assert.Equal(names.Count, names.Distinct().Count());
     }
 }

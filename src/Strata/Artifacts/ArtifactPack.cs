@@ -77,9 +77,63 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         lock (_lock)
         {
             if (_entries.TryGetValue(name, out var entry)) return entry.Deleted ? null : entry;
+            if (!_refreshed && _searches < SearchesBeforeIndexing)
+            {
+                _searches++;
+                if (SearchLocked(name) is not { } found) return null;
+                Index(name, found);
+                return found.Deleted ? null : found;
+            }
             RefreshLocked();
             return _entries.TryGetValue(name, out entry) && !entry.Deleted ? entry : null;
         }
+    }
+
+    /// <summary>
+    /// How many names a pack looks for in the other segments' bytes before it indexes them all. A step process reads its
+    /// few inputs: in the directory of a large run, indexing every name would cost it far more than finding those.
+    /// </summary>
+    private const int SearchesBeforeIndexing = 8;
+
+    private int _searches;
+    private bool _refreshed;
+
+    /// <summary>The latest record of <paramref name="name"/> in the segments this pack has not indexed yet, found by its bytes.</summary>
+    private Entry? SearchLocked(string name)
+    {
+        string[] files;
+        try
+        {
+            files = System.IO.Directory.GetFiles(directory, SegmentPrefix + "*");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        var target = Encoding.UTF8.GetBytes(name);
+        Entry? latest = null;
+        foreach (var file in files)
+        {
+            var fileName = Path.GetFileName(file);
+            if (_segments.TryGetValue(fileName, out var segment) && segment.Own) continue; // its records are indexed as written
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(file);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // removed meanwhile (strata gc)
+            }
+            for (var at = 0; TryReadHeader(bytes, at, out var kind, out var nameLength, out var contentLength, out var ticks);
+                 at += HeaderBytes + nameLength + contentLength)
+            {
+                if (!bytes.AsSpan(at + HeaderBytes, nameLength).SequenceEqual(target) || latest is { } known && known.Ticks > ticks) continue;
+                if (segment is null) _segments.Add(fileName, segment = new Segment(file, own: false));
+                latest = new Entry(segment, at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind);
+            }
+        }
+        return latest;
     }
 
     private void Append(string name, byte kind, ReadOnlySpan<byte> content)
@@ -179,6 +233,7 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     /// <summary>Reads what the other segments of the directory gained since they were last read.</summary>
     private void RefreshLocked()
     {
+        _refreshed = true;
         IEnumerable<string> files;
         try
         {
@@ -239,21 +294,27 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     private static int ReadRecords(ReadOnlySpan<byte> bytes, Segment segment, long start, Action<string, Entry> found)
     {
         var at = 0;
-        while (bytes.Length - at >= HeaderBytes)
+        while (TryReadHeader(bytes, at, out var kind, out var nameLength, out var contentLength, out var ticks))
         {
-            var header = bytes.Slice(at, HeaderBytes);
-            var kind = header[4];
-            var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
-            var contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || kind is not (ValueKind or DeletedKind)
-                || contentLength is < 0 or > MaxContentBytes || bytes.Length - at - HeaderBytes < nameLength + contentLength)
-                break;
             var name = Encoding.UTF8.GetString(bytes.Slice(at + HeaderBytes, nameLength));
-            var ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
             found(name, new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind));
             at += HeaderBytes + nameLength + contentLength;
         }
         return at;
+    }
+
+    /// <summary>Reads the header of the record at <paramref name="at"/>; false at the end, or where a record is torn.</summary>
+    private static bool TryReadHeader(ReadOnlySpan<byte> bytes, int at, out byte kind, out int nameLength, out int contentLength, out long ticks)
+    {
+        (kind, nameLength, contentLength, ticks) = (0, 0, 0, 0);
+        if (bytes.Length - at < HeaderBytes) return false;
+        var header = bytes.Slice(at, HeaderBytes);
+        kind = header[4];
+        nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+        contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+        ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
+        return BinaryPrimitives.ReadUInt32LittleEndian(header) == Magic && kind is ValueKind or DeletedKind
+            && contentLength is >= 0 and <= MaxContentBytes && bytes.Length - at - HeaderBytes >= nameLength + contentLength;
     }
 
     /// <summary>The names of the live artifacts a segment file holds (its later records win), for <c>strata gc</c>.</summary>

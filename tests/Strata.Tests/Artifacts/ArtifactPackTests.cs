@@ -248,4 +248,37 @@ public sealed class ArtifactPackTests : IDisposable
         await next.WriteFileAsync("pipe/run/s.output~value.txt", Text("2"));
         Assert.Equal(Text("2"), await new LocalArtifactStore(root, sharePacks: false).ReadFileAsync("pipe/run/s.output~value.txt"));
     }
+
+    [Fact]
+    public async Task A_reader_finds_the_latest_record_of_a_name_whether_it_searches_for_a_few_or_indexes_them_all()
+    {
+        var first = NewStore();
+        await first.WriteFileAsync("runs/1/x~value.txt", Text("1"));
+        await first.WriteFileAsync("runs/1/y~value.txt", Text("1"));
+        for (var i = 0; i < 20; i++) await first.WriteFileAsync($"runs/1/other{i}~value.txt", Text($"{i}"));
+        await Task.Delay(TimeSpan.FromMilliseconds(2), TimeProvider.System);
+        var second = NewStore(); // a later process rewrites one and removes the other
+        await second.WriteFileAsync("runs/1/x~value.txt", Text("2"));
+        await second.DeleteAsync("runs/1/y~value.txt");
+        await second.WriteFileAsync("runs/1/z~value.txt", Text("2"));
+        await Task.Delay(TimeSpan.FromMilliseconds(2), TimeProvider.System);
+        await first.WriteFileAsync("runs/1/z~value.txt", Text("3")); // and the first writes one again, last
+
+        // A step process's few lookups search the segments' bytes; then (after 8) the directory is indexed.
+        var reader = NewStore();
+        Assert.Equal(Text("2"), await reader.ReadFileAsync("runs/1/x~value.txt"));
+        Assert.False(await reader.ExistsAsync("runs/1/y~value.txt"));
+        Assert.Equal(Text("3"), await reader.ReadFileAsync("runs/1/z~value.txt"));
+        for (var i = 0; i < 20; i++) Assert.Equal(Text($"{i}"), await reader.ReadFileAsync($"runs/1/other{i}~value.txt"));
+        Assert.Equal(Text("2"), await reader.ReadFileAsync("runs/1/x~value.txt"));
+        Assert.False(await reader.ExistsAsync("runs/1/y~value.txt"));
+
+        // Looked up only after the directory was indexed.
+        var indexing = NewStore();
+        for (var i = 0; i < 9; i++) Assert.False(await indexing.ExistsAsync($"runs/1/absent{i}~value.txt"));
+        Assert.Equal(Text("2"), await indexing.ReadFileAsync("runs/1/x~value.txt"));
+        Assert.Null(await indexing.ReadFileAsync("runs/1/y~value.txt"));
+        Assert.Equal(Text("3"), await indexing.ReadFileAsync("runs/1/z~value.txt"));
+        Assert.Equal(Text("19"), await indexing.ReadFileAsync("runs/1/other19~value.txt"));
+    }
 }

@@ -101,6 +101,30 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     /// <summary>The latest record of <paramref name="name"/> in the segments this pack has not indexed yet, found by its bytes.</summary>
     private Entry? SearchLocked(string name)
     {
+        var target = Encoding.UTF8.GetBytes(name);
+        Entry? latest = null;
+        foreach (var segment in OtherSegmentsLocked())
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(segment.Path);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // removed meanwhile (strata gc)
+            }
+            ReadRecords(bytes, segment, 0, (found, entry) =>
+            {
+                if (found.SequenceEqual(target) && (latest is not { } known || known.Ticks <= entry.Ticks)) latest = entry;
+            });
+        }
+        return latest;
+    }
+
+    /// <summary>The directory's segments other than this pack's own, each known from then on.</summary>
+    private List<Segment> OtherSegmentsLocked()
+    {
         string[] files;
         try
         {
@@ -108,32 +132,16 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         }
         catch (DirectoryNotFoundException)
         {
-            return null;
+            return [];
         }
-        var target = Encoding.UTF8.GetBytes(name);
-        Entry? latest = null;
+        var others = new List<Segment>(files.Length);
         foreach (var file in files)
         {
-            var fileName = Path.GetFileName(file);
-            if (_segments.TryGetValue(fileName, out var segment) && segment.Own) continue; // its records are indexed as written
-            byte[] bytes;
-            try
-            {
-                bytes = File.ReadAllBytes(file);
-            }
-            catch (FileNotFoundException)
-            {
-                continue; // removed meanwhile (strata gc)
-            }
-            for (var at = 0; TryReadHeader(bytes, at, out var kind, out var nameLength, out var contentLength, out var ticks);
-                 at += HeaderBytes + nameLength + contentLength)
-            {
-                if (!bytes.AsSpan(at + HeaderBytes, nameLength).SequenceEqual(target) || latest is { } known && known.Ticks > ticks) continue;
-                if (segment is null) _segments.Add(fileName, segment = new Segment(file, own: false));
-                latest = new Entry(segment, at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind);
-            }
+            var name = Path.GetFileName(file);
+            if (!_segments.TryGetValue(name, out var segment)) _segments.Add(name, segment = new Segment(file, own: false));
+            if (!segment.Own) others.Add(segment); // its own records are indexed as written
         }
-        return latest;
+        return others;
     }
 
     private void Append(string name, byte kind, ReadOnlySpan<byte> content)
@@ -190,11 +198,7 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     /// <summary>Closes a segment's handle; the next use opens it again.</summary>
     private void Close(Segment segment)
     {
-        lock (_lock)
-        {
-            segment.Handle?.Dispose();
-            segment.Handle = null;
-        }
+        lock (_lock) segment.CloseHandle();
     }
 
     /// <summary>
@@ -210,8 +214,7 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
             foreach (var (name, segment) in gone)
             {
                 _segments.Remove(name);
-                segment.Handle?.Dispose();
-                segment.Handle = null;
+                segment.CloseHandle();
                 if (segment == _own) _own = null;
             }
             var removed = gone.Select(g => g.Value).ToHashSet();
@@ -223,38 +226,22 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     public void CloseAll()
     {
         lock (_lock)
-            foreach (var segment in _segments.Values)
-            {
-                segment.Handle?.Dispose();
-                segment.Handle = null;
-            }
+            foreach (var segment in _segments.Values) segment.CloseHandle();
     }
 
     /// <summary>Reads what the other segments of the directory gained since they were last read.</summary>
     private void RefreshLocked()
     {
         _refreshed = true;
-        IEnumerable<string> files;
-        try
+        foreach (var segment in OtherSegmentsLocked())
         {
-            files = System.IO.Directory.EnumerateFiles(directory, SegmentPrefix + "*").ToArray();
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return;
-        }
-        foreach (var file in files)
-        {
-            var name = Path.GetFileName(file);
-            if (!_segments.TryGetValue(name, out var segment)) _segments.Add(name, segment = new Segment(file, own: false));
-            if (segment.Own) continue;
             try
             {
                 ReadNewRecordsLocked(segment);
             }
             catch (FileNotFoundException)
             {
-                _segments.Remove(name); // removed meanwhile (strata gc)
+                _segments.Remove(Path.GetFileName(segment.Path)); // removed meanwhile (strata gc)
             }
         }
     }
@@ -273,7 +260,7 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
             var bytes = GC.AllocateUninitializedArray<byte>(checked((int)(length - segment.End)));
             var read = RandomAccess.Read(handle, bytes, segment.End);
             _entries.EnsureCapacity(_entries.Count + read / 48); // a record of a small value takes about 50 bytes
-            segment.End += ReadRecords(bytes.AsSpan(0, read), segment, segment.End, Index);
+            segment.End += ReadRecords(bytes.AsSpan(0, read), segment, segment.End, (name, entry) => Index(Encoding.UTF8.GetString(name), entry));
         }
         finally
         {
@@ -287,41 +274,39 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         if (!exists || known.Ticks <= entry.Ticks) known = entry;
     }
 
+    /// <summary>A whole record: its name's bytes, and where its content is.</summary>
+    private delegate void RecordFound(ReadOnlySpan<byte> name, Entry entry);
+
     /// <summary>
     /// Hands each whole record in <paramref name="bytes"/> (read from <paramref name="start"/> in the segment) to
     /// <paramref name="found"/>; a torn one ends them. Returns how many bytes the whole ones take.
     /// </summary>
-    private static int ReadRecords(ReadOnlySpan<byte> bytes, Segment segment, long start, Action<string, Entry> found)
+    private static int ReadRecords(ReadOnlySpan<byte> bytes, Segment segment, long start, RecordFound found)
     {
         var at = 0;
-        while (TryReadHeader(bytes, at, out var kind, out var nameLength, out var contentLength, out var ticks))
+        while (bytes.Length - at >= HeaderBytes)
         {
-            var name = Encoding.UTF8.GetString(bytes.Slice(at + HeaderBytes, nameLength));
-            found(name, new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind));
+            var header = bytes.Slice(at, HeaderBytes);
+            var kind = header[4];
+            var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+            var contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || kind is not (ValueKind or DeletedKind)
+                || contentLength is < 0 or > MaxContentBytes || bytes.Length - at - HeaderBytes < nameLength + contentLength)
+                break;
+            var ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
+            found(bytes.Slice(at + HeaderBytes, nameLength),
+                new Entry(segment, start + at + HeaderBytes + nameLength, contentLength, ticks, kind == DeletedKind));
             at += HeaderBytes + nameLength + contentLength;
         }
         return at;
-    }
-
-    /// <summary>Reads the header of the record at <paramref name="at"/>; false at the end, or where a record is torn.</summary>
-    private static bool TryReadHeader(ReadOnlySpan<byte> bytes, int at, out byte kind, out int nameLength, out int contentLength, out long ticks)
-    {
-        (kind, nameLength, contentLength, ticks) = (0, 0, 0, 0);
-        if (bytes.Length - at < HeaderBytes) return false;
-        var header = bytes.Slice(at, HeaderBytes);
-        kind = header[4];
-        nameLength = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
-        contentLength = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        ticks = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
-        return BinaryPrimitives.ReadUInt32LittleEndian(header) == Magic && kind is ValueKind or DeletedKind
-            && contentLength is >= 0 and <= MaxContentBytes && bytes.Length - at - HeaderBytes >= nameLength + contentLength;
     }
 
     /// <summary>The names of the live artifacts a segment file holds (its later records win), for <c>strata gc</c>.</summary>
     public static IReadOnlyList<string> NamesIn(string segmentPath)
     {
         var live = new Dictionary<string, bool>(StringComparer.Ordinal);
-        ReadRecords(File.ReadAllBytes(segmentPath), new Segment(segmentPath, own: false), 0, (name, entry) => live[name] = !entry.Deleted);
+        ReadRecords(File.ReadAllBytes(segmentPath), new Segment(segmentPath, own: false), 0,
+            (name, entry) => live[Encoding.UTF8.GetString(name)] = !entry.Deleted);
         return live.Where(p => p.Value).Select(p => p.Key).ToArray();
     }
 
@@ -338,6 +323,13 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         public long End { get; set; }
 
         public SafeFileHandle? Handle { get; set; }
+
+        /// <summary>Closes the handle, if open; the next use opens the segment again.</summary>
+        public void CloseHandle()
+        {
+            Handle?.Dispose();
+            Handle = null;
+        }
     }
 
     /// <summary>

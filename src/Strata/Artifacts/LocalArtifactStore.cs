@@ -182,7 +182,8 @@ public sealed class LocalArtifactStore : ArtifactStore
     {
         if (Shared || SingleFileName(fullPath) is null) return null;
         var pack = _packs.For(Path.GetDirectoryName(fullPath)!);
-        if (_packsChecked.TryAdd(pack, 0)) pack.ForgetRemovedSegments();
+        // Looked up first: adding takes a lock even when the pack is there, and this is on every small artifact's way.
+        if (!_packsChecked.ContainsKey(pack) && _packsChecked.TryAdd(pack, 0)) pack.ForgetRemovedSegments();
         return pack;
     }
 
@@ -220,11 +221,9 @@ public sealed class LocalArtifactStore : ArtifactStore
         if (SingleFileName(full) is { } fileName)
         {
             if (PackOf(full)?.Read(Path.GetFileName(full)) is { } packed)
-            {
-                if (ContentHasher.Combine([new HashedFile(fileName, System.IO.Hashing.XxHash128.Hash(packed), packed.Length)]).Hash == contentHash)
-                    return Task.FromResult(true);
-                return base.VerifyAsync(path, contentHash, cancellationToken); // words the mismatch
-            }
+                return HashesTo(fileName, packed, contentHash)
+                    ? Task.FromResult(true)
+                    : base.VerifyAsync(path, contentHash, cancellationToken); // which words the mismatch
             CheckLastSegment(path, full);
             Span<byte> data = stackalloc byte[small];
             var read = small;
@@ -237,14 +236,14 @@ public sealed class LocalArtifactStore : ArtifactStore
             {
                 // missing, a directory, or replaced meanwhile: the general check below says what is there now
             }
-            if (read < small)
-            {
-                var file = new HashedFile(fileName, System.IO.Hashing.XxHash128.Hash(data[..read]), read);
-                if (ContentHasher.Combine([file]).Hash == contentHash) return Task.FromResult(true);
-            }
+            if (read < small && HashesTo(fileName, data[..read], contentHash)) return Task.FromResult(true);
         }
         return base.VerifyAsync(path, contentHash, cancellationToken);
     }
+
+    /// <summary>Whether an artifact of the one file <paramref name="fileName"/> holding <paramref name="bytes"/> has <paramref name="contentHash"/>.</summary>
+    private static bool HashesTo(string fileName, ReadOnlySpan<byte> bytes, string contentHash) =>
+        ContentHasher.Combine([new HashedFile(fileName, System.IO.Hashing.XxHash128.Hash(bytes), bytes.Length)]).Hash == contentHash;
 
     public override Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {

@@ -13,18 +13,18 @@ public sealed class LocalArtifactStoreTests : ArtifactStoreConformance
 
     protected override Task<ArtifactStore> CreateStoreAsync() => Task.FromResult<ArtifactStore>(new LocalArtifactStore(_temp.Combine("root")));
 
-    protected override async Task CorruptByteAsync(ArtifactStore store, string path, string file)
+    protected override Task CorruptByteAsync(ArtifactStore store, string path, string file)
     {
+        static byte[] FlipMiddleByte(byte[] bytes)
+        {
+            bytes[bytes.Length / 2] ^= 0xff;
+            return bytes;
+        }
         var local = (LocalArtifactStore)store;
         var full = local.FullPathOf(path);
-        if (Directory.Exists(full)) full = Path.Combine(full, file); // else an artifact kept as its one file, or in its directory's pack
-        var (at, length) = (0L, -1L);
-        if (local.PackedLocationOf(path) is { } packed) (full, at, length) = packed;
-        await using var stream = File.Open(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        stream.Position = at + (length < 0 ? stream.Length : length) / 2;
-        var b = stream.ReadByte();
-        stream.Position--;
-        stream.WriteByte((byte)(b ^ 0xff));
+        return Directory.Exists(full)
+            ? StoredBytes.ChangeFileAsync(Path.Combine(full, file), FlipMiddleByte)
+            : StoredBytes.ChangeAsync(local.Root, local.UriOf(path), FlipMiddleByte); // kept as its one file, or in its directory's pack
     }
 
     /// <summary>A writer killed mid-write leaves its private temporary directory, or the temporary file of a single file.</summary>

@@ -47,6 +47,34 @@ public sealed class JitProfileTests : IDisposable
     }
 
     [Fact]
+    public void A_profile_written_lately_is_replayed_without_being_written_again_and_an_older_one_is_written_again()
+    {
+        var tmp = _cli.Combine("tmp");
+        Directory.CreateDirectory(tmp);
+        void Run()
+        {
+            var result = _cli.RunIn(_cli.WorkingDirectory, Environment(tmp, null), "stack", "list");
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+        Run();
+        var jit = Path.Combine(tmp, "strata-tester", "jit");
+        if (System.Environment.ProcessorCount < 2) return; // one core: no profile at all (see above)
+        var profile = Assert.Single(Directory.GetFiles(jit));
+
+        var lately = DateTime.UtcNow - TimeSpan.FromMinutes(1);
+        File.SetLastWriteTimeUtc(profile, lately);
+        Run();
+        Assert.Equal(lately, File.GetLastWriteTimeUtc(profile));
+        Assert.Equal([profile], Directory.GetFileSystemEntries(jit)); // the link it was started through is gone
+
+        var old = DateTime.UtcNow - JitProfile.GatherInterval - TimeSpan.FromMinutes(1);
+        File.SetLastWriteTimeUtc(profile, old);
+        Run();
+        Assert.True(File.GetLastWriteTimeUtc(profile) > old + JitProfile.GatherInterval, "an old profile is recorded again");
+        Assert.True(new FileInfo(profile).Length > 0);
+    }
+
+    [Fact]
     public void Turned_off_a_command_leaves_no_profile()
     {
         var tmp = _cli.Combine("tmp");

@@ -25,8 +25,10 @@ public static class JitProfile
         {
             // USER rather than Environment.UserName, which looks the user up and costs a short process milliseconds.
             var directory = Path.Combine(Path.GetTempPath(), "strata-" + (Environment.GetEnvironmentVariable("USER") ?? "user"), "jit");
-            // Per build: a profile names methods by token, which mean other methods in another build.
-            var build = entry.ManifestModule.ModuleVersionId.GetHashCode().ToString("x8", CultureInfo.InvariantCulture);
+            // Per build of the app and of Strata: a profile names methods by token, which mean other methods in another build
+            // (the runtime skips a module whose build changed, so a profile kept for a while would compile nothing of it ahead).
+            var build = unchecked(entry.ManifestModule.ModuleVersionId.GetHashCode() * 31 + typeof(JitProfile).Module.ModuleVersionId.GetHashCode())
+                .ToString("x8", CultureInfo.InvariantCulture);
             var app = entry.GetName().Name ?? "app";
             var name = string.Concat(app, "-", build, "-", kind, ".jitprofile");
             if (RecordedLately(Path.Combine(directory, name)) && TryReplayOnly(directory, name)) return;

@@ -75,6 +75,12 @@ internal static class Migrations
         """
         ALTER TABLE runs ADD COLUMN step_counts TEXT;
         """,
+        // 7: a run's step runs in the order they are listed (started_at, name, attempt), with their status: a run's listing and
+        // the first few of a large run read the index in order instead of sorting every step run of the run.
+        """
+        DROP INDEX step_runs_run;
+        CREATE INDEX step_runs_run ON step_runs (run_id, started_at, name, attempt, status);
+        """,
     ];
 
     public static int Latest => All.Count;

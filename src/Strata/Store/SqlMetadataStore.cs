@@ -524,12 +524,25 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         (await QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE id = @i", ReadStepRun, cancellationToken, ("i", stepRunId))
             .ConfigureAwait(false)).SingleOrDefault();
 
-    // The choice reads the run's index alone (name, attempt and started_at are in it, and name and attempt tell a run's step runs
-    // apart); only the chosen rows are read from the table.
-    public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r AND (name, attempt) IN (SELECT name, attempt FROM step_runs WHERE run_id = @r " +
-            $"ORDER BY CASE WHEN status IN ('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}') THEN 1 ELSE 0 END, started_at, " +
-            "name, attempt LIMIT @n) ORDER BY started_at, name, attempt", ReadStepRun, cancellationToken, ("r", runId), ("n", limit));
+    // The first step runs that did not succeed and the first that did, each read from the run's index in listing order (the
+    // index holds the status), so neither sorts the run's step runs. A finished run whose stored counts have only successes skips
+    // the first (LIMIT 0), which would otherwise read the whole index looking for none.
+    public async Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default)
+    {
+        var settledOnly = await StoredCountsAsync(runId, cancellationToken).ConfigureAwait(false) is { } counts
+            && counts.Latest.Keys.Concat(counts.Earlier.Keys).All(s => s is ExecutionStatus.Completed or ExecutionStatus.Cached);
+        return await QueryAsync(ListFirstStepRunsSql, ReadStepRun, cancellationToken, ("r", runId), ("n", limit), ("u", settledOnly ? 0 : limit))
+            .ConfigureAwait(false);
+    }
+
+    private static readonly string SettledStatuses = $"('{StatusKey(ExecutionStatus.Completed)}', '{StatusKey(ExecutionStatus.Cached)}')";
+
+    private static readonly string ListFirstStepRunsSql = $"SELECT {StepColumns} FROM (" +
+        $"SELECT * FROM (SELECT 0 AS settled, {StepColumns} FROM step_runs WHERE run_id = @r AND status NOT IN {SettledStatuses} " +
+        "ORDER BY started_at, name, attempt LIMIT @u) unsettled UNION ALL " +
+        $"SELECT * FROM (SELECT 1 AS settled, {StepColumns} FROM step_runs WHERE run_id = @r AND status IN {SettledStatuses} " +
+        "ORDER BY started_at, name, attempt LIMIT @n) settled " +
+        "ORDER BY settled, started_at, name, attempt LIMIT @n) chosen ORDER BY started_at, name, attempt";
 
     private static StepRunRecord ReadStepRun(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),

@@ -490,6 +490,17 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         // Three of six: the failed and the skipped one first, then the earliest that completed; listed in run order.
         Assert.Equal(["step-0", "step-4", "step-5"], (await Store.ListStepRunsAsync("run-1", 3)).Select(s => s.Id));
         Assert.Equal(["step-0", "step-1", "step-2", "step-3", "step-4", "step-5"], (await Store.ListStepRunsAsync("run-1", 10)).Select(s => s.Id));
+        // The same once the run finished, when its counts are stored with it.
+        await Store.FinishRunAsync("run-1", ExecutionStatus.Failed, At(7), "step-4 failed");
+        Assert.Equal(["step-0", "step-4", "step-5"], (await Store.ListStepRunsAsync("run-1", 3)).Select(s => s.Id));
+
+        // A finished run of successes alone: the first in run order, of two started at once the first by name.
+        await Store.CreateRunAsync(Run("run-3", "training-3", 10));
+        await Store.WriteStepRunsAsync([.. new[] { ("b", 12), ("c", 11), ("a", 12), ("d", 13) }.Select(s =>
+            new StepRunRecorded(StepRun($"ok-{s.Item1}", "run-3", s.Item1, startedAt: s.Item2) with
+                { Status = ExecutionStatus.Completed, FinishedAt = At(s.Item2 + 1) }, [], [], []))]);
+        await Store.FinishRunAsync("run-3", ExecutionStatus.Completed, At(20), null);
+        Assert.Equal(["ok-c", "ok-a", "ok-b"], (await Store.ListStepRunsAsync("run-3", 3)).Select(s => s.Id));
 
         var outputs = await Store.GetStepOutputsAsync(["step-0", "step-4", "step-3"]);
         Assert.Equal([("step-0", "art-0"), ("step-3", "art-3")], outputs.Select(o => (o.StepRunId, o.Artifact.Id)));

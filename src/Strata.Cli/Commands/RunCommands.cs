@@ -184,16 +184,16 @@ internal static class RunCommands
     private static void WriteStepTable(CliContext c, RunRecord run, StepCounts counts, IReadOnlyList<StepRunRecord> listed,
         ILookup<string, StepArtifactLink> outputs)
     {
-        var total = counts.Latest.Values.Sum() + counts.Earlier.Values.Sum();
+        var (latest, byState) = Summary(counts.Latest);
+        var (retried, retriedByState) = Summary(counts.Earlier);
+        var total = latest + retried;
         c.Out.WriteLine($"Run {run.Name} ({run.Id})");
         c.Out.WriteLine($"  pipeline {run.Pipeline}  stack {run.Stack}  status {Status(run.Status)}  started {Tables.Time(run.StartedAt)}  duration " +
             $"{Tables.Duration(run.StartedAt, run.FinishedAt)}");
         if (run.Error is not null) c.Out.WriteLine($"  error: {run.Error}");
         // A step counts once, by its latest attempt: a resumed run that completed has no failed steps, only earlier attempts that failed.
-        var byState = string.Join(", ", counts.Latest.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"));
-        var retried = counts.Earlier.Values.Sum();
-        c.Out.WriteLine($"  steps {counts.Latest.Values.Sum()}: {byState}" + (retried == 0 ? "" : $"; {retried} earlier attempt{(retried == 1 ? "" : "s")} " +
-            $"({string.Join(", ", counts.Earlier.OrderBy(g => g.Key).Select(g => $"{g.Value} {Status(g.Key)}"))})"));
+        c.Out.WriteLine($"  steps {latest}: {byState}" + (retried == 0 ? "" : $"; {retried} earlier attempt{(retried == 1 ? "" : "s")} " +
+            $"({retriedByState})"));
         var table = Tables.Create("STEP", "ATTEMPT", "STATUS", "DURATION", "OUTPUTS", "DETAIL");
         foreach (var s in listed)
             Tables.Row(table, s.Name, s.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Status(s.Status),
@@ -207,4 +207,22 @@ internal static class RunCommands
     }
 
     private static string Status(ExecutionStatus s) => s.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// The total of counts by state, and "N state" for each, in the states' order. A loop, not LINQ: sorting and summing the
+    /// pairs of an enum and an int compile a dozen generic methods afresh in every process.
+    /// </summary>
+    private static (int Total, string ByState) Summary(IReadOnlyDictionary<ExecutionStatus, int> counts)
+    {
+        var (total, parts) = (0, new List<string>());
+        foreach (var state in ExecutionStatuses)
+            if (counts.TryGetValue(state, out var n))
+            {
+                total += n;
+                parts.Add($"{n} {Status(state)}");
+            }
+        return (total, string.Join(", ", parts));
+    }
+
+    private static readonly ExecutionStatus[] ExecutionStatuses = (ExecutionStatus[])Enum.GetValues(typeof(ExecutionStatus));
 }

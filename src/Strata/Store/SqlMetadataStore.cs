@@ -815,8 +815,23 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     internal static string TypeKey(ComponentType t) => Display(t).Replace('-', '_');
     internal static ComponentType ParseType(string s) => ComponentTypes.Parse(s.Replace('_', '-'));
     internal static string Display(ComponentType t) => ComponentTypes.CliName(t);
-    internal static string StatusKey(ExecutionStatus s) => s.ToString().ToLowerInvariant();
-    internal static ExecutionStatus ParseStatus(string s) => Enum.Parse<ExecutionStatus>(s, ignoreCase: true);
+    internal static string StatusKey(ExecutionStatus s) =>
+        (uint)s < (uint)StatusKeys.All.Length ? StatusKeys.All[(int)s] : s.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// The stored form of each state, by its value (the enum's values are 0, 1, 2...): a class of its own, so it is set up
+    /// before the statements above that name states.
+    /// </summary>
+    private static class StatusKeys
+    {
+        public static readonly string[] All = Enum.GetNames(typeof(ExecutionStatus)).Select(n => n.ToLowerInvariant()).ToArray();
+    }
+    internal static ExecutionStatus ParseStatus(string s)
+    {
+        // Read for every step run: a look-up among the few keys, not Enum.Parse (whose generic code each process compiles).
+        var i = Array.IndexOf(StatusKeys.All, s);
+        return i >= 0 ? (ExecutionStatus)i : Enum.Parse<ExecutionStatus>(s, ignoreCase: true);
+    }
     internal static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     internal static DateTimeOffset ParseTime(string s)
@@ -856,8 +871,15 @@ internal static class StepCountsText
         var parts = text.Split('|');
         return new StepCounts(Part(parts[0]), Part(parts[1]));
 
-        static Dictionary<ExecutionStatus, int> Part(string part) => part.Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('='))
-            .ToDictionary(p => SqlMetadataStore.ParseStatus(p[0]), p => int.Parse(p[1], CultureInfo.InvariantCulture));
+        static Dictionary<ExecutionStatus, int> Part(string part)
+        {
+            var counts = new Dictionary<ExecutionStatus, int>();
+            foreach (var pair in part.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var (state, count) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
+                counts[SqlMetadataStore.ParseStatus(state)] = int.Parse(count, CultureInfo.InvariantCulture);
+            }
+            return counts;
+        }
     }
 }

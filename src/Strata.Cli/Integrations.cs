@@ -11,12 +11,8 @@ internal static class Integrations
     public static void Register()
     {
         PostgresMetadataStoreRegistration.Register();
-        FlavorRegistry.Default.AddAws();
-        FlavorRegistry.Default.AddGcp();
-        FlavorRegistry.Default.AddAzure();
-        FlavorRegistry.Default.AddSlurm();
-        FlavorRegistry.Default.AddContainers();
-        FlavorRegistry.Default.AddKubernetes();
+        // When a command first reads the flavors: one that only reads the store does not load the integrations' assemblies.
+        FlavorRegistry.Default.AddLater(flavors => flavors.AddAws().AddGcp().AddAzure().AddSlurm().AddContainers().AddKubernetes());
     }
 
     /// <summary>

@@ -6,8 +6,14 @@ public sealed class IdsTests
     public void An_id_is_a_version_7_uuid_stamped_with_the_current_millisecond()
     {
         var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var id = Guid.Parse(Ids.New());
+        var text = Ids.New();
+        var id = Guid.Parse(text);
         var after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        Assert.Equal(id.ToString(), text);
+        var hex = Ids.NewHex();
+        Assert.Equal(Guid.ParseExact(hex, "n").ToString("n"), hex);
+        Assert.Equal(7, Guid.ParseExact(hex, "n").Version);
 
         Assert.Equal(7, id.Version);
         Assert.Equal(0b10, id.Variant >> 2); // RFC 9562 variant: the top two bits 10
@@ -24,5 +30,15 @@ public sealed class IdsTests
         var stamps = ids.Select(i => i.Replace("-", "", StringComparison.Ordinal)[..12]).ToArray();
         Assert.Equal(stamps.Order(StringComparer.Ordinal), stamps);
         Assert.Matches("^[0-9a-f]{32}$", Ids.NewHex());
+    }
+
+    [Fact]
+    public void Hex_digits_are_those_the_framework_writes()
+    {
+        var bytes = new byte[300];
+        new Random(7).NextBytes(bytes);
+        for (var n = 0; n <= bytes.Length; n += 37)
+            Assert.Equal("h:" + Convert.ToHexStringLower(bytes.AsSpan(0, n)), Hex.Lower(bytes.AsSpan(0, n), "h:"));
+        Assert.Equal("00ff10ab", Hex.Lower([0x00, 0xff, 0x10, 0xab]));
     }
 }

@@ -338,9 +338,12 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     /// </summary>
     internal sealed class HandleBudget(int max)
     {
-        private readonly ConcurrentQueue<(ArtifactPack Pack, Segment Segment)> _opened = new();
+        // Of a class, not a tuple: a queue of structs has generic code every process compiles afresh.
+        private readonly ConcurrentQueue<Opening> _opened = new();
 
-        public void Opened(ArtifactPack pack, Segment segment) => _opened.Enqueue((pack, segment));
+        private sealed record Opening(ArtifactPack Pack, Segment Segment);
+
+        public void Opened(ArtifactPack pack, Segment segment) => _opened.Enqueue(new Opening(pack, segment));
 
         /// <summary>Closes the oldest handles beyond the budget. Called with no pack's lock held.</summary>
         public void Trim()

@@ -35,7 +35,7 @@ public sealed class ContentHasher
     }
 
     /// <summary>The text form of one file's hash, as <see cref="HashBytes"/> writes it.</summary>
-    public static string Format(ReadOnlySpan<byte> hash) => Prefix + Convert.ToHexStringLower(hash);
+    public static string Format(ReadOnlySpan<byte> hash) => Hex.Lower(hash, Prefix);
 
     public ArtifactContent Result() => Combine(Files());
 
@@ -53,10 +53,10 @@ public sealed class ContentHasher
             buffer.Write(file.Hash);
             size += file.Size;
         }
-        return new ArtifactContent(Prefix + Convert.ToHexStringLower(XxHash128.Hash(buffer.WrittenSpan)), size);
+        return new ArtifactContent(Hex.Lower(XxHash128.Hash(buffer.WrittenSpan), Prefix), size);
     }
 
-    public static string HashBytes(ReadOnlySpan<byte> data) => Prefix + Convert.ToHexStringLower(XxHash128.Hash(data));
+    public static string HashBytes(ReadOnlySpan<byte> data) => Hex.Lower(XxHash128.Hash(data), Prefix);
 }
 
 /// <summary>One file of an artifact: its name, XxHash128 and size.</summary>

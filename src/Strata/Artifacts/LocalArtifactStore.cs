@@ -81,7 +81,7 @@ public sealed class LocalArtifactStore : ArtifactStore
             if ((int)attributes == -1) continue; // does not exist (yet)
             if ((attributes & FileAttributes.ReparsePoint) == 0)
             {
-                if ((attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, 0);
+                if ((attributes & FileAttributes.Directory) != 0) _plainDirectories.TryAdd(current, current);
                 continue;
             }
             CheckLinkTarget(path, info);
@@ -103,7 +103,9 @@ public sealed class LocalArtifactStore : ArtifactStore
             throw new ArtifactException($"Artifact path '{path}' goes through a link to {target}, outside the store root {_root}.");
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _plainDirectories = new();
+    // A set; its values (the keys again) are unused. String values, not bytes: a table of strings to strings runs on code the
+    // runtime has precompiled, where one to bytes is compiled afresh in every process.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _plainDirectories = new();
 
     private bool IsInsideRoot(string fullPath) =>
         fullPath == _root || fullPath.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal);

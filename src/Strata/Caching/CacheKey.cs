@@ -30,6 +30,6 @@ internal static class CacheKey
         foreach (var p in parameterParts) Add(p);
         foreach (var (name, m) in outputMaterializers)
             Add($"{name}={m.Name}@{m.Version}");
-        return Convert.ToHexStringLower(XxHash128.Hash(buffer.WrittenSpan));
+        return Hex.Lower(XxHash128.Hash(buffer.WrittenSpan));
     }
 }

@@ -53,7 +53,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                     hit.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 using (var cached = StepActivity(node, stepRunId, plan, attempt: null))
                     cached?.AddEvent(new ActivityEvent("cache hit", tags: new ActivityTagsCollection { ["strata.cached_from"] = hit.StepRunId }));
-                StrataTelemetry.StepsCached.Add(1, MetricTags(node));
+                StrataTelemetry.Metrics.StepsCached.Add(1, MetricTags(node));
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Cached, _time.GetElapsedTime(clock), $"from step run {hit.StepRunId}"));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Cached, _time.GetElapsedTime(clock), null,
                     hit.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, false, null))));
@@ -90,7 +90,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                 }
                 started = true;
                 using var activity = StepActivity(node, stepRunId, plan, attempt);
-                StrataTelemetry.StepsStarted.Add(1, MetricTags(node));
+                StrataTelemetry.Metrics.StepsStarted.Add(1, MetricTags(node));
 
                 var log = new StepLog(node.Name, observer.StepLogLine);
                 var prefix = ArtifactPath.Combine(run.Pipeline, run.Name, $"{node.Name}.{stepRunId[^8..]}");
@@ -115,9 +115,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                     if (!cancelled)
                     {
                         StrataTelemetry.Fail(activity, error, e);
-                        StrataTelemetry.StepsFailed.Add(1, MetricTags(node));
+                        StrataTelemetry.Metrics.StepsFailed.Add(1, MetricTags(node));
                     }
-                    StrataTelemetry.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
+                    StrataTelemetry.Metrics.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
                     recorder.Post(new StepRunFinished(stepRunId, status, _time.GetUtcNow(), error, [], []));
                     SaveLog(stepRunId, log);
                     if (cancelled || attempt >= lastAttempt)
@@ -145,9 +145,9 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                     result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 SaveLog(stepRunId, log);
                 activity?.SetTag(StrataTelemetry.Tags.Status, "completed");
-                StrataTelemetry.StepsCompleted.Add(1, MetricTags(node));
-                StrataTelemetry.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
-                StrataTelemetry.ArtifactBytes.Add(result.Outputs.Sum(o => o.Artifact.Size), MetricTags(node));
+                StrataTelemetry.Metrics.StepsCompleted.Add(1, MetricTags(node));
+                StrataTelemetry.Metrics.StepDuration.Record(_time.GetElapsedTime(attemptClock).TotalSeconds, MetricTags(node));
+                StrataTelemetry.Metrics.ArtifactBytes.Add(result.Outputs.Sum(o => o.Artifact.Size), MetricTags(node));
                 observer.StepChanged(new StepProgress(node.Name, ExecutionStatus.Completed, _time.GetElapsedTime(attemptClock)));
                 return Record(new StepOutcome(node, stepRunId, ExecutionStatus.Completed, _time.GetElapsedTime(clock), null,
                     result.Outputs.ToDictionary(o => o.Name, o => new OutputSlot(o.Artifact, InProcess(plan), o.Value))));

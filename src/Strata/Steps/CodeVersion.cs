@@ -69,7 +69,7 @@ internal static class CodeVersion
                 }
             }
         }
-        return Convert.ToHexStringLower(hash.GetCurrentHash())[..16];
+        return Hex.Lower(hash.GetCurrentHash().AsSpan(0, 8));
     }
 
     /// <summary>Tokens of methods, fields and types referenced by the IL (call, callvirt, newobj, ldftn, ldfld, ...).</summary>

@@ -23,7 +23,17 @@ internal sealed record StepOutputDefinition(string Name, Type Type, string? Memb
 /// <summary>A step method, read once by reflection: its parameters, outputs, code version and options.</summary>
 internal sealed class StepDefinition
 {
-    private static readonly ConditionalWeakTable<MaterializerRegistry, ConcurrentDictionary<(MethodInfo, int), StepDefinition>> Cache = new();
+    private static readonly ConditionalWeakTable<MaterializerRegistry, Definitions> Cache = new();
+
+    /// <summary>
+    /// The definitions read with one version of a registry's materializers (an output's materializer is part of its definition).
+    /// Keyed by method alone: a table keyed by a tuple has generic code every process compiles afresh.
+    /// </summary>
+    private sealed class Definitions(int version)
+    {
+        public int Version { get; } = version;
+        public ConcurrentDictionary<MethodInfo, StepDefinition> ByMethod { get; } = new();
+    }
 
     private StepDefinition(MethodInfo method, MaterializerRegistry materializers)
     {
@@ -81,7 +91,10 @@ internal sealed class StepDefinition
     public static StepDefinition For(MethodInfo method, MaterializerRegistry? materializers = null)
     {
         materializers ??= MaterializerRegistry.Default;
-        return Cache.GetOrCreateValue(materializers).GetOrAdd((method, materializers.Version), key => new StepDefinition(key.Item1, materializers));
+        var version = materializers.Version;
+        if (!Cache.TryGetValue(materializers, out var definitions) || definitions.Version != version)
+            Cache.AddOrUpdate(materializers, definitions = new Definitions(version));
+        return definitions.ByMethod.GetOrAdd(method, static (m, r) => new StepDefinition(m, r), materializers);
     }
 
     public static StepDefinition For(Delegate step, MaterializerRegistry? materializers = null)
@@ -140,19 +153,19 @@ internal sealed class StepDefinition
         || (t.IsValueType && t.GetMethod("PrintMembers", BindingFlags.NonPublic | BindingFlags.Instance) is not null);
 
     /// <summary>Splits a return value into its named outputs.</summary>
-    public IReadOnlyList<(StepOutputDefinition Output, object? Value)> Split(object? value)
+    /// <remarks>An array, filled in a loop: a list or LINQ over these pairs has generic code every step process compiles afresh.</remarks>
+    public (StepOutputDefinition Output, object? Value)[] Split(object? value)
     {
-        switch (Shape)
-        {
-            case OutputShape.Single:
-                return [(Outputs[0], value)];
-            case OutputShape.Tuple:
-                var tuple = (ITuple)value!;
-                return Outputs.Select((o, i) => (o, tuple[i])).ToArray();
-            default:
-                ArgumentNullException.ThrowIfNull(value);
-                return Outputs.Select(o => (o, ReturnType.GetProperty(o.Member!)!.GetValue(value))).ToArray();
-        }
+        var split = new (StepOutputDefinition Output, object? Value)[Outputs.Count];
+        if (Shape != OutputShape.Single) ArgumentNullException.ThrowIfNull(value);
+        for (var i = 0; i < split.Length; i++)
+            split[i] = (Outputs[i], Shape switch
+            {
+                OutputShape.Single => value,
+                OutputShape.Tuple => ((ITuple)value!)[i],
+                _ => ReturnType.GetProperty(Outputs[i].Member!)!.GetValue(value),
+            });
+        return split;
     }
 
     /// <summary>Rebuilds the whole return value from its named outputs (for a consumer that takes the tuple or record).</summary>

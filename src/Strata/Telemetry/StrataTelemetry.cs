@@ -21,14 +21,23 @@ public static class StrataTelemetry
     public const string SourceName = "Strata";
 
     internal static readonly ActivitySource Source = new(SourceName, typeof(StrataTelemetry).Assembly.GetName().Version?.ToString());
-    private static readonly Meter Meter = new(SourceName, typeof(StrataTelemetry).Assembly.GetName().Version?.ToString());
 
-    internal static readonly Counter<long> StepsStarted = Meter.CreateCounter<long>("strata.steps.started", "{step}", "Step attempts started");
-    internal static readonly Counter<long> StepsCompleted = Meter.CreateCounter<long>("strata.steps.completed", "{step}", "Step attempts that completed");
-    internal static readonly Counter<long> StepsFailed = Meter.CreateCounter<long>("strata.steps.failed", "{step}", "Step attempts that failed");
-    internal static readonly Counter<long> StepsCached = Meter.CreateCounter<long>("strata.steps.cached", "{step}", "Steps whose outputs came from the cache");
-    internal static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>("strata.step.duration", "s", "How long a step attempt took");
-    internal static readonly Counter<long> ArtifactBytes = Meter.CreateCounter<long>("strata.artifacts.written", "By", "Bytes of artifacts steps wrote");
+    /// <summary>
+    /// The orchestrator's instruments, in a class of their own: a step process starts a span (<see cref="Source"/>) but records
+    /// no metric, and creating the meter and its instruments cost it milliseconds.
+    /// </summary>
+    internal static class Metrics
+    {
+        private static readonly Meter Meter = new(SourceName, typeof(StrataTelemetry).Assembly.GetName().Version?.ToString());
+
+        internal static readonly Counter<long> StepsStarted = Meter.CreateCounter<long>("strata.steps.started", "{step}", "Step attempts started");
+        internal static readonly Counter<long> StepsCompleted = Meter.CreateCounter<long>("strata.steps.completed", "{step}", "Step attempts that completed");
+        internal static readonly Counter<long> StepsFailed = Meter.CreateCounter<long>("strata.steps.failed", "{step}", "Step attempts that failed");
+        internal static readonly Counter<long> StepsCached =
+            Meter.CreateCounter<long>("strata.steps.cached", "{step}", "Steps whose outputs came from the cache");
+        internal static readonly Histogram<double> StepDuration = Meter.CreateHistogram<double>("strata.step.duration", "s", "How long a step attempt took");
+        internal static readonly Counter<long> ArtifactBytes = Meter.CreateCounter<long>("strata.artifacts.written", "By", "Bytes of artifacts steps wrote");
+    }
 
     /// <summary>Attribute names, after OpenTelemetry's conventions.</summary>
     internal static class Tags

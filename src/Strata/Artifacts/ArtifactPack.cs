@@ -209,15 +209,18 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     {
         lock (_lock)
         {
-            var gone = _segments.Where(s => !File.Exists(s.Value.Path)).ToArray();
-            if (gone.Length == 0) return;
-            foreach (var (name, segment) in gone)
+            // Loops over the values (references), not LINQ over the pairs (structs, whose generic code each process compiles).
+            List<Segment>? gone = null;
+            foreach (var segment in _segments.Values)
+                if (!File.Exists(segment.Path)) (gone ??= []).Add(segment);
+            if (gone is null) return;
+            foreach (var segment in gone)
             {
-                _segments.Remove(name);
+                _segments.Remove(Path.GetFileName(segment.Path));
                 segment.CloseHandle();
                 if (segment == _own) _own = null;
             }
-            var removed = gone.Select(g => g.Value).ToHashSet();
+            var removed = gone.ToHashSet();
             foreach (var name in _entries.Where(e => removed.Contains(e.Value.Segment)).Select(e => e.Key).ToArray()) _entries.Remove(name);
         }
     }

@@ -142,7 +142,7 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
                 }
 
                 recorder.Post(new StepRunFinished(stepRunId, ExecutionStatus.Completed, _time.GetUtcNow(), null,
-                    result.Outputs.Select(o => o.Artifact).ToArray(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
+                    result.Artifacts(), result.Outputs.Select(o => (o.Name, o.Artifact.Id)).ToArray()));
                 SaveLog(stepRunId, log);
                 activity?.SetTag(StrataTelemetry.Tags.Status, "completed");
                 StrataTelemetry.Metrics.StepsCompleted.Add(1, MetricTags(node));

@@ -30,7 +30,16 @@ internal sealed record StepInvocation(
     RunRecord Run, StepNode Node, string StepRunId, IReadOnlyList<StepArgument> Arguments, string OutputPrefix, StepLog Log, int Attempt = 1);
 
 /// <summary>What an executed step produced; every output is in the artifact store by the time it is returned.</summary>
-internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs);
+internal sealed record StepExecutionResult(IReadOnlyList<(string Name, ArtifactRecord Artifact, object? Value)> Outputs)
+{
+    /// <summary>The outputs' records, in a loop: LINQ over these tuples has generic code every step process compiles afresh.</summary>
+    public ArtifactRecord[] Artifacts()
+    {
+        var artifacts = new ArtifactRecord[Outputs.Count];
+        for (var i = 0; i < artifacts.Length; i++) artifacts[i] = Outputs[i].Artifact;
+        return artifacts;
+    }
+}
 
 /// <summary>
 /// An output of a step that could not be written to the artifact store. The message is the cause as it was raised

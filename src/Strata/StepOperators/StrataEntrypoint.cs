@@ -209,7 +209,7 @@ public static class StrataEntrypoint
                 new StepLogger(log), Environment.CurrentDirectory, cancellationToken);
             var executed = await StepExecutor.ExecuteAsync(step, arguments, context, log, manifest.OutputPrefix, store, materializers,
                 cancellationToken).ConfigureAwait(false);
-            result = Result(StepResultRecord.Completed, null, started, executed.Outputs.Select(o => o.Artifact).ToArray(), manifest);
+            result = Result(StepResultRecord.Completed, null, started, executed.Artifacts(), manifest);
         }
         catch (Exception e)
         {

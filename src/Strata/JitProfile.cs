@@ -53,7 +53,10 @@ public static class JitProfile
         }
     }
 
-    /// <summary>Whether the profile at <paramref name="path"/> was written less than <see cref="GatherInterval"/> ago.</summary>
+    /// <summary>
+    /// Whether the profile at <paramref name="path"/> was written less than <see cref="GatherInterval"/> ago. One call for both
+    /// questions: for a file that does not exist the time is 1601-01-01.
+    /// </summary>
     private static bool RecordedLately(string path) =>
         File.GetLastWriteTimeUtc(path) is var written && written.Year > 1601 && TimeProvider.System.GetUtcNow().UtcDateTime - written < GatherInterval;
 

@@ -46,7 +46,7 @@ internal sealed record AppLayers(string Directory, string AppName, IReadOnlyList
         var hash = new XxHash128();
         foreach (var part in parts) hash.Append(Encoding.UTF8.GetBytes(part + "\n"));
         foreach (var file in files) hash.Append(Encoding.UTF8.GetBytes($"{file.RelativePath}\0{file.Hash}\n"));
-        return Convert.ToHexStringLower(hash.GetCurrentHash());
+        return Hex.Lower(hash.GetCurrentHash());
     }
 
     /// <summary>The stems (file names without extension) of the app's own files: the app and the assemblies of its projects.</summary>
@@ -81,6 +81,6 @@ internal sealed record AppLayers(string Directory, string AppName, IReadOnlyList
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var hash = new XxHash128();
         hash.Append(stream);
-        return Convert.ToHexStringLower(hash.GetCurrentHash());
+        return Hex.Lower(hash.GetCurrentHash());
     }
 }

@@ -826,6 +826,7 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     {
         public static readonly string[] All = Enum.GetNames(typeof(ExecutionStatus)).Select(n => n.ToLowerInvariant()).ToArray();
     }
+
     internal static ExecutionStatus ParseStatus(string s)
     {
         // Read for every step run: a look-up among the few keys, not Enum.Parse (whose generic code each process compiles).
@@ -876,8 +877,8 @@ internal static class StepCountsText
             var counts = new Dictionary<ExecutionStatus, int>();
             foreach (var pair in part.Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
-                var (state, count) = (pair[..pair.IndexOf('=')], pair[(pair.IndexOf('=') + 1)..]);
-                counts[SqlMetadataStore.ParseStatus(state)] = int.Parse(count, CultureInfo.InvariantCulture);
+                var equals = pair.IndexOf('=');
+                counts[SqlMetadataStore.ParseStatus(pair[..equals])] = int.Parse(pair.AsSpan(equals + 1), CultureInfo.InvariantCulture);
             }
             return counts;
         }

@@ -150,7 +150,7 @@ public sealed partial class KubernetesEmulator
             throw new KubernetesStatusException(404, "NotFound", "the server could not find the requested resource");
         if (!type.Namespaced) ns = "";
 
-        InjectFault();
+        InjectFault($"{method} {path}");
         var query = context.Request.Query;
         switch (method)
         {
@@ -186,16 +186,26 @@ public sealed partial class KubernetesEmulator
 
     private static string Hash(string text) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
 
-    private void InjectFault()
+    /// <summary>Answers a request with a random fault; <paramref name="request"/> (method and path) counts the faults its retries met in a row.</summary>
+    private void InjectFault(string request)
     {
         double roll;
-        lock (_dice) roll = _dice.NextDouble();
+        lock (_dice)
+        {
+            roll = _dice.NextDouble();
+            var inARow = _faultsInARow.GetValueOrDefault(request);
+            if (roll >= _options.ThrottleRate + _options.ServerErrorRate || inARow >= _options.MaxFaultsInARow)
+            {
+                _faultsInARow.Remove(request);
+                return;
+            }
+            _faultsInARow[request] = inARow + 1;
+        }
         if (roll < _options.ThrottleRate)
             throw new KubernetesStatusException(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later",
                 new JsonObject { ["retryAfterSeconds"] = _options.RetryAfterSeconds });
-        if (roll < _options.ThrottleRate + _options.ServerErrorRate)
-            throw new KubernetesStatusException(500, "InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding",
-                new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["message"] = "injected fault" }) });
+        throw new KubernetesStatusException(500, "InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding",
+            new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["message"] = "injected fault" }) });
     }
 
     private JsonNode? Discovery(string path) => path switch

@@ -28,6 +28,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     private readonly X509Certificate2 _certificate;
     private readonly ObjectStore _store = new();
     private readonly Random _dice;
+    private readonly Dictionary<string, int> _faultsInARow = new(StringComparer.Ordinal);
     private readonly List<KubernetesRequest> _requests = [];
     private readonly Cluster _cluster;
     private readonly bool _ownsWorkDirectory;

@@ -51,6 +51,12 @@ public sealed class KubernetesEmulatorOptions
     /// <summary>Share of resource requests answered 500 InternalError; may change while running.</summary>
     public double ServerErrorRate { get; set; }
 
+    /// <summary>
+    /// At most this many injected faults in a row for one method and path; the next such request is answered. A test of retries sets
+    /// it below the client's retry budget, so the faults stay random but cannot outlast the retries by chance. Null: no limit.
+    /// </summary>
+    public int? MaxFaultsInARow { get; set; }
+
     /// <summary>Seconds in Retry-After of a 429.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 

@@ -192,6 +192,26 @@ public sealed class KubectlTests(KubernetesEmulatorFixture fixture)
     }
 
     [Fact]
+    public async Task Faults_in_a_row_stop_at_the_limit_so_a_retrying_client_gets_through()
+    {
+        var before = fixture.Emulator.Requests.Count;
+        fixture.Emulator.Options.ThrottleRate = 1;
+        fixture.Emulator.Options.MaxFaultsInARow = 2;
+        try
+        {
+            var (code, output) = await fixture.Kubectl("get", "jobs", "-n", "kube-public");
+            Assert.True(code == 0, output);
+        }
+        finally
+        {
+            fixture.Emulator.Options.ThrottleRate = 0;
+            fixture.Emulator.Options.MaxFaultsInARow = null;
+        }
+        var list = fixture.Emulator.Requests.Skip(before).Where(r => r.Path == "/apis/batch/v1/namespaces/kube-public/jobs").Select(r => r.Status);
+        Assert.Equal([429, 429, 200], list);
+    }
+
+    [Fact]
     public async Task Kubectl_explain_reads_kubernetes_own_openapi_documents_from_the_emulator()
     {
         var (code, output) = await fixture.Kubectl("explain", "job.spec.backoffLimit");

@@ -119,6 +119,7 @@ public sealed class KubernetesStepOperatorTests(KubernetesEmulatorFixture cluste
         var before = cluster.Emulator.Requests.Count;
         cluster.Emulator.Options.ThrottleRate = 0.3;
         cluster.Emulator.Options.ServerErrorRate = 0.1;
+        cluster.Emulator.Options.MaxFaultsInARow = 3; // the operator retries a call 6 times
         try
         {
             var (_, status, log) = await RunAsync(op, Bash("echo done under load", config, cluster.Image));
@@ -132,6 +133,7 @@ public sealed class KubernetesStepOperatorTests(KubernetesEmulatorFixture cluste
         {
             cluster.Emulator.Options.ThrottleRate = 0;
             cluster.Emulator.Options.ServerErrorRate = 0;
+            cluster.Emulator.Options.MaxFaultsInARow = null;
         }
     }
 

@@ -339,10 +339,10 @@ internal sealed partial class Pages(StoreAccess store, TimeProvider time, Cancel
         var ct = context.RequestAborted;
         var step = await FindStepAsync(client, id, ct).ConfigureAwait(false);
         var run = await FindRunAsync(client, step.RunId, ct).ConfigureAwait(false);
-        var inputs = (await client.Store.GetStepInputsAsync(run.Id, ct).ConfigureAwait(false)).Where(l => l.StepRunId == step.Id).ToArray();
-        var outputs = (await client.Store.GetStepOutputsAsync([step.Id], ct).ConfigureAwait(false)).ToArray();
-        var attempts = (await client.Store.ListStepRunsAsync(run.Id, ct).ConfigureAwait(false)).Where(s => s.Name == step.Name).OrderBy(s => s.Attempt)
-            .ToArray();
+        // This step's links and attempts alone: a step of a 100,000-step run opens as fast as one of a small run.
+        var inputs = await client.Store.GetStepRunInputsAsync(run.Id, [step.Id], ct).ConfigureAwait(false);
+        var outputs = await client.Store.GetStepOutputsAsync([step.Id], ct).ConfigureAwait(false);
+        var attempts = await client.Store.ListStepAttemptsAsync(run.Id, step.Name, ct).ConfigureAwait(false);
         var log = await client.Store.GetStepLogAsync(step.Id, ct).ConfigureAwait(false) ?? "";
         string? flavor = null;
         if (step.StepOperator is not null)

@@ -76,6 +76,11 @@ public sealed class PipelineCommandTests : IDisposable
 
         var all = _cli.Run("run", "logs", run.GetProperty("name").GetString()!);
         Assert.Contains("==> explode (failed) <==", all.Out);
+
+        var unknown = _cli.Run("run", "logs", run.GetProperty("name").GetString()!, "--step", "nope");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("has no step 'nope'; steps: ", unknown.Error);
+        Assert.Contains("explode", unknown.Error);
     }
 
     [Fact]

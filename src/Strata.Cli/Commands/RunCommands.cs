@@ -94,15 +94,14 @@ internal static class RunCommands
         {
             var client = await c.ClientAsync();
             var run = await FindAsync(client, c.Get(logsRun)!, c.CancellationToken);
-            var steps = await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken);
-            if (c.Get(step) is { } only)
+            var only = c.Get(step);
+            var steps = only is null
+                ? await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken)
+                : await client.Store.ListStepAttemptsAsync(run.Id, only, c.CancellationToken);
+            if (only is not null && steps.Count == 0)
             {
-                steps = steps.Where(s => s.Name == only).ToArray();
-                if (steps.Count == 0)
-                {
-                    var names = (await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken)).Select(s => s.Name).Distinct();
-                    throw new CliUsageException($"Run {run.Name} has no step '{only}'; steps: {string.Join(", ", names)}.");
-                }
+                var names = (await client.Store.ListStepRunsAsync(run.Id, c.CancellationToken)).Select(s => s.Name).Distinct();
+                throw new CliUsageException($"Run {run.Name} has no step '{only}'; steps: {string.Join(", ", names)}.");
             }
             var entries = new List<(StepRunRecord Step, string Log)>();
             foreach (var s in steps)

@@ -97,6 +97,19 @@ public interface IMetadataStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Every attempt of one step of a run, by attempt: what a view of that step needs, without the run's other step runs.
+    /// <value>Default: the run's step runs of that name.</value>
+    /// </summary>
+    async Task<IReadOnlyList<StepRunRecord>> ListStepAttemptsAsync(string runId, string stepName, CancellationToken cancellationToken = default)
+    {
+        var attempts = new List<StepRunRecord>();
+        foreach (var s in await ListStepRunsAsync(runId, cancellationToken).ConfigureAwait(false))
+            if (s.Name == stepName) attempts.Add(s);
+        attempts.Sort((a, b) => a.Attempt.CompareTo(b.Attempt));
+        return attempts;
+    }
+
     /// <summary>Records the step operator and job handle (JSON) of a submitted step run.</summary>
     Task SetStepJobAsync(string stepRunId, string stepOperator, string job, CancellationToken cancellationToken = default);
 
@@ -118,6 +131,17 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The outputs of these step runs.</summary>
     Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(IReadOnlyCollection<string> stepRunIds, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The inputs of these step runs of a run, without the run's other links.
+    /// <value>Default: the run's inputs, of those step runs.</value>
+    /// </summary>
+    async Task<IReadOnlyList<StepArtifactLink>> GetStepRunInputsAsync(string runId, IReadOnlyCollection<string> stepRunIds,
+        CancellationToken cancellationToken = default)
+    {
+        var wanted = stepRunIds.ToHashSet(StringComparer.Ordinal);
+        return (await GetStepInputsAsync(runId, cancellationToken).ConfigureAwait(false)).Where(l => wanted.Contains(l.StepRunId)).ToArray();
+    }
 
     // Artifacts
     /// <summary>An artifact by id, or a unique start or end of its id (at least 4 characters).</summary>

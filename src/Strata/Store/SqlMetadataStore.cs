@@ -461,6 +461,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
     public Task<IReadOnlyList<StepRunRecord>> ListStepRunsAsync(string runId, CancellationToken cancellationToken = default) =>
         QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r ORDER BY started_at, name, attempt", ReadStepRun, cancellationToken, ("r", runId));
 
+    // The run's index leads with run_id, so only that run's entries are read for the name; no index is kept for this alone.
+    public Task<IReadOnlyList<StepRunRecord>> ListStepAttemptsAsync(string runId, string stepName, CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {StepColumns} FROM step_runs WHERE run_id = @r AND name = @n ORDER BY attempt", ReadStepRun, cancellationToken,
+            ("r", runId), ("n", stepName));
+
     public async Task<IReadOnlyDictionary<ExecutionStatus, int>> CountStepRunsAsync(string runId, CancellationToken cancellationToken = default)
     {
         if (await StoredCountsAsync(runId, cancellationToken).ConfigureAwait(false) is not { } stored)
@@ -624,6 +629,14 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default) =>
         LinksAsync("step_inputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
+
+    public Task<IReadOnlyList<StepArtifactLink>> GetStepRunInputsAsync(string runId, IReadOnlyCollection<string> stepRunIds,
+        CancellationToken cancellationToken = default) =>
+        stepRunIds.Count == 0
+            ? Task.FromResult<IReadOnlyList<StepArtifactLink>>([])
+            : LinksAsync("step_inputs", $"l.step_run_id IN ({string.Join(", ", stepRunIds.Select((_, i) => $"@s{i}"))}) AND EXISTS " +
+                "(SELECT 1 FROM step_runs s WHERE s.id = l.step_run_id AND s.run_id = @x)", cancellationToken,
+                [("x", runId), .. stepRunIds.Select((id, i) => ($"s{i}", (object?)id))]);
 
     private const string ArtifactColumns = "a.id, a.uri, a.type_name, a.materializer, a.materializer_version, a.content_hash, a.size, " +
         "a.producer_step_run_id, a.output_name, a.created_at";

@@ -450,6 +450,39 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_steps_attempts_and_inputs_are_read_without_the_rest_of_its_run()
+    {
+        await Store.CreateRunAsync(Run("run-1", "training-1", 0));
+        await Store.CreateRunAsync(Run("run-2", "training-2", 10));
+        var data = Artifact("art-data", "l1", "output");
+        var other = Artifact("art-other", "l2", "output");
+        var t2 = StepRun("t2", "run-1", "train", startedAt: 5) with { Status = ExecutionStatus.Completed, FinishedAt = At(6), Attempt = 2 };
+        var t1 = StepRun("t1", "run-1", "train", startedAt: 1) with { Status = ExecutionStatus.Failed, FinishedAt = At(2) };
+        await Store.WriteStepRunsAsync(
+        [
+            new StepRunRecorded(StepRun("l1", "run-1", "load") with { Status = ExecutionStatus.Completed, FinishedAt = At(1) }, [], [data], [("output", "art-data")]),
+            new StepRunRecorded(t2, [("data", "art-data")], [], []),
+            new StepRunRecorded(t1, [("data", "art-data")], [], []),
+            new StepRunRecorded(StepRun("e1", "run-1", "eval", startedAt: 7) with { Status = ExecutionStatus.Completed, FinishedAt = At(8) },
+                [("data", "art-data")], [], []),
+            new StepRunRecorded(StepRun("l2", "run-2", "load", startedAt: 11) with { Status = ExecutionStatus.Completed, FinishedAt = At(12) }, [], [other],
+                [("output", "art-other")]),
+            new StepRunRecorded(StepRun("t3", "run-2", "train", startedAt: 13) with { Status = ExecutionStatus.Completed, FinishedAt = At(14) },
+                [("data", "art-other")], [], []),
+        ]);
+
+        Assert.Equal([t1, t2], await Store.ListStepAttemptsAsync("run-1", "train"));
+        Assert.Equal(["t3"], (await Store.ListStepAttemptsAsync("run-2", "train")).Select(s => s.Id));
+        Assert.Empty(await Store.ListStepAttemptsAsync("run-1", "no-such-step"));
+
+        Assert.Equal([new StepArtifactLink("t2", "data", data)], await Store.GetStepRunInputsAsync("run-1", ["t2"]));
+        Assert.Equal([new StepArtifactLink("e1", "data", data), new StepArtifactLink("t1", "data", data)],
+            await Store.GetStepRunInputsAsync("run-1", ["t1", "e1", "l1"]));
+        Assert.Empty(await Store.GetStepRunInputsAsync("run-1", ["t3"])); // a step run of another run
+        Assert.Empty(await Store.GetStepRunInputsAsync("run-1", Array.Empty<string>()));
+    }
+
+    [Fact]
     public async Task Listed_step_runs_tell_a_step_s_attempts_apart_and_break_ties_by_name()
     {
         await Store.CreateRunAsync(Run("run-1", "training-1", 0));

@@ -271,6 +271,7 @@ internal static class Benchmarks
             Row.Absolute("D", "run page of a 10,000-step run: largest contentful paint in Chromium", Stats.Median(Of(large, "lcp_ms")), "ms",
                 Stats.Median(Of(large, "empty_lcp_ms")), "a near-empty dashboard page", 1000, "≤ 1 s",
                 note: $"first contentful paint {Stats.Median(Of(large, "fcp_ms")):0} ms; page {large["html_bytes"]!.GetValue<int>() / 1024} KiB"),
+            Row.Info("D", "  the same run, one step's page: server answer", Stats.Median(Of(large, "step_server_s")), "s"),
             Row.Absolute("D", "runs page over a store of 10,000 runs: server answer", Stats.Median(Of(runs, "first_s")), "s", null, "", 0.2, "≤ 200 ms"),
             Row.Info("D", "  the same, page 300 (runs 7476–7500)", Stats.Median(Of(runs, "deep_s")), "s"),
             Row.Info("D", "  the same, filtered by pipeline and status, page 2", Stats.Median(Of(runs, "filtered_s")), "s"),

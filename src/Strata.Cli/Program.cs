@@ -2,8 +2,9 @@ using System.CommandLine;
 using Strata.Cli;
 using Strata.Cli.Commands;
 
-// Most commands read the store: its library sets itself up on the other core while the command line is parsed.
-MetadataStores.WarmUp();
+// Most commands read the store: its library sets itself up on the other core while the command line is parsed. Help and
+// the version read nothing, and the warm-up would only take that core from the main thread's JIT profile.
+if (!AsksForHelpOrVersion(args)) MetadataStores.WarmUp();
 Integrations.Register();
 
 IDisposable? telemetry;
@@ -70,6 +71,13 @@ static string CommandWords(string[] args)
         words.Add(arg);
     }
     return words.Count == 0 ? "root" : string.Join('-', words);
+}
+
+static bool AsksForHelpOrVersion(string[] args)
+{
+    foreach (var arg in args)
+        if (arg is "--help" or "-h" or "-?" or "--version") return true;
+    return false;
 }
 
 static bool WritesJson(string[] args)

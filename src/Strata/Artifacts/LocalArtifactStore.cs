@@ -189,6 +189,9 @@ public sealed class LocalArtifactStore : ArtifactStore
         return pack;
     }
 
+    /// <summary>Packed bytes read ahead by <see cref="VerifyAsync"/>: a cached rerun verifies its hits in the order they were written.</summary>
+    private readonly ArtifactPack.ReadAhead _verifying = new();
+
     /// <summary>The packs this store object has checked for removed segments (it is made for one run, or one command).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ArtifactPack, byte> _packsChecked = new();
 
@@ -222,7 +225,7 @@ public sealed class LocalArtifactStore : ArtifactStore
         var full = DirectoryCheckedPathOf(path);
         if (SingleFileName(full) is { } fileName)
         {
-            if (PackOf(full)?.Read(Path.GetFileName(full)) is { } packed)
+            if (PackOf(full)?.Read(Path.GetFileName(full), _verifying) is { } packed)
                 return HashesTo(fileName, packed, contentHash)
                     ? Task.FromResult(true)
                     : base.VerifyAsync(path, contentHash, cancellationToken); // which words the mismatch

@@ -96,6 +96,36 @@ public sealed class ArtifactPackTests : IDisposable
     }
 
     [Fact]
+    public async Task Records_verified_in_order_are_read_ahead_but_never_past_the_whole_records_known_then()
+    {
+        var writer = NewStore();
+        var reader = NewStore(); // another process, following the writer's segment
+        foreach (var name in new[] { "a", "b", "c" }) await writer.WriteFileAsync($"runs/1/{name}~value.txt", Text($"value of {name}"));
+        foreach (var store in new[] { writer, reader })
+            foreach (var name in new[] { "a", "b", "c" })
+                Assert.True(await store.VerifyAsync($"runs/1/{name}~value.txt", HashOf("value.txt", Text($"value of {name}"))));
+
+        // Written after both read ahead from "a": its bytes are read from the segment, not taken from the bytes read before.
+        await writer.WriteFileAsync("runs/1/d~value.txt", Text("value of d"));
+        foreach (var store in new[] { writer, reader })
+        {
+            Assert.True(await store.VerifyAsync("runs/1/d~value.txt", HashOf("value.txt", Text("value of d"))));
+            Assert.True(await store.VerifyAsync("runs/1/b~value.txt", HashOf("value.txt", Text("value of b"))));
+        }
+
+        // Bytes changed on disk after a second: read again, and the change is caught.
+        var (segment, offset, _) = writer.PackedLocationOf("runs/1/c~value.txt")!.Value;
+        await using (var file = File.Open(segment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            file.Position = offset;
+            file.WriteByte((byte)'V');
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        foreach (var store in new[] { writer, reader })
+            await Assert.ThrowsAsync<ArtifactException>(() => store.VerifyAsync("runs/1/c~value.txt", HashOf("value.txt", Text("value of c"))));
+    }
+
+    [Fact]
     public async Task Packed_artifacts_read_back_after_a_restart_and_later_writes_and_deletes_add_a_segment_of_their_own()
     {
         var first = NewStore();

@@ -60,7 +60,9 @@ internal sealed record SlurmJobState(
         var phase = PhaseOf(state);
         reason = string.IsNullOrWhiteSpace(reason) || reason is "None" or "(null)" ? null : reason.Trim();
         int? exitCode = null, signal = null;
-        if (phase is SlurmJobPhase.Completed or SlurmJobPhase.Failed or SlurmJobPhase.Cancelled)
+        // A job cancelled while it ran reads CANCELLED before its node has reported how the script ended (0:0 until then), and a
+        // job cancelled before it ran never has an exit status: a cancelled job's 0:0 is no exit code.
+        if (phase is SlurmJobPhase.Completed or SlurmJobPhase.Failed || (phase is SlurmJobPhase.Cancelled && exit != default))
         {
             if (exit.Signal != 0) signal = exit.Signal;
             else exitCode = exit.ExitCode;

@@ -153,6 +153,9 @@ public sealed class SlurmTransportTests(SlurmCluster cluster)
         var state = await WaitTerminalAsync(transport, id);
         Assert.Equal(SlurmJobPhase.Cancelled, state.Phase);
         Assert.Equal("CANCELLED", state.SlurmState);
+        // The job reads CANCELLED a moment before its node reports how the script ended: until then it has no exit status.
+        state = await WaitAsync(transport, id, s => s.Signal is not null || s.ExitCode is not null);
+        Assert.Equal(SlurmJobPhase.Cancelled, state.Phase);
         // scancel and DELETE /job both send SIGTERM; Slurm follows with SIGKILL when the job has not ended within KillWait
         // (seen on a loaded machine), and either way the job was ended by a signal, not an exit.
         Assert.Contains(state.Signal, new int?[] { 15, 9 });

@@ -162,12 +162,15 @@ public sealed class SlurmStateTests
         using var doc = JsonDocument.Parse("""
             {"jobs":[{"job_id":2,"name":"a","job_state":"FAILED","state_reason":"NonZeroExitCode","exit_code":512},
                      {"job_id":5,"name":"b","job_state":"CANCELLED","state_reason":"None","exit_code":15},
-                     {"job_id":6,"name":"c","job_state":"PENDING","state_reason":"BeginTime","exit_code":0}]}
+                     {"job_id":6,"name":"c","job_state":"PENDING","state_reason":"BeginTime","exit_code":0},
+                     {"job_id":7,"name":"d","job_state":"CANCELLED","state_reason":"None","exit_code":0}]}
             """);
         var jobs = SlurmRestTransport.Jobs(doc.RootElement).ToList();
         Assert.Equal((SlurmJobPhase.Failed, (int?)2, (int?)null), (jobs[0].Phase, jobs[0].ExitCode, jobs[0].Signal));
         Assert.Equal((SlurmJobPhase.Cancelled, (int?)null, (int?)15), (jobs[1].Phase, jobs[1].ExitCode, jobs[1].Signal));
         Assert.Equal((SlurmJobPhase.Pending, "BeginTime"), (jobs[2].Phase, jobs[2].Reason!));
+        // Cancelled before its node reported the script's end (or before it ran): no exit code, not exit 0.
+        Assert.Equal((SlurmJobPhase.Cancelled, (int?)null, (int?)null), (jobs[3].Phase, jobs[3].ExitCode, jobs[3].Signal));
     }
 }
 

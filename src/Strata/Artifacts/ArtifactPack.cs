@@ -58,14 +58,18 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
     {
         if (Find(name) is not { } entry) return null;
         var content = new byte[entry.Length];
-        lock (_lock)
-        {
-            var handle = OpenLocked(entry.Segment);
-            if (RandomAccess.Read(handle, content, entry.Offset) != content.Length)
-                throw new ArtifactException($"Packed artifact '{name}' in {entry.Segment.Path} ends early: the segment was cut short.");
-        }
+        lock (_lock) ReadLocked(name, entry, content);
         handles.Trim();
         return content;
+    }
+
+    /// <summary>Reads <paramref name="entry"/>'s bytes and any after them into <paramref name="into"/>; throws when its own bytes are not all there.</summary>
+    private int ReadLocked(string name, Entry entry, Span<byte> into)
+    {
+        var read = RandomAccess.Read(OpenLocked(entry.Segment), into, entry.Offset);
+        if (read < entry.Length)
+            throw new ArtifactException($"Packed artifact '{name}' in {entry.Segment.Path} ends early: the segment was cut short.");
+        return read;
     }
 
     /// <summary>
@@ -81,15 +85,11 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         {
             if (!ahead.Holds(entry.Segment, entry.Offset, entry.Length))
             {
-                lock (_lock)
-                {
-                    // The segment's end is where the records known to be whole end: bytes after it may be a record still being written.
-                    var length = (int)Math.Clamp(entry.Segment.End - entry.Offset, entry.Length, ReadAhead.Bytes);
-                    var read = RandomAccess.Read(OpenLocked(entry.Segment), ahead.Buffer.AsSpan(0, length), entry.Offset);
-                    if (read < entry.Length)
-                        throw new ArtifactException($"Packed artifact '{name}' in {entry.Segment.Path} ends early: the segment was cut short.");
-                    ahead.Hold(entry.Segment, entry.Offset, read);
-                }
+                // The segment's end is where the records known to be whole end: bytes after it may be a record still being written.
+                var length = (int)Math.Clamp(entry.Segment.End - entry.Offset, entry.Length, ReadAhead.Bytes);
+                int read;
+                lock (_lock) read = ReadLocked(name, entry, ahead.Buffer.AsSpan(0, length));
+                ahead.Hold(entry.Segment, entry.Offset, read);
             }
             ahead.Buffer.AsSpan((int)(entry.Offset - ahead.Start), entry.Length).CopyTo(content);
         }
@@ -108,8 +108,10 @@ internal sealed class ArtifactPack(string directory, ArtifactPack.HandleBudget h
         private Segment? _segment;
         private int _length;
         private long _readAt;
+        private byte[]? _buffer;
 
-        public byte[] Buffer { get; } = new byte[Math.Max(Bytes, MaxContentBytes)];
+        // Made at the first read: every store object has a read-ahead, and most never verify a packed artifact.
+        public byte[] Buffer => _buffer ??= new byte[Math.Max(Bytes, MaxContentBytes)];
 
         public long Start { get; private set; }
 

@@ -622,21 +622,23 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         LinksAsync("step_outputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepOutputsAsync(IReadOnlyCollection<string> stepRunIds, CancellationToken cancellationToken = default) =>
-        stepRunIds.Count == 0
-            ? Task.FromResult<IReadOnlyList<StepArtifactLink>>([])
-            : LinksAsync("step_outputs", $"l.step_run_id IN ({string.Join(", ", stepRunIds.Select((_, i) => $"@s{i}"))})", cancellationToken,
-                stepRunIds.Select((id, i) => ($"s{i}", (object?)id)).ToArray());
+        LinksOfAsync("step_outputs", stepRunIds, "", cancellationToken);
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepInputsAsync(string runId, CancellationToken cancellationToken = default) =>
         LinksAsync("step_inputs", "l.step_run_id IN (SELECT id FROM step_runs WHERE run_id = @x)", cancellationToken, ("x", runId));
 
     public Task<IReadOnlyList<StepArtifactLink>> GetStepRunInputsAsync(string runId, IReadOnlyCollection<string> stepRunIds,
         CancellationToken cancellationToken = default) =>
+        LinksOfAsync("step_inputs", stepRunIds, " AND EXISTS (SELECT 1 FROM step_runs s WHERE s.id = l.step_run_id AND s.run_id = @x)",
+            cancellationToken, ("x", runId));
+
+    /// <summary>The links of these step runs (a parameter each), and <paramref name="andWhere"/>.</summary>
+    private Task<IReadOnlyList<StepArtifactLink>> LinksOfAsync(string table, IReadOnlyCollection<string> stepRunIds, string andWhere,
+        CancellationToken cancellationToken, params (string, object?)[] args) =>
         stepRunIds.Count == 0
             ? Task.FromResult<IReadOnlyList<StepArtifactLink>>([])
-            : LinksAsync("step_inputs", $"l.step_run_id IN ({string.Join(", ", stepRunIds.Select((_, i) => $"@s{i}"))}) AND EXISTS " +
-                "(SELECT 1 FROM step_runs s WHERE s.id = l.step_run_id AND s.run_id = @x)", cancellationToken,
-                [("x", runId), .. stepRunIds.Select((id, i) => ($"s{i}", (object?)id))]);
+            : LinksAsync(table, $"l.step_run_id IN ({string.Join(", ", stepRunIds.Select((_, i) => $"@s{i}"))}){andWhere}", cancellationToken,
+                [.. args, .. stepRunIds.Select((id, i) => ($"s{i}", (object?)id))]);
 
     private const string ArtifactColumns = "a.id, a.uri, a.type_name, a.materializer, a.materializer_version, a.content_hash, a.size, " +
         "a.producer_step_run_id, a.output_name, a.created_at";

@@ -114,7 +114,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         {
             var connection = (SqliteConnection)await OpenAsync(CancellationToken.None).ConfigureAwait(false);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
             await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
             KeepPrepared(connection);
             _writer = connection;
@@ -157,6 +157,86 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             return;
         }
         foreach (var write in succeeded) write.Done.TrySetResult();
+        await CheckpointAfterCommitAsync(_writer).ConfigureAwait(false);
+    }
+
+    // ---- checkpoints ----
+    // SQLite's own checkpoint (wal_autocheckpoint, off on the writer) copies the log into the database file inside the commit that
+    // fills the log, and every write queued behind it waits. A run of short steps waits for its records at its end (a 1000-step
+    // run's last records commit 15-40 ms after its last step), so that wait was the run's. The log is copied on a thread-pool
+    // thread instead, which a busy process gives it while the run waits for its records, or between runs.
+    // SQLite starts the log afresh only in a write that begins once a checkpoint has caught up with it and that no read overlaps:
+    // checkpoints beside the writes may never be that lucky, and a busy thread pool may not run them at all. So once the log holds
+    // MaxWalFrames, the writer checkpoints between two commits itself, as SQLite would have, and the log stays bounded.
+
+    private const int FramesPerCheckpoint = 1000; // SQLite's own default
+    private const int MaxWalFrames = 4096;
+    private readonly Lock _logLock = new();
+    private long _framesWritten;     // by the writer, ever
+    private long _framesQueuedAt;    // _framesWritten when the last checkpoint beside the writes was queued
+    private int _logFrames;          // the log's frames, as the latest checkpoint found them...
+    private long _logFramesWrittenAt; // ...when _framesWritten was this
+    private Task _checkpoint = Task.CompletedTask;
+
+    private async Task CheckpointAfterCommitAsync(SqliteConnection writer)
+    {
+        SQLitePCL.raw.sqlite3_db_status(writer.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var committed, out _, 1);
+        var written = Interlocked.Add(ref _framesWritten, committed);
+        long logFrames;
+        lock (_logLock) logFrames = _logFrames + written - _logFramesWrittenAt;
+        if (logFrames >= MaxWalFrames)
+        {
+            // Caught up with no writer beside it, the next write starts the log afresh unless a read overlaps it; the next commit's
+            // checkpoint, copying only that write, finds which, and while the log is not started afresh every commit tries again.
+            if (await CheckpointAsync(writer).ConfigureAwait(false) is { } frames) Found(frames, written);
+            _framesQueuedAt = written;
+        }
+        else if (written - _framesQueuedAt >= FramesPerCheckpoint && _checkpoint.IsCompleted)
+        {
+            _framesQueuedAt = written;
+            _checkpoint = Task.Run(CheckpointBesideAsync);
+        }
+    }
+
+    private async Task CheckpointBesideAsync()
+    {
+        var written = Interlocked.Read(ref _framesWritten);
+        var connection = await RentReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (await CheckpointAsync(connection).ConfigureAwait(false) is { } frames) Found(frames, written);
+        }
+        finally
+        {
+            await ReturnReaderAsync(connection).ConfigureAwait(false);
+        }
+    }
+
+    private void Found(int logFrames, long writtenAt)
+    {
+        lock (_logLock)
+        {
+            if (writtenAt < _logFramesWrittenAt) return; // a later checkpoint already said
+            (_logFrames, _logFramesWrittenAt) = (logFrames, writtenAt);
+        }
+    }
+
+    /// <summary>Copies what it can of the log into the database file; returns the frames in the log, or null when another checkpoint runs.</summary>
+    private static async Task<int?> CheckpointAsync(DbConnection connection)
+    {
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            if (!await reader.ReadAsync().ConfigureAwait(false)) return null;
+            var frames = reader.GetInt32(1);
+            return frames < 0 ? null : frames;
+        }
+        catch (SqliteException)
+        {
+            return null; // not a write's failure: the next checkpoint, or the last connection's close, copies the log
+        }
     }
 
     private sealed class PendingWrite(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
@@ -195,6 +275,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         {
             if (_writer is not null) await _writer.DisposeAsync().ConfigureAwait(false);
             _writer = null;
+            await _checkpoint.ConfigureAwait(false);
         }
         finally
         {

@@ -201,7 +201,15 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
     private async Task CheckpointBesideAsync()
     {
         var written = Interlocked.Read(ref _framesWritten);
-        var connection = await RentReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        DbConnection connection;
+        try
+        {
+            connection = await RentReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SqliteException)
+        {
+            return; // as a failed checkpoint: the writer's own, once the log is large, or the last connection's close copies the log
+        }
         try
         {
             if (await CheckpointAsync(connection).ConfigureAwait(false) is { } frames) Found(frames, written);

@@ -791,9 +791,21 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         return (command, true);
     }
 
+    /// <summary>Runs statements on one connection more directly than its commands do; a statement it does not take goes to the commands.</summary>
+    internal interface IDirectStatements
+    {
+        bool TryExecute(string sql, (string Name, object? Value)[] args, out int changes);
+    }
+
+    private static readonly ConditionalWeakTable<DbConnection, IDirectStatements> Direct = new();
+
+    /// <summary>Has <paramref name="statements"/> run the statements (not the queries) on this connection that they take.</summary>
+    private protected static void RunDirectly(DbConnection connection, IDirectStatements statements) => Direct.AddOrUpdate(connection, statements);
+
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken,
         params (string, object?)[] args)
     {
+        if (Direct.TryGetValue(connection, out var direct) && direct.TryExecute(sql, args, out var changes)) return changes;
         var (command, kept) = Command(connection, tx, sql, args);
         try
         {

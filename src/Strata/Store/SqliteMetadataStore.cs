@@ -90,6 +90,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentQueue<PendingWrite> _pending = new();
     private SqliteConnection? _writer;
+    private SqliteStatements? _writerStatements;
 
     protected override async Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
     {
@@ -117,6 +118,8 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
             await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
             KeepPrepared(connection);
+            _writerStatements = new SqliteStatements(connection);
+            RunDirectly(connection, _writerStatements);
             _writer = connection;
         }
         var group = new List<PendingWrite>();
@@ -152,12 +155,19 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         catch (Exception e)
         {
             foreach (var write in group) write.Done.TrySetException(e);
-            await _writer.DisposeAsync().ConfigureAwait(false);
-            _writer = null;
+            await CloseWriterAsync().ConfigureAwait(false);
             return;
         }
         foreach (var write in succeeded) write.Done.TrySetResult();
         await CheckpointAfterCommitAsync(_writer).ConfigureAwait(false);
+    }
+
+    private async Task CloseWriterAsync()
+    {
+        _writerStatements?.Dispose(); // before the connection: SQLite closes a connection only once its statements are gone
+        _writerStatements = null;
+        if (_writer is not null) await _writer.DisposeAsync().ConfigureAwait(false);
+        _writer = null;
     }
 
     // ---- checkpoints ----
@@ -281,8 +291,7 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_writer is not null) await _writer.DisposeAsync().ConfigureAwait(false);
-            _writer = null;
+            await CloseWriterAsync().ConfigureAwait(false);
             await _checkpoint.ConfigureAwait(false);
         }
         finally

@@ -48,28 +48,33 @@ public sealed class LocalArtifactStore : ArtifactStore
     /// <summary>The absolute path of a store-relative path, refusing anything that resolves outside the root.</summary>
     public string FullPathOf(string path)
     {
-        var full = DirectoryCheckedPathOf(path);
+        var full = DirectoryChecked(path).Full;
         CheckLastSegment(path, full);
         return full;
     }
 
+    /// <summary>A store-relative path resolved: its absolute path, the directory that holds it, and its last segment.</summary>
+    private readonly record struct Resolved(string Full, string Directory, string Name);
+
     /// <summary>
-    /// The absolute path of a store-relative path whose directories were checked as <see cref="FullPathOf"/> checks them,
-    /// its last segment not yet: an artifact kept in the directory's pack never touches a file of that name.
+    /// A store-relative path resolved, its directories checked as <see cref="FullPathOf"/> checks them, its last segment not
+    /// yet: an artifact kept in the directory's pack never touches a file of that name. The directory and the name are made
+    /// once here, for a small artifact's write or check needs all three.
     /// </summary>
-    private string DirectoryCheckedPathOf(string path)
+    private Resolved DirectoryChecked(string path)
     {
         var relative = ArtifactPath.Normalize(path);
-        if (relative.Split('/')[0] == TempDirectory)
+        if (relative.StartsWith(TempDirectory, StringComparison.Ordinal) && (relative.Length == TempDirectory.Length || relative[TempDirectory.Length] == '/'))
             throw new ArtifactException($"Artifact path '{path}' is inside the store's private temporary directory.");
         var full = Path.Combine(_root, relative.Replace('/', Path.DirectorySeparatorChar));
-        if (Path.GetFileName(full).StartsWith(ArtifactPack.SegmentPrefix, StringComparison.Ordinal))
+        var name = Path.GetFileName(full);
+        if (name.StartsWith(ArtifactPack.SegmentPrefix, StringComparison.Ordinal))
             throw new ArtifactException($"Artifact path '{path}' is named like the store's packs of small artifacts ({ArtifactPack.SegmentPrefix}*).");
         // A symbolic link anywhere along the path must not lead out of the root. One lstat per segment; directories
         // already seen to be real directories (the pipeline's and the run's, shared by every step) are not checked again.
         // A directory is only kept once those above it were checked, so a kept parent leaves only the last segment to check.
-        var parent = Path.GetDirectoryName(full);
-        if (parent is null || _plainDirectories.ContainsKey(parent)) return full;
+        var parent = Path.GetDirectoryName(full) ?? _root;
+        if (_plainDirectories.ContainsKey(parent)) return new Resolved(full, parent, name);
         var current = _root;
         var segments = relative.Split('/');
         for (var i = 0; i < segments.Length - 1; i++)
@@ -86,7 +91,7 @@ public sealed class LocalArtifactStore : ArtifactStore
             }
             CheckLinkTarget(path, info);
         }
-        return full;
+        return new Resolved(full, parent, name);
     }
 
     private void CheckLastSegment(string path, string full)
@@ -163,27 +168,28 @@ public sealed class LocalArtifactStore : ArtifactStore
 
     public override Task<IArtifactReader> OpenArtifactAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = DirectoryCheckedPathOf(path);
-        if (PackOf(full) is { } pack && pack.Read(Path.GetFileName(full)) is { } content)
-            return Task.FromResult<IArtifactReader>(new SingleFileReader(SingleFileName(full)!, pack.Directory,
+        var resolved = DirectoryChecked(path);
+        var (full, directory, name) = resolved;
+        if (PackOf(resolved) is { } pack && pack.Read(name) is { } content)
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(SingleFileName(name)!, pack.Directory,
                 () => new MemoryStream(content, writable: false)));
         CheckLastSegment(path, full);
         if (Directory.Exists(full))
             return Task.FromResult<IArtifactReader>(new LocalArtifactReader(full));
-        if (SingleFileName(full) is { } fileName && File.Exists(full))
-            return Task.FromResult<IArtifactReader>(new SingleFileReader(fileName, Path.GetDirectoryName(full)!,
+        if (SingleFileName(name) is { } fileName && File.Exists(full))
+            return Task.FromResult<IArtifactReader>(new SingleFileReader(fileName, directory,
                 () => new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan)));
         throw new ArtifactException($"No artifact at '{path}' in {_root}.");
     }
 
     /// <summary>
-    /// The pack of the directory of <paramref name="fullPath"/> when that path names an artifact kept as its one file and
+    /// The pack of the directory of <paramref name="path"/> when that path names an artifact kept as its one file and
     /// this store packs them, else null. A shared store does not: a reader on another machine may not see a file grow.
     /// </summary>
-    private ArtifactPack? PackOf(string fullPath)
+    private ArtifactPack? PackOf(Resolved path)
     {
-        if (Shared || SingleFileName(fullPath) is null) return null;
-        var pack = _packs.For(Path.GetDirectoryName(fullPath)!);
+        if (Shared || SingleFileName(path.Name) is null) return null;
+        var pack = _packs.For(path.Directory);
         // Looked up first: adding takes a lock even when the pack is there, and this is on every small artifact's way.
         if (!_packsChecked.ContainsKey(pack) && _packsChecked.TryAdd(pack, 0)) pack.ForgetRemovedSegments();
         return pack;
@@ -198,16 +204,15 @@ public sealed class LocalArtifactStore : ArtifactStore
     /// <summary>Where the pack keeps the bytes of the artifact at <paramref name="path"/>, or null when it is not packed.</summary>
     internal (string Segment, long Offset, int Length)? PackedLocationOf(string path)
     {
-        var full = DirectoryCheckedPathOf(path);
-        return PackOf(full)?.Locate(Path.GetFileName(full));
+        var resolved = DirectoryChecked(path);
+        return PackOf(resolved)?.Locate(resolved.Name);
     }
 
     private const char SingleFileSeparator = '~';
 
-    /// <summary>The name of the one file an artifact kept as that file alone holds (<c>…/model~data.bin</c>: <c>data.bin</c>), else null.</summary>
-    private static string? SingleFileName(string fullPath)
+    /// <summary>The name of the one file an artifact kept as that file alone holds (<c>model~data.bin</c>: <c>data.bin</c>), else null.</summary>
+    private static string? SingleFileName(string name)
     {
-        var name = Path.GetFileName(fullPath);
         // The file's own name has no separator (SingleFilePathOf refuses one); the artifact's name may.
         return name.LastIndexOf(SingleFileSeparator) is var at and > 0 ? name[(at + 1)..] : null;
     }
@@ -222,10 +227,11 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task<bool> VerifyAsync(string path, string contentHash, CancellationToken cancellationToken = default)
     {
         const int small = 4096;
-        var full = DirectoryCheckedPathOf(path);
-        if (SingleFileName(full) is { } fileName)
+        var resolved = DirectoryChecked(path);
+        var full = resolved.Full;
+        if (SingleFileName(resolved.Name) is { } fileName)
         {
-            if (PackOf(full)?.Read(Path.GetFileName(full), _verifying) is { } packed)
+            if (PackOf(resolved)?.Read(resolved.Name, _verifying) is { } packed)
                 return HashesTo(fileName, packed, contentHash)
                     ? Task.FromResult(true)
                     : base.VerifyAsync(path, contentHash, cancellationToken); // which words the mismatch
@@ -252,16 +258,18 @@ public sealed class LocalArtifactStore : ArtifactStore
 
     public override Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = DirectoryCheckedPathOf(path);
-        if (PackOf(full)?.Contains(Path.GetFileName(full)) == true) return Task.FromResult(true);
+        var resolved = DirectoryChecked(path);
+        var full = resolved.Full;
+        if (PackOf(resolved)?.Contains(resolved.Name) == true) return Task.FromResult(true);
         CheckLastSegment(path, full);
         return Task.FromResult(Directory.Exists(full) || File.Exists(full));
     }
 
     public override Task DeleteAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = DirectoryCheckedPathOf(path);
-        PackOf(full)?.Delete(Path.GetFileName(full));
+        var resolved = DirectoryChecked(path);
+        var full = resolved.Full;
+        PackOf(resolved)?.Delete(resolved.Name);
         CheckLastSegment(path, full);
         if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
         else if (File.Exists(full)) File.Delete(full);
@@ -275,18 +283,18 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task WriteFileAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var final = DirectoryCheckedPathOf(path);
-        var directory = Path.GetDirectoryName(final)!;
+        var resolved = DirectoryChecked(path);
+        var (final, directory, name) = resolved;
         if (!_plainDirectories.ContainsKey(directory)) Directory.CreateDirectory(directory);
-        var pack = PackOf(final);
+        var pack = PackOf(resolved);
         if (pack is not null && content.Length <= ArtifactPack.MaxContentBytes)
         {
-            pack.Write(Path.GetFileName(final), content.Span);
+            pack.Write(name, content.Span);
             return Task.CompletedTask;
         }
         CheckLastSegment(path, final);
-        pack?.Delete(Path.GetFileName(final)); // a packed one would be read before the file
-        var temp = Path.Combine(directory, $".{Path.GetFileName(final)}.{Ids.NewHex()}.tmp");
+        pack?.Delete(name); // a packed one would be read before the file
+        var temp = Path.Combine(directory, $".{name}.{Ids.NewHex()}.tmp");
         try
         {
             // Written synchronously: these files are small, and an asynchronous write would hop through the thread pool.
@@ -307,8 +315,9 @@ public sealed class LocalArtifactStore : ArtifactStore
     public override Task<byte[]?> ReadFileAsync(string path, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var full = DirectoryCheckedPathOf(path);
-        if (PackOf(full)?.Read(Path.GetFileName(full)) is { } packed) return Task.FromResult<byte[]?>(packed);
+        var resolved = DirectoryChecked(path);
+        var full = resolved.Full;
+        if (PackOf(resolved)?.Read(resolved.Name) is { } packed) return Task.FromResult<byte[]?>(packed);
         CheckLastSegment(path, full);
         // Read synchronously, as files are written: they are small, and an asynchronous read would hop through the thread pool.
         return Task.FromResult(File.Exists(full) ? File.ReadAllBytes(full) : null);

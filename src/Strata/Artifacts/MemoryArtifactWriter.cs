@@ -1,7 +1,9 @@
+using System.IO.Hashing;
+
 namespace Strata.Artifacts;
 
 /// <summary>
-/// The files of an artifact held in memory, hashed as they are written, to be written to a store afterwards.
+/// The files of an artifact held in memory, each hashed whole as it is closed, to be written to a store afterwards.
 /// It takes up to a limit: a materializer that writes more overflows it, and <see cref="Overflowed"/> says so.
 /// </summary>
 internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
@@ -20,7 +22,7 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
         var relative = ArtifactPath.Normalize(name);
         var data = new MemoryStream();
         lock (_lock) _files.Add((relative, data));
-        return new HashingWriteStream(new LimitedStream(this, data), relative, Hasher, writeAsyncInline: true);
+        return new LimitedStream(this, data, relative);
     }
 
     /// <summary>The held files, by name.</summary>
@@ -53,8 +55,12 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
         throw new ArtifactException($"The artifact is larger than the {limit} bytes kept in memory.");
     }
 
-    private sealed class LimitedStream(MemoryArtifactWriter owner, MemoryStream data) : Stream
+    /// <summary>A file held in memory. Hashed in one call once closed: the bytes are all there, and a streaming hash's state is
+    /// the largest object a small artifact's write would make.</summary>
+    private sealed class LimitedStream(MemoryArtifactWriter owner, MemoryStream data, string name) : Stream
     {
+        private bool _closed;
+
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
@@ -82,6 +88,17 @@ internal sealed class MemoryArtifactWriter(long limit) : IArtifactWriter
         }
 
         public override void WriteByte(byte value) => Write([value]);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_closed)
+            {
+                _closed = true;
+                owner.Hasher.Add(name, XxHash128.Hash(data.GetBuffer().AsSpan(0, (int)data.Length)), data.Length);
+            }
+            base.Dispose(disposing);
+        }
+
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

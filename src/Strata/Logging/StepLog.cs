@@ -9,8 +9,10 @@ namespace Strata;
 /// </summary>
 internal sealed class StepLog(string stepName, Action<string, string>? onLine)
 {
-    private readonly StringBuilder _all = new();
-    private readonly StringBuilder _partial = new();
+    // Made at the first write: most steps of a large run write nothing.
+    private readonly Lock _gate = new();
+    private StringBuilder? _all;
+    private StringBuilder? _partial;
 
     public string StepName { get; } = stepName;
 
@@ -20,9 +22,10 @@ internal sealed class StepLog(string stepName, Action<string, string>? onLine)
     public void Write(string text)
     {
         if (Masker is { } masker) text = masker.Mask(text);
-        lock (_all)
+        lock (_gate)
         {
-            _all.Append(text);
+            (_all ??= new StringBuilder()).Append(text);
+            _partial ??= new StringBuilder();
             foreach (var c in text)
             {
                 if (c == '\n')
@@ -42,14 +45,14 @@ internal sealed class StepLog(string stepName, Action<string, string>? onLine)
     {
         get
         {
-            lock (_all)
+            lock (_gate)
             {
-                if (_partial.Length > 0)
+                if (_partial is { Length: > 0 })
                 {
                     onLine?.Invoke(StepName, _partial.ToString());
                     _partial.Clear();
                 }
-                return _all.ToString();
+                return _all?.ToString() ?? "";
             }
         }
     }

@@ -306,13 +306,19 @@ internal sealed class RunContext(RunRecord run, PipelineDefinition pipeline, Ste
             ? $"{a.Parameter.Name}=json:{a.LiteralJson}"
             : $"{a.Parameter.Name}=artifacts:{string.Join(",", a.Inputs.Select(i => $"{i.Output}:{i.Slot.Artifact.ContentHash}"))}").ToArray();
 
+    /// <summary>The step's literal arguments as a JSON object, <c>{}</c> when it has none (a step fed only by other steps).</summary>
     private string ParametersJson(StepNode node)
     {
         var literals = pipeline.ParameterJson[node];
-        var parts = node.Definition.Parameters
-            .Where(p => literals[p.Position] is not null)
-            .Select(p => $"{System.Text.Json.JsonSerializer.Serialize(p.Name)}:{literals[p.Position]}");
-        return "{" + string.Join(",", parts) + "}";
+        System.Text.StringBuilder? json = null;
+        foreach (var parameter in node.Definition.Parameters)
+        {
+            if (literals[parameter.Position] is not { } literal) continue;
+            if (json is null) json = new System.Text.StringBuilder("{");
+            else json.Append(',');
+            json.Append(System.Text.Json.JsonSerializer.Serialize(parameter.Name)).Append(':').Append(literal);
+        }
+        return json is null ? "{}" : json.Append('}').ToString();
     }
 
     /// <summary>A cache hit counts only when every output artifact is still in the artifact store as written; otherwise the step runs.</summary>

@@ -860,7 +860,11 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
         var i = Array.IndexOf(StatusKeys.All, s);
         return i >= 0 ? (ExecutionStatus)i : Enum.Parse<ExecutionStatus>(s, ignoreCase: true);
     }
-    internal static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A time as the store keeps it, <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c> (sortable as text): the round-trip form of the UTC time,
+    /// which .NET writes without reading a format pattern, several times faster than the same pattern spelled out.
+    /// </summary>
+    internal static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     internal static DateTimeOffset ParseTime(string s)
     {

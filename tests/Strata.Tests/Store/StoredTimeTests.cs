@@ -15,6 +15,14 @@ public sealed class StoredTimeTests
         Assert.Equal(TimeSpan.Zero, read.Offset);
     }
 
+    [Fact]
+    public void A_time_is_written_in_UTC_with_seven_fraction_digits_so_stored_times_sort_as_text()
+    {
+        var time = new DateTimeOffset(2026, 11, 28, 22, 44, 53, TimeSpan.FromHours(2)).AddTicks(3_112_110);
+        Assert.Equal("2026-11-28T20:44:53.3112110Z", SqlMetadataStore.Time(time));
+        Assert.Equal("0001-01-01T00:00:00.0000000Z", SqlMetadataStore.Time(DateTimeOffset.MinValue));
+    }
+
     [Theory]
     [InlineData("2026-11-28T22:44:53.3112111+02:00", "2026-11-28T20:44:53.3112111+00:00")]
     [InlineData("2026-11-28T22:44:53Z", "2026-11-28T22:44:53.0000000+00:00")]

@@ -91,5 +91,5 @@ public sealed class SlurmStepOperatorConfig : SlurmStepOperatorSettings
     public bool JobArrays { get; set; } = true;
 
     [Description("How long ready steps are gathered into one job array: until none has come for this long (at most ten times this long).")]
-    public TimeSpan ArrayWindow { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan ArrayWindow { get; set; } = TimeSpan.FromMilliseconds(100);
 }

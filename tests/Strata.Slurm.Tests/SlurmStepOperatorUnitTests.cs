@@ -409,7 +409,7 @@ public sealed class SlurmJobArrayGroupingTests : IDisposable
             Assert.Contains($"/shared/branch_{i}/manifest.json", await File.ReadAllTextAsync(Path.Combine(dir, "job.sh")));
             Assert.Contains($"  {i % 2}) dir={dir} ;;", transport.Submitted[i / 2].Script);
         }
-        Assert.Equal(TimeSpan.FromMilliseconds(250), op.SubmitWindow);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), op.SubmitWindow);
         Assert.Null(new SlurmStepOperator(new SlurmStepOperatorConfig { WorkDir = "/w", MaxJobs = 3 }, transport).SubmitWindow);
     }
 }

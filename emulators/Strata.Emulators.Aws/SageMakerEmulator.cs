@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Aws;
 
@@ -38,7 +39,8 @@ public sealed class SageMakerEmulator : IAsyncDisposable
     private readonly LogStore _logs;
     private readonly TrainingJobs _jobs;
     private readonly SigV4Verifier _verifier;
-    private readonly Random _dice;
+    private readonly FaultDice _dice;
+    private int _serverErrors;
     private readonly string _workDirectory;
     private readonly bool _ownsWorkDirectory;
     private readonly List<EmulatorRequest> _requests = [];
@@ -57,7 +59,7 @@ public sealed class SageMakerEmulator : IAsyncDisposable
         _jobs = new TrainingJobs(options, _logs, _sageMaker, _workDirectory);
         // A signature's time is checked against the real clock, as AWS does, whatever clock the jobs run on.
         _verifier = new SigV4Verifier(options.Credentials, options.Region, options.MaxClockSkew, TimeProvider.System);
-        _dice = options.RandomSeed is { } seed ? new Random(seed) : new Random();
+        _dice = new FaultDice(options.RandomSeed);
     }
 
     /// <summary>The emulator's base URL (http://127.0.0.1:&lt;port&gt;/), for both SageMaker and CloudWatch Logs.</summary>
@@ -198,14 +200,16 @@ public sealed class SageMakerEmulator : IAsyncDisposable
 
     private void InjectFault()
     {
-        double roll;
-        lock (_dice) roll = _dice.NextDouble();
-        if (roll < _options.ThrottleRate)
-            throw new EmulatedAwsException(400, "ThrottlingException", "Rate exceeded");
-        if (roll < _options.ThrottleRate + _options.ServerErrorRate)
-            throw (roll * 1000 % 2) < 1
-                ? new EmulatedAwsException(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
-                : new EmulatedAwsException(503, "ServiceUnavailable", "Service is unable to handle request.");
+        switch (_dice.Roll(_options.ThrottleRate, _options.ServerErrorRate))
+        {
+            case InjectedFault.Throttle:
+                throw new EmulatedAwsException(400, "ThrottlingException", "Rate exceeded");
+            case InjectedFault.ServerError:
+                // AWS answers both; a client must retry either.
+                throw Interlocked.Increment(ref _serverErrors) % 2 == 1
+                    ? new EmulatedAwsException(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+                    : new EmulatedAwsException(503, "ServiceUnavailable", "Service is unable to handle request.");
+        }
     }
 
     private static async Task WriteErrorAsync(HttpContext context, string prefix, EmulatedAwsException e)

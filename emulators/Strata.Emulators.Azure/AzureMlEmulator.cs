@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Azure;
 
@@ -40,7 +41,7 @@ public sealed class AzureMlEmulator : IAsyncDisposable
     private readonly Entra _entra;
     private readonly MachineLearning _ml;
     private readonly X509Certificate2 _certificate;
-    private readonly Random _dice;
+    private readonly FaultDice _dice;
     private readonly string _workDirectory;
     private readonly bool _ownsWorkDirectory;
     private readonly List<AzureRequest> _requests = [];
@@ -62,7 +63,7 @@ public sealed class AzureMlEmulator : IAsyncDisposable
         File.WriteAllText(CaBundlePath, bundle.ToString());
         _entra = new Entra(options);
         _ml = new MachineLearning(options, _entra, workDirectory, CaBundlePath);
-        _dice = options.RandomSeed is { } seed ? new Random(seed) : new Random();
+        _dice = new FaultDice(options.RandomSeed);
     }
 
     public AzureMlEmulatorOptions Options => _options;
@@ -296,12 +297,11 @@ public sealed class AzureMlEmulator : IAsyncDisposable
 
     private void InjectFault()
     {
-        double roll;
-        lock (_dice) roll = _dice.NextDouble();
-        if (roll < _options.ThrottleRate)
+        var fault = _dice.Roll(_options.ThrottleRate, _options.ServerErrorRate);
+        if (fault == InjectedFault.Throttle)
             throw new AzureApiException(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type. "
                 + "Please retry after 1 second.") { Headers = { ["Retry-After"] = "1" } };
-        if (roll < _options.ThrottleRate + _options.ServerErrorRate)
+        if (fault == InjectedFault.ServerError)
             throw new AzureApiException(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry.")
             {
                 Headers = { ["Retry-After"] = "1" },

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Gcp;
 
@@ -32,7 +33,7 @@ public sealed class GcsEmulator : IAsyncDisposable
     private readonly Dictionary<string, StoredBucket> _buckets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UploadSession> _uploads = new(StringComparer.Ordinal);
     private readonly List<GcsRequest> _requests = [];
-    private readonly Random _dice;
+    private readonly FaultDice _dice;
     private readonly List<IGcpService> _services = [];
     private long _generation = 1_700_000_000_000_000;
 
@@ -40,7 +41,7 @@ public sealed class GcsEmulator : IAsyncDisposable
     {
         _options = options;
         _app = app;
-        _dice = options.RandomSeed is { } seed ? new Random(seed) : new Random();
+        _dice = new FaultDice(options.RandomSeed);
     }
 
     /// <summary>The base URL (http://127.0.0.1:&lt;port&gt;/); the JSON API is under <c>storage/v1/</c>, uploads under <c>upload/storage/v1/</c>.</summary>
@@ -216,13 +217,12 @@ public sealed class GcsEmulator : IAsyncDisposable
 
     private ApiException? Fault()
     {
-        double roll;
-        lock (_dice) roll = _dice.NextDouble();
-        if (roll < _options.ThrottleRate)
-            return new ApiException(429, "rateLimitExceeded", "The rate of requests exceeds the rate limit (injected by the emulator).");
-        if (roll < _options.ThrottleRate + _options.ServerErrorRate)
-            return new ApiException(503, "backendError", "Backend Error (injected by the emulator).");
-        return null;
+        return _dice.Roll(_options.ThrottleRate, _options.ServerErrorRate) switch
+        {
+            InjectedFault.Throttle => new ApiException(429, "rateLimitExceeded", "The rate of requests exceeds the rate limit (injected by the emulator)."),
+            InjectedFault.ServerError => new ApiException(503, "backendError", "Backend Error (injected by the emulator)."),
+            _ => null,
+        };
     }
 
     /// <summary>The JSON API method a request is for, e.g. <c>objects.get/media</c>, or throws 404 for a path the API does not have.</summary>

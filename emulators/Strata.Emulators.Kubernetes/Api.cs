@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Kubernetes;
 
@@ -189,19 +190,9 @@ public sealed partial class KubernetesEmulator
     /// <summary>Answers a request with a random fault; <paramref name="request"/> (method and path) counts the faults its retries met in a row.</summary>
     private void InjectFault(string request)
     {
-        double roll;
-        lock (_dice)
-        {
-            roll = _dice.NextDouble();
-            var inARow = _faultsInARow.GetValueOrDefault(request);
-            if (roll >= _options.ThrottleRate + _options.ServerErrorRate || inARow >= _options.MaxFaultsInARow)
-            {
-                _faultsInARow.Remove(request);
-                return;
-            }
-            _faultsInARow[request] = inARow + 1;
-        }
-        if (roll < _options.ThrottleRate)
+        var fault = _dice.Roll(_options.ThrottleRate, _options.ServerErrorRate, request, _options.MaxFaultsInARow);
+        if (fault == InjectedFault.None) return;
+        if (fault == InjectedFault.Throttle)
             throw new KubernetesStatusException(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later",
                 new JsonObject { ["retryAfterSeconds"] = _options.RetryAfterSeconds });
         throw new KubernetesStatusException(500, "InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding",

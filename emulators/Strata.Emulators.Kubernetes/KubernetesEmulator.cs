@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Strata.Emulators.Jobs;
 
 namespace Strata.Emulators.Kubernetes;
 
@@ -27,8 +28,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly X509Certificate2 _certificate;
     private readonly ObjectStore _store = new();
-    private readonly Random _dice;
-    private readonly Dictionary<string, int> _faultsInARow = new(StringComparer.Ordinal);
+    private readonly FaultDice _dice;
     private readonly List<KubernetesRequest> _requests = [];
     private readonly Cluster _cluster;
     private readonly bool _ownsWorkDirectory;
@@ -42,7 +42,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
         Token = token;
         WorkDirectory = workDirectory;
         _ownsWorkDirectory = options.WorkDirectory is null;
-        _dice = options.RandomSeed is { } seed ? new Random(seed) : new Random();
+        _dice = new FaultDice(options.RandomSeed);
         Schemas = OpenApiSchemas.LoadEmbedded();
         _cluster = new Cluster(options, _store, workDirectory, _stopping.Token);
         foreach (var ns in new[] { "default", "kube-system", "kube-public" })

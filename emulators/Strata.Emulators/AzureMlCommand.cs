@@ -88,17 +88,11 @@ internal sealed class AzureMlCommand : IEmulator
         Description = "Why jobs are held in Queued (a warning of the run).",
     };
 
-    private readonly Option<double> _throttleRate = new("--throttle-rate")
-    {
-        Description = "Share of ARM requests answered with 429 TooManyRequests, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--throttle-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _throttleRate = EmulatorHost.FaultRate("--throttle-rate",
+        "Share of ARM requests answered with 429 TooManyRequests, from 0 to 1.");
 
-    private readonly Option<double> _serverErrorRate = new("--server-error-rate")
-    {
-        Description = "Share of ARM requests answered with 503 ServiceUnavailable, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--server-error-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _serverErrorRate = EmulatorHost.FaultRate("--server-error-rate",
+        "Share of ARM requests answered with 503 ServiceUnavailable, from 0 to 1.");
 
     public AzureMlCommand()
     {

@@ -26,6 +26,13 @@ internal static class EmulatorHost
         return command;
     }
 
+    /// <summary>An option for a share of requests answered with an injected fault (<c>--throttle-rate</c>, <c>--server-error-rate</c>), 0 to 1.</summary>
+    public static Option<double> FaultRate(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = r => Number(r, name, 0.0, 1.0),
+    };
+
     /// <summary>The option's value when it is a number from min to max; otherwise a parse error saying so.</summary>
     public static T Number<T>(System.CommandLine.Parsing.ArgumentResult result, string option, T min, T max) where T : struct, INumber<T>
     {

@@ -20,17 +20,11 @@ internal sealed class GcsCommand : IEmulator
         DefaultValueFactory = _ => "strata-emulator",
     };
 
-    private readonly Option<double> _throttleRate = new("--throttle-rate")
-    {
-        Description = "Share of requests answered with 429 rateLimitExceeded, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--throttle-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _throttleRate = EmulatorHost.FaultRate("--throttle-rate",
+        "Share of requests answered with 429 rateLimitExceeded, from 0 to 1.");
 
-    private readonly Option<double> _serverErrorRate = new("--server-error-rate")
-    {
-        Description = "Share of requests answered with 503 backendError, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--server-error-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _serverErrorRate = EmulatorHost.FaultRate("--server-error-rate",
+        "Share of requests answered with 503 backendError, from 0 to 1.");
 
     public string Name => "gcs";
 

@@ -40,17 +40,11 @@ internal sealed class KubernetesCommand : IEmulator
         HelpName = "NAME=QUANTITY",
     };
 
-    private readonly Option<double> _throttleRate = new("--throttle-rate")
-    {
-        Description = "Share of resource requests answered 429 TooManyRequests with Retry-After, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--throttle-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _throttleRate = EmulatorHost.FaultRate("--throttle-rate",
+        "Share of resource requests answered 429 TooManyRequests with Retry-After, from 0 to 1.");
 
-    private readonly Option<double> _serverErrorRate = new("--server-error-rate")
-    {
-        Description = "Share of resource requests answered 500 InternalError, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--server-error-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _serverErrorRate = EmulatorHost.FaultRate("--server-error-rate",
+        "Share of resource requests answered 500 InternalError, from 0 to 1.");
 
     public KubernetesCommand()
     {

@@ -61,17 +61,11 @@ internal sealed class SageMakerCommand : IEmulator
         Description = "Ignore request members the model does not define, as AWS does (by default they are refused, to catch misspelt members).",
     };
 
-    private readonly Option<double> _throttleRate = new("--throttle-rate")
-    {
-        Description = "Share of requests answered with ThrottlingException, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--throttle-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _throttleRate = EmulatorHost.FaultRate("--throttle-rate",
+        "Share of requests answered with ThrottlingException, from 0 to 1.");
 
-    private readonly Option<double> _serverErrorRate = new("--server-error-rate")
-    {
-        Description = "Share of requests answered with InternalFailure (500) or ServiceUnavailable (503), from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--server-error-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _serverErrorRate = EmulatorHost.FaultRate("--server-error-rate",
+        "Share of requests answered with InternalFailure (500) or ServiceUnavailable (503), from 0 to 1.");
 
     public SageMakerCommand()
     {

@@ -66,17 +66,11 @@ internal sealed class VertexCommand : IEmulator
         HelpName = "TYPE",
     };
 
-    private readonly Option<double> _throttleRate = new("--throttle-rate")
-    {
-        Description = "Share of requests answered with 429 RESOURCE_EXHAUSTED, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--throttle-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _throttleRate = EmulatorHost.FaultRate("--throttle-rate",
+        "Share of requests answered with 429 RESOURCE_EXHAUSTED, from 0 to 1.");
 
-    private readonly Option<double> _serverErrorRate = new("--server-error-rate")
-    {
-        Description = "Share of requests answered with 503 UNAVAILABLE, from 0 to 1.",
-        CustomParser = r => EmulatorHost.Number(r, "--server-error-rate", 0.0, 1.0),
-    };
+    private readonly Option<double> _serverErrorRate = EmulatorHost.FaultRate("--server-error-rate",
+        "Share of requests answered with 503 UNAVAILABLE, from 0 to 1.");
 
     public VertexCommand()
     {

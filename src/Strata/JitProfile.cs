@@ -29,7 +29,8 @@ public static class JitProfile
             // (the runtime skips a module whose build changed, so a profile kept for a while would compile nothing of it ahead).
             var build = unchecked(entry.ManifestModule.ModuleVersionId.GetHashCode() * 31 + typeof(JitProfile).Module.ModuleVersionId.GetHashCode())
                 .ToString("x8", CultureInfo.InvariantCulture);
-            var app = entry.GetName().Name ?? "app";
+            // The module's file name rather than the assembly's name, which makes an AssemblyName (a fraction of a millisecond).
+            var app = Path.GetFileNameWithoutExtension(entry.ManifestModule.Name) is { Length: > 0 } module && module[0] != '<' ? module : "app";
             var name = string.Concat(app, "-", build, "-", kind, ".jitprofile");
             if (RecordedLately(Path.Combine(directory, name)) && TryReplayOnly(directory, name)) return;
             ProfileOptimization.SetProfileRoot(directory);

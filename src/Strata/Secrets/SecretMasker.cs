@@ -14,7 +14,8 @@ internal sealed class SecretMasker
     {
         // A multi-line value (a PEM key) reaches a line-by-line log one line at a time, so its lines are masked too.
         // Longest first, so a value that contains another is masked whole.
-        _values = values
+        // No secrets (most steps): none of the query below, whose first use costs a step process that starts cold.
+        _values = values is ICollection<string> { Count: 0 } ? [] : values
             .SelectMany(v => v.Contains('\n') ? [v, .. v.Split('\n').Select(l => l.TrimEnd('\r'))] : new[] { v })
             .Where(v => v.Length >= MinimumLength)
             .Distinct(StringComparer.Ordinal)

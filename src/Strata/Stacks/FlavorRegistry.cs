@@ -66,12 +66,16 @@ public sealed class FlavorRegistry
     /// <exception cref="StrataConfigException">No such flavor; the message lists the known ones, and names the package of a first-party one.</exception>
     public Flavor Get(ComponentType type, string name)
     {
+        AddWaiting();
+        lock (_flavors)
+            foreach (var flavor in _flavors)
+                if (flavor.Type == type && flavor.Name == name)
+                    return flavor;
         var known = List(type);
-        return known.FirstOrDefault(f => f.Name == name)
-            ?? throw new StrataConfigException(
-                $"Unknown {ComponentTypes.CliName(type)} flavor '{name}'; known flavors: " +
-                $"{(known.Count == 0 ? "none installed" : string.Join(", ", known.Select(f => f.Name)))}." +
-                IntegrationHint(type, name));
+        throw new StrataConfigException(
+            $"Unknown {ComponentTypes.CliName(type)} flavor '{name}'; known flavors: " +
+            $"{(known.Count == 0 ? "none installed" : string.Join(", ", known.Select(f => f.Name)))}." +
+            IntegrationHint(type, name));
     }
 
     /// <summary>

@@ -16,17 +16,27 @@ internal sealed record StepMethodRef(string Assembly, string? AssemblyPath, stri
     /// <exception cref="StrataConfigException">The assembly, type or method is not there (the job runs other code than the orchestrator).</exception>
     public MethodInfo Resolve()
     {
-        var assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == Assembly)
+        var assembly = Loaded(Assembly)
             ?? (AssemblyPath is not null && File.Exists(AssemblyPath)
                 ? PipelineDiscovery.LoadAssembly(AssemblyPath)
                 : throw new StrataConfigException($"The step's assembly {Assembly} is not loaded and {AssemblyPath ?? "its path"} does not exist here; run " +
                     "the step entrypoint from the application that defines the pipeline."));
         var type = assembly.GetType(Type)
             ?? throw new StrataConfigException($"Type {Type} is not in {assembly.GetName().Name} here; the job runs a different build than the orchestrator.");
-        return type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
-            .FirstOrDefault(m => m.Name == Method && m.GetParameters().Length == ParameterCount)
-            ?? throw new StrataConfigException($"Step method {Type}.{Method} with {ParameterCount} parameter(s) is not in {assembly.GetName().Name} here; " +
-                "the job runs a different build than the orchestrator.");
+        foreach (var m in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
+            if (m.Name == Method && m.GetParameters().Length == ParameterCount)
+                return m;
+        throw new StrataConfigException($"Step method {Type}.{Method} with {ParameterCount} parameter(s) is not in {assembly.GetName().Name} here; " +
+            "the job runs a different build than the orchestrator.");
+    }
+
+    /// <summary>The loaded assembly of that simple name, told by its full name: asking each for its name would make an AssemblyName of each.</summary>
+    private static System.Reflection.Assembly? Loaded(string name)
+    {
+        foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
+            if (a.FullName is { } full && full.Length > name.Length && full[name.Length] == ',' && full.StartsWith(name, StringComparison.Ordinal))
+                return a;
+        return null;
     }
 }
 

@@ -153,6 +153,15 @@ public static class StrataEntrypoint
         _ = new StepMethodRef(prepare.Module.Assembly.GetName().Name!, null, prepare.DeclaringType!.FullName!, prepare.Name, 0, "").Resolve();
     }
 
+    /// <summary>The values of the variables <see cref="SecretVariablesVariable"/> names.</summary>
+    private static List<string> SecretValues()
+    {
+        var values = new List<string>();
+        foreach (var name in (Environment.GetEnvironmentVariable(SecretVariablesVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            if (Environment.GetEnvironmentVariable(name) is { } value) values.Add(value);
+        return values;
+    }
+
     private static void LoadSecretsFile()
     {
         if (Environment.GetEnvironmentVariable(SecretsFileVariable) is not { Length: > 0 } path) return;
@@ -180,13 +189,7 @@ public static class StrataEntrypoint
             return CannotRun;
         }
 
-        var log = new StepLog(manifest.StepName, (_, line) => ConsoleCapture.RealOut.WriteLine(line))
-        {
-            Masker = new SecretMasker((Environment.GetEnvironmentVariable(SecretVariablesVariable) ?? "")
-                .Split(',', StringSplitOptions.RemoveEmptyEntries)
-                .Select(Environment.GetEnvironmentVariable)
-                .OfType<string>()),
-        };
+        var log = new StepLog(manifest.StepName, (_, line) => ConsoleCapture.RealOut.WriteLine(line)) { Masker = new SecretMasker(SecretValues()) };
         ConsoleCapture.Install();
         // The job's own span, a child of the orchestrator's span of this attempt when an exporter listens on both sides.
         using var activity = StrataTelemetry.Source.StartActivity($"step {manifest.StepName} (job)", ActivityKind.Internal,
@@ -233,21 +236,26 @@ public static class StrataEntrypoint
         if (manifest.Arguments.Count != step.Parameters.Count)
             throw new StrataConfigException($"The manifest gives {manifest.Arguments.Count} argument(s) for {step.FullName}, which takes " +
                 $"{step.Parameters.Count}.");
-        return step.Parameters.Select((parameter, i) =>
+        // Loops rather than queries: each query's generic code is a first use in a step process that starts cold.
+        var arguments = new StepArgument[step.Parameters.Count];
+        for (var i = 0; i < arguments.Length; i++)
         {
-            var a = manifest.Arguments[i];
+            var (parameter, a) = (step.Parameters[i], manifest.Arguments[i]);
             if (a.IsLiteral)
             {
                 var json = a.Literal?.GetRawText() ?? "null";
                 var value = a.Literal is { } literal && Primitive(literal, parameter.Type) is { } primitive
                     ? primitive
                     : Deserialize(json, parameter.Type);
-                return new StepArgument(parameter, true, value, json, null, [], false);
+                arguments[i] = new StepArgument(parameter, true, value, json, null, [], false);
+                continue;
             }
             var source = a.Source is null ? null : StepDefinition.For(a.Source.Resolve(), MaterializerRegistry.Default);
-            return new StepArgument(parameter, false, null, null, source,
-                a.Inputs.Select(input => (input.Output, new OutputSlot(input.Artifact, false, null))).ToArray(), a.Assemble);
-        }).ToArray();
+            var inputs = new (string, OutputSlot)[a.Inputs.Count];
+            for (var j = 0; j < inputs.Length; j++) inputs[j] = (a.Inputs[j].Output, new OutputSlot(a.Inputs[j].Artifact, false, null));
+            arguments[i] = new StepArgument(parameter, false, null, null, source, inputs, a.Assemble);
+        }
+        return arguments;
     }
 
     /// <summary>

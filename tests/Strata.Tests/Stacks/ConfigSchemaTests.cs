@@ -43,4 +43,50 @@ public sealed class ConfigSchemaTests
         var wrong = Assert.Throws<StrataConfigException>(() => schema.Bind(new Dictionary<string, string> { ["name"] = "x", ["count"] = "many" }));
         Assert.Contains("'count'", wrong.Message, StringComparison.Ordinal);
     }
+
+    public class Described
+    {
+        [System.ComponentModel.Description("Where it goes.")]
+        [ConfigAlias("location"), ConfigAlias("dir", ValueFormat = "/data/{0}")]
+        public string Path { get; set; } = "/tmp";
+
+        [System.ComponentModel.DataAnnotations.Required]
+        [Secret]
+        public string? Token { get; set; }
+
+        public int Plain { get; set; } = 3;
+    }
+
+    public sealed class DescribedMore : Described;
+
+    public sealed class KeyTwice
+    {
+        [ConfigAlias("b")]
+        public string? A { get; set; }
+
+        public string? B { get; set; }
+    }
+
+    [Fact]
+    public void The_schema_reads_each_field_s_attributes_also_from_a_base_class()
+    {
+        foreach (var type in new[] { typeof(Described), typeof(DescribedMore) })
+        {
+            var fields = ConfigSchema.For(type).Fields.ToDictionary(f => f.Name);
+            Assert.Equal(["path", "plain", "token"], fields.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(("Where it goes.", false, false, "/tmp"), (fields["path"].Description, fields["path"].Required, fields["path"].Secret, fields["path"].Default));
+            Assert.Equal(["location", "dir"], fields["path"].Aliases);
+            Assert.True(fields["token"].Required);
+            Assert.True(fields["token"].Secret);
+            Assert.Equal(("", false, false, "3"), (fields["plain"].Description, fields["plain"].Required, fields["plain"].Secret, fields["plain"].Default));
+            Assert.True(ConfigSchema.For(typeof(Sample)).Fields.Single(f => f.Name == "name").Required);
+        }
+    }
+
+    [Fact]
+    public void A_config_type_that_names_a_key_twice_is_refused()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => ConfigSchema.For(typeof(KeyTwice)));
+        Assert.Equal("Config type KeyTwice names a key twice: b.", e.Message);
+    }
 }

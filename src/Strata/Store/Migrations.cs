@@ -81,6 +81,14 @@ internal static class Migrations
         DROP INDEX step_runs_run;
         CREATE INDEX step_runs_run ON step_runs (run_id, started_at, name, attempt, status);
         """,
+        // 8: a run's graph in a table of its own. In the run's row it came before the step counts: SQLite reads a row's columns
+        // in order, so reading a large run's counts (`strata run show`, `run list`) walked its whole graph first (3 MB at 100,000
+        // steps), and every update of the run's status rewrote it.
+        """
+        CREATE TABLE run_graphs (run_id TEXT PRIMARY KEY REFERENCES runs(id), graph TEXT NOT NULL);
+        INSERT INTO run_graphs (run_id, graph) SELECT id, graph FROM runs WHERE graph IS NOT NULL;
+        ALTER TABLE runs DROP COLUMN graph;
+        """,
     ];
 
     public static int Latest => All.Count;

@@ -246,12 +246,13 @@ public abstract class SqlMetadataStore : IMetadataStore, IStepRunBatchWriter
 
     public Task SaveRunGraphAsync(string runId, IReadOnlyDictionary<string, IReadOnlyList<string>> upstream,
         CancellationToken cancellationToken = default) => WriteAsync((conn, tx) =>
-        ExecuteAsync(conn, tx, "UPDATE runs SET graph = @g WHERE id = @id", cancellationToken,
+        ExecuteAsync(conn, tx, "INSERT INTO run_graphs (run_id, graph) VALUES (@id, @g) ON CONFLICT (run_id) DO UPDATE SET graph = excluded.graph",
+            cancellationToken,
             ("g", JsonSerializer.Serialize(upstream, StrataJson.Compact)), ("id", runId)), cancellationToken);
 
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>?> GetRunGraphAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var json = (await QueryAsync("SELECT graph FROM runs WHERE id = @id", r => r.IsDBNull(0) ? null : r.GetString(0), cancellationToken,
+        var json = (await QueryAsync("SELECT graph FROM run_graphs WHERE run_id = @id", r => r.GetString(0), cancellationToken,
             ("id", runId)).ConfigureAwait(false)).FirstOrDefault();
         if (json is null) return null;
         var graph = JsonSerializer.Deserialize<Dictionary<string, string[]>>(json, StrataJson.Compact);

@@ -332,6 +332,11 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         Assert.Equal(graph.Keys.Order(), read.Keys.Order());
         foreach (var (step, upstream) in graph) Assert.Equal(upstream, read[step]);
         Assert.Null(await Store.GetRunGraphAsync("run-2"));
+
+        // Saved again (a resume of a changed pipeline), the new graph replaces the old, and the run's own record is untouched.
+        await Store.SaveRunGraphAsync("run-1", new Dictionary<string, IReadOnlyList<string>> { ["only"] = [] });
+        Assert.Equal(["only"], (await Store.GetRunGraphAsync("run-1"))!.Keys);
+        Assert.Equal(Run("run-1", "training-1", 0), await Store.FindRunAsync("run-1"));
     }
 
     [Fact]

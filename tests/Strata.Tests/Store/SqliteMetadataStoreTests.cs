@@ -72,6 +72,29 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests, ID
     }
 
     [Fact]
+    public async Task A_store_of_schema_7_keeps_its_runs_graphs_when_they_move_to_their_own_table()
+    {
+        var path = _dir.Combine("v7.db");
+        var sql = new System.Text.StringBuilder("CREATE TABLE schema_version (version INTEGER NOT NULL);");
+        for (var v = 1; v <= 7; v++) sql.Append(Migrations.All[v - 1]).Append($";INSERT INTO schema_version (version) VALUES ({v});");
+        sql.Append("INSERT INTO runs (id, name, pipeline, stack, status, started_at, step_count, graph, step_counts) VALUES " +
+            "('run-1', 'training-1', 'training', 'default', 'completed', '2026-12-05T10:00:00.0000000Z', 2, '{\"load\":[],\"train\":[\"load\"]}', " +
+            "'completed=2|'), ('run-2', 'training-2', 'training', 'default', 'running', '2026-12-05T11:00:00.0000000Z', 0, NULL, NULL);");
+        await ExecuteAsync(path, sql.ToString());
+
+        await using (var store = await SqliteMetadataStore.OpenAsync(path))
+        {
+            var graph = await store.GetRunGraphAsync("run-1");
+            Assert.Equal(["load", "train"], graph!.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(["load"], graph["train"]);
+            Assert.Null(await store.GetRunGraphAsync("run-2"));
+            Assert.Equal(ExecutionStatus.Completed, (await store.FindRunAsync("training-1"))!.Status);
+        }
+        Assert.Equal(0, await ScalarAsync(path, "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'graph'"));
+        Assert.Equal(Migrations.Latest, await ScalarAsync(path, "SELECT MAX(version) FROM schema_version"));
+    }
+
+    [Fact]
     public async Task Reopening_a_store_keeps_its_data_and_migrates_nothing_twice()
     {
         await Store.AddComponentAsync(new ComponentRecord("c-1", "gpu", ComponentType.StepOperator, "slurm", new Dictionary<string, string>(), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow));

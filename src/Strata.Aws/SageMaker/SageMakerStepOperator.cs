@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Strata.Aws.Json;
@@ -22,13 +21,14 @@ internal sealed class SageMakerStepOperator : StepOperator
     private readonly ArtifactStore _artifacts;
     private readonly TimeProvider _time;
     private readonly Lazy<(SageMakerClient SageMaker, CloudWatchLogsClient Logs, string Region)> _clients;
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, DescribeTrainingJobResponse Job)> _latest = new(StringComparer.Ordinal);
+    private readonly RecentAnswers<DescribeTrainingJobResponse> _latest;
 
     public SageMakerStepOperator(SageMakerStepOperatorConfig config, ArtifactStore artifacts, AwsRetryOptions? retry = null, TimeProvider? time = null)
     {
         _config = config;
         _artifacts = artifacts;
         _time = time ?? TimeProvider.System;
+        _latest = new RecentAnswers<DescribeTrainingJobResponse>(_time);
         var sageMakerEndpoint = Endpoint(config.EndpointUrl, "endpoint_url");
         var logsEndpoint = Endpoint(config.LogsEndpointUrl, "logs_endpoint_url") ?? sageMakerEndpoint;
         if (config.Region is { Length: > 0 } region) AwsCredentialSource.CheckRegion(region.Trim());
@@ -111,7 +111,7 @@ internal sealed class SageMakerStepOperator : StepOperator
 
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         try
         {
             await SageMaker.StopTrainingJobAsync(job.JobId, cancellationToken).ConfigureAwait(false);
@@ -125,7 +125,7 @@ internal sealed class SageMakerStepOperator : StepOperator
     public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         // SageMaker keeps training jobs (they cannot be deleted); only forget what was cached about this one.
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         return Task.CompletedTask;
     }
 
@@ -148,14 +148,8 @@ internal sealed class SageMakerStepOperator : StepOperator
     }
 
     /// <summary>DescribeTrainingJob, or its answer from less than <paramref name="maxAge"/> ago (status polls and the log stream share it).</summary>
-    internal async Task<DescribeTrainingJobResponse> DescribeAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        if (maxAge > TimeSpan.Zero && _latest.TryGetValue(name, out var cached) && now - cached.At < maxAge) return cached.Job;
-        var job = await SageMaker.DescribeTrainingJobAsync(name, cancellationToken).ConfigureAwait(false);
-        _latest[name] = (now, job);
-        return job;
-    }
+    internal Task<DescribeTrainingJobResponse> DescribeAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken) =>
+        _latest.GetAsync(name, maxAge, c => SageMaker.DescribeTrainingJobAsync(name, c), cancellationToken);
 
     private async Task TryStopAsync(string name)
     {

@@ -21,12 +21,13 @@ internal sealed class AzureMLStepOperator : StepOperator
     private readonly TimeProvider _time;
     private readonly Lazy<AzureMLClient> _client;
     private readonly ConcurrentDictionary<string, Task<string>> _lookups = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, JsonObject Job)> _latest = new(StringComparer.Ordinal);
+    private readonly RecentAnswers<JsonObject> _latest;
 
     public AzureMLStepOperator(AzureMLStepOperatorConfig config, TimeProvider? time = null, HttpPipelineTransport? transport = null)
     {
         _config = config;
         _time = time ?? TimeProvider.System;
+        _latest = new RecentAnswers<JsonObject>(_time);
         if (config.MaxRetries is < 0 or > 20) throw new StrataConfigException($"max_retries must be between 0 and 20; it is {config.MaxRetries}.");
         // Credentials are looked up on first use, so that planning a run (or listing a stack) does not need them.
         _client = new Lazy<AzureMLClient>(() => new AzureMLClient(config, transport));
@@ -186,7 +187,7 @@ internal sealed class AzureMLStepOperator : StepOperator
     /// <summary>Asks Azure ML to cancel the job (it goes CancelRequested, then Canceled); the follower waits for Canceled.</summary>
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         try
         {
             await Client.CancelJobAsync(job.JobId, cancellationToken).ConfigureAwait(false);
@@ -200,7 +201,7 @@ internal sealed class AzureMLStepOperator : StepOperator
     public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         // Azure ML keeps ended jobs for their history; only forget what was cached about this one.
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         return Task.CompletedTask;
     }
 
@@ -223,14 +224,8 @@ internal sealed class AzureMLStepOperator : StepOperator
     }
 
     /// <summary>The job, or its answer from less than <paramref name="maxAge"/> ago (status polls and the log stream share it).</summary>
-    private async Task<JsonObject> GetAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        if (maxAge > TimeSpan.Zero && _latest.TryGetValue(name, out var cached) && now - cached.At < maxAge) return cached.Job;
-        var job = await Client.GetJobAsync(name, cancellationToken).ConfigureAwait(false);
-        _latest[name] = (now, job);
-        return job;
-    }
+    private Task<JsonObject> GetAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken) =>
+        _latest.GetAsync(name, maxAge, c => Client.GetJobAsync(name, c), cancellationToken);
 
     /// <summary>Run history's endpoint, from the document at the workspace's <c>discoveryUrl</c> (looked up once).</summary>
     private async Task<Uri> HistoryAsync(CancellationToken cancellationToken) =>

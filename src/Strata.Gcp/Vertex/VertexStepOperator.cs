@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
@@ -18,12 +17,13 @@ internal sealed class VertexStepOperator : StepOperator
     private readonly VertexStepOperatorConfig _config;
     private readonly TimeProvider _time;
     private readonly Lazy<VertexClient> _client;
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, JsonObject Job)> _latest = new(StringComparer.Ordinal);
+    private readonly RecentAnswers<JsonObject> _latest;
 
     public VertexStepOperator(VertexStepOperatorConfig config, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         _config = config;
         _time = time ?? TimeProvider.System;
+        _latest = new RecentAnswers<JsonObject>(_time);
         if (config.MaxRetries is < 0 or > 20) throw new StrataConfigException($"max_retries must be between 0 and 20; it is {config.MaxRetries}.");
         if (string.IsNullOrWhiteSpace(config.Region) || !config.Region.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
             throw new StrataConfigException($"region '{config.Region}' is not a Google Cloud region (e.g. europe-west1).");
@@ -136,7 +136,7 @@ internal sealed class VertexStepOperator : StepOperator
     /// <summary>Asks Vertex AI to cancel the job (it goes CANCELLING, then CANCELLED); the follower waits for CANCELLED.</summary>
     public override async Task CancelAsync(StepJob job, CancellationToken cancellationToken = default)
     {
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         try
         {
             await Client.CancelCustomJobAsync(job.JobId, cancellationToken).ConfigureAwait(false);
@@ -150,7 +150,7 @@ internal sealed class VertexStepOperator : StepOperator
     public override Task CleanupAsync(StepJob job, CancellationToken cancellationToken = default)
     {
         // Vertex AI keeps ended jobs for their history; only forget what was cached about this one.
-        _latest.TryRemove(job.JobId, out _);
+        _latest.Forget(job.JobId);
         return Task.CompletedTask;
     }
 
@@ -172,14 +172,8 @@ internal sealed class VertexStepOperator : StepOperator
     }
 
     /// <summary>GetCustomJob, or its answer from less than <paramref name="maxAge"/> ago (status polls and the log stream share it).</summary>
-    private async Task<JsonObject> GetAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        if (maxAge > TimeSpan.Zero && _latest.TryGetValue(name, out var cached) && now - cached.At < maxAge) return cached.Job;
-        var job = await Client.GetCustomJobAsync(name, cancellationToken).ConfigureAwait(false);
-        _latest[name] = (now, job);
-        return job;
-    }
+    private Task<JsonObject> GetAsync(string name, TimeSpan maxAge, CancellationToken cancellationToken) =>
+        _latest.GetAsync(name, maxAge, c => Client.GetCustomJobAsync(name, c), cancellationToken);
 
     /// <summary>The project of the jobs: the config's, else the key file's project_id, else GOOGLE_CLOUD_PROJECT.</summary>
     internal static string ResolveProject(VertexStepOperatorConfig config)

@@ -152,12 +152,8 @@ public sealed class ConfigSchema
             }
             result[field.Name] = value;
         }
-        if (requireAll)
-        {
-            var missing = Fields.Where(f => f.Required && !result.ContainsKey(f.Name)).Select(f => "--" + f.Name).ToArray();
-            if (missing.Length > 0)
-                problems.Add($"missing required config {string.Join(", ", missing)}");
-        }
+        if (requireAll && MissingRequired(result) is { Count: > 0 } missing)
+            problems.Add($"missing required config {string.Join(", ", missing)}");
         if (problems.Count > 0)
         {
             var message = string.Join("; ", problems);
@@ -183,15 +179,22 @@ public sealed class ConfigSchema
         return (null, null);
     }
 
+    /// <summary>The required fields <paramref name="values"/> does not give, as <c>--name</c>.</summary>
+    private List<string> MissingRequired(IReadOnlyDictionary<string, string> values)
+    {
+        var missing = new List<string>();
+        foreach (var field in Fields)
+            if (field.Required && !values.ContainsKey(field.Name)) missing.Add("--" + field.Name);
+        return missing;
+    }
+
     /// <summary>Builds the typed config object from validated values (secret references must be resolved first).</summary>
     /// <param name="values">The values.</param>
     /// <param name="fromSecrets">Fields whose values came from secrets: an error about them does not show the value.</param>
     public object Bind(IReadOnlyDictionary<string, string> values, IReadOnlySet<string>? fromSecrets = null)
     {
-        foreach (var field in Fields)
-            if (field.Required && !values.ContainsKey(field.Name))
-                throw new StrataConfigException($"Missing required config {string.Join(", ", Fields.Where(f => f.Required && !values.ContainsKey(f.Name))
-                    .Select(f => "--" + f.Name))}.");
+        if (MissingRequired(values) is { Count: > 0 } missing)
+            throw new StrataConfigException($"Missing required config {string.Join(", ", missing)}.");
         // Set directly rather than through JSON: a step process opens its artifact store with this, and reflection-based
         // JSON would cost it its start-up.
         var config = Activator.CreateInstance(ConfigType)!;

@@ -75,7 +75,8 @@ internal static class Benchmarks
         var hello = context.Paths.HelloDll;
         if (!File.Exists(hello))
             throw new InvalidOperationException($"{hello} is missing: build it with `dotnet build bench/Strata.Bench -c Release` (bench/run.sh does)");
-        var result = await Child.RunAsync("process-step", ("home", Path.Combine(context.WorkDir("p2"), "home")), ("reps", context.RepsOr(10)), ("hello", hello));
+        var result = await Child.RunAsync("process-step", ("home", Path.Combine(context.WorkDir("p2"), "home")), ("reps", context.RepsOr(10)), ("hello", hello),
+            ("floor", context.Paths.StepFloorDll));
         var steps = result["steps"]!.AsArray().Select(s => s!.AsObject()).ToArray();
         double[] Of(string key) => steps.Select(s => s.D(key)).ToArray();
         var hellos = result["hello_s"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
@@ -95,6 +96,13 @@ internal static class Benchmarks
             1.5, "≤ 1.5× hello world"));
         foreach (var (part, label) in ProcessStep.Parts.Zip(P2PartLabels))
             rows.Add(Row.Info("P2", $"  {label}", Stats.Median(FreshOf(part + "_s")), "s"));
+        // What the framework alone costs a fresh process doing a step's least work: the part of the ratio above no step process goes below.
+        var floors = result["floor_s"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var floorRatios = floors.Zip(hellos, (f, h) => f / h).ToArray();
+        rows.Add(Row.Info("P2", "  floor: the least a step process does, with the framework alone (bench/StepFloor)", Stats.Median(floors), "s",
+            Stats.Median(hellos), "dotnet Hello.dll",
+            $"median of paired ratios {Stats.Median(floorRatios):0.00}×, range {floorRatios.Min():0.00}–{floorRatios.Max():0.00}×; " +
+            "JSON manifest read, input read, output written and renamed, JSON result, log"));
         var chained = result["chained_second_s"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
         var chainedRatios = chained.Zip(hellos, (c, h) => c / h).ToArray();
         rows.Add(Row.Info("P2", "the second of two chained steps (its standby started as the first began)", Stats.Median(chained), "s",

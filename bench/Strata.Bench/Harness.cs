@@ -122,6 +122,9 @@ internal sealed class Paths
         Environment.GetEnvironmentVariable("STRATA_BENCH_HELLO") is { Length: > 0 } p ? p
         : Path.Combine(BenchDir, "Hello", "bin", "Release", "net10.0", "Hello.dll");
 
+    /// <summary>P2's floor for a fresh step process: the least a step does, with the framework alone (bench/StepFloor), built with the bench.</summary>
+    public string StepFloorDll => Path.Combine(BenchDir, "StepFloor", "bin", "Release", "net10.0", "StepFloor.dll");
+
     /// <summary>The dashboard's figures (bench/Dashboard), built with the bench.</summary>
     public string DashboardBenchDll => Path.Combine(BenchDir, "Dashboard", "bin", "Release", "net10.0", "DashboardBench.dll");
 

@@ -164,6 +164,13 @@ internal static class ProcessStep
 
         Task<double> HelloAsync() => Exec.TimeAsync(Environment.ProcessPath!, [hello]);
 
+        // The floor: the least a step process does with the framework alone, in its own directory (bench/StepFloor).
+        var floorDirectory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(args["home"]))!, "step-floor");
+        Directory.CreateDirectory(floorDirectory);
+        await File.WriteAllTextAsync(Path.Combine(floorDirectory, "manifest.json"), """{"input": "input"}""");
+        await File.WriteAllTextAsync(Path.Combine(floorDirectory, "input"), "41");
+        Task<double> FloorAsync() => Exec.TimeAsync(Environment.ProcessPath!, [args["floor"], floorDirectory]);
+
         // The second of two chained steps: its standby was started only as the first began, a moment before.
         async Task<double> SecondOfChainAsync(string runName)
         {
@@ -178,17 +185,25 @@ internal static class ProcessStep
         await StepAsync(Standby, "warmup");
         await StepAsync(Fresh, "warmup-fresh");
         await HelloAsync();
+        await FloorAsync();
         var steps = new JsonArray();
         var fresh = new JsonArray();
         var chained = new List<double>();
         var hellos = new List<double>();
+        var floors = new List<double>();
+        async Task BaselinesAsync(bool helloFirst)
+        {
+            if (helloFirst) hellos.Add(await HelloAsync());
+            floors.Add(await FloorAsync());
+            if (!helloFirst) hellos.Add(await HelloAsync());
+        }
         for (var i = 0; i < reps; i++)
         {
             await Task.Delay(Pause);
-            if (i % 2 == 1) hellos.Add(await HelloAsync());
+            if (i % 2 == 1) await BaselinesAsync(helloFirst: true);
             var step = await StepAsync(Standby, $"p2-{i}");
             steps.Add(step);
-            if (i % 2 == 0) hellos.Add(await HelloAsync());
+            if (i % 2 == 0) await BaselinesAsync(helloFirst: false);
             await Task.Delay(Pause);
             var cold = await StepAsync(Fresh, $"p2-fresh-{i}");
             fresh.Add(cold);
@@ -197,7 +212,11 @@ internal static class ProcessStep
             chained.Add(second);
             Console.Error.WriteLine($"    rep {i + 1}/{reps}: step {Describe(step)}, hello {hellos[^1] * 1000:0} ms; fresh process {Describe(cold)}; second of two {second * 1000:0} ms");
         }
-        Child.Finish(args, new JsonObject { ["reps"] = reps, ["steps"] = steps, ["fresh_steps"] = fresh, ["chained_second_s"] = Stats.Array(chained), ["hello_s"] = Stats.Array(hellos) });
+        Child.Finish(args, new JsonObject
+        {
+            ["reps"] = reps, ["steps"] = steps, ["fresh_steps"] = fresh, ["chained_second_s"] = Stats.Array(chained), ["hello_s"] = Stats.Array(hellos),
+            ["floor_s"] = Stats.Array(floors),
+        });
     }
 
     private static string Describe(JsonObject step) =>

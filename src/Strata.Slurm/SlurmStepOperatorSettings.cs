@@ -90,6 +90,7 @@ public sealed class SlurmStepOperatorConfig : SlurmStepOperatorSettings
         "max_jobs set: one job per step.")]
     public bool JobArrays { get; set; } = true;
 
-    [Description("How long ready steps are gathered into one job array: until none has come for this long (at most ten times this long).")]
+    [Description("How long ready steps are gathered into one job array: until none has come for this long (at most ten times this long), or " +
+        "until every step the run has ready has come.")]
     public TimeSpan ArrayWindow { get; set; } = TimeSpan.FromMilliseconds(100);
 }

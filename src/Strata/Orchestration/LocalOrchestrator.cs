@@ -75,6 +75,7 @@ internal sealed class LocalOrchestrator(
             var cache = await cacheLoading.ConfigureAwait(false);
             var context = new RunContext(run, pipeline, recorder, artifacts, materializers, observer, plans, launcherFor, cache, prior, _time);
             using var gate = new SemaphoreSlim(Math.Max(1, maxParallelism));
+            var launches = GatheredLaunches.For(pipeline, plans, _time);
             var tasks = new Dictionary<StepNode, Task<StepOutcome>>();
             foreach (var node in pipeline.Nodes)
             {
@@ -82,7 +83,9 @@ internal sealed class LocalOrchestrator(
                 // A step on an operator that gathers launches (StepOperator.SubmitWindow) takes no slot: the gate bounds the steps this
                 // machine works on, and a fan-out must reach the operator whole to be submitted as one (the operator bounds its jobs).
                 var gathers = plans[node].Operator?.SubmitWindow is not null;
-                tasks[node] = RunNodeAsync(context, node, upstream, gathers ? null : gate, cancel.Token);
+                tasks[node] = launches is null
+                    ? RunNodeAsync(context, node, upstream, gate, cancel.Token)
+                    : RunGatheredNodeAsync(context, node, upstream, gathers ? null : gate, launches, cancel.Token);
             }
             outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
             await context.StopUnclaimedAsync().ConfigureAwait(false);
@@ -130,6 +133,20 @@ internal sealed class LocalOrchestrator(
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>A step of a run with steps on an operator that gathers launches: its outcome is news for the gatherers.</summary>
+    private static async Task<StepOutcome> RunGatheredNodeAsync(RunContext context, StepNode node, Task<StepOutcome>[] upstream, SemaphoreSlim? gate,
+        GatheredLaunches launches, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunNodeAsync(context, node, upstream, gate, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            launches.Ended(node); // before the steps waiting on this one go on
         }
     }
 

@@ -34,8 +34,8 @@ public abstract class StepOperator : IAsyncDisposable
 
     /// <summary>
     /// How long the orchestrator gathers launches for this operator before handing them over together to
-    /// <see cref="SubmitManyAsync"/>: it waits until no new launch has come for this long (and at most ten times this long
-    /// after the first). Null: every launch goes alone to <see cref="SubmitAsync"/> at once. A step on an operator that
+    /// <see cref="SubmitManyAsync"/>: it waits until every step the run has ready has come, or no new launch has come for this
+    /// long (and at most ten times this long after the first). Null: every launch goes alone to <see cref="SubmitAsync"/> at once. A step on an operator that
     /// gathers does not take one of the run's parallelism slots, so a fan-out reaches the operator whole; the operator
     /// bounds its own jobs. <value>Default: null.</value>
     /// </summary>

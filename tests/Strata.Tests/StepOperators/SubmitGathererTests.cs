@@ -8,6 +8,9 @@ public sealed class SubmitGathererTests
 {
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Real time, for a test whose clock stands still: a gathering that would only end with its window fails the test instead of hanging it.</summary>
+    private static readonly TimeSpan NoHang = TimeSpan.FromSeconds(30);
+
     private sealed class GatheringOperator : StepOperator
     {
         public ConcurrentQueue<string[]> Batches { get; } = new();
@@ -70,6 +73,62 @@ public sealed class SubmitGathererTests
         Assert.Equal(["job-a", "job-b", "job-c"], (await Task.WhenAll(a, b, c)).Select(j => j.JobId));
         Assert.Equal([["a", "b", "c"]], op.Batches);
         Assert.Empty(op.Alone);
+    }
+
+    [Fact]
+    public async Task A_gathering_is_handed_over_once_every_launch_the_run_expects_has_come_without_waiting_out_its_window()
+    {
+        var op = new GatheringOperator();
+        var time = new FakeTimeProvider();
+        var gatherer = new SubmitGatherer(op, Window, time);
+        gatherer.Expect("a");
+        gatherer.Expect("b");
+        gatherer.Expect("c");
+
+        var a = gatherer.SubmitAsync(Launch("a"), CancellationToken.None);
+        var b = gatherer.SubmitAsync(Launch("b"), CancellationToken.None);
+        await SettleAsync();
+        Assert.Empty(op.Batches); // c is still on its way
+
+        gatherer.Abandon("c"); // e.g. its outputs came from the cache: it will not be launched
+        Assert.Equal(["job-a", "job-b"], (await Task.WhenAll(a, b).WaitAsync(NoHang)).Select(j => j.JobId));
+        Assert.Equal([["a", "b"]], op.Batches);
+
+        // Nothing is expected now: the next launch (a retry, say) goes at once, alone in its gathering.
+        var retry = await gatherer.SubmitAsync(Launch("a"), CancellationToken.None).WaitAsync(NoHang);
+        Assert.Equal("job-a", retry.JobId);
+        Assert.Equal([["a", "b"], ["a"]], op.Batches);
+    }
+
+    [Fact]
+    public async Task A_run_expects_the_steps_whose_inputs_are_ready_so_a_wave_goes_as_one_as_soon_as_it_has_come()
+    {
+        var op = new GatheringOperator();
+        var time = new FakeTimeProvider();
+        var pipeline = PipelineDefinition.Build(p =>
+        {
+            var source = p.Step(Pipelines.ValidationSteps.Source, "gather");
+            for (var i = 0; i < 3; i++) p.Step(Pipelines.ValidationSteps.AddTo, source, i);
+        }, "gather");
+        var root = pipeline.Nodes[0];
+        var wave = pipeline.Nodes.Skip(1).ToArray();
+        var plans = pipeline.Nodes.ToDictionary(n => n, n => n == root
+            ? StepPlan.InProcess(n, StepResources.None, null, 0, TimeSpan.Zero, 1)
+            : new StepPlan(n, "gathering", op, null, null, StepResources.None, null, null, 0, TimeSpan.Zero, 1));
+
+        var launches = GatheredLaunches.For(pipeline, plans, time)!;
+        var gatherer = op.GathererFor(Window, time);
+        launches.Ended(root); // its outcome makes the whole wave ready
+        var first = gatherer.SubmitAsync(Launch(wave[0].Name), CancellationToken.None);
+        var second = gatherer.SubmitAsync(Launch(wave[1].Name), CancellationToken.None);
+        await SettleAsync();
+        Assert.Empty(op.Batches); // the third is still on its way
+        launches.Ended(wave[2]); // ended without a launch (a cache hit)
+
+        await Task.WhenAll(first, second).WaitAsync(NoHang);
+        Assert.Equal([[wave[0].Name, wave[1].Name]], op.Batches);
+        Assert.Null(GatheredLaunches.For(pipeline, pipeline.Nodes.ToDictionary(n => n,
+            n => StepPlan.InProcess(n, StepResources.None, null, 0, TimeSpan.Zero, 1)), time)); // nothing to tell when no step gathers
     }
 
     [Fact]

@@ -36,6 +36,9 @@ internal sealed class GatheredLaunches
         return gatherers is null ? null : new GatheredLaunches(pipeline, gatherers);
     }
 
+    /// <summary>Whether the step's operator gathers launches.</summary>
+    public bool Gathers(StepNode node) => _gatherers[node.Index] is not null;
+
     /// <summary>The step has its outcome: it is no longer on its way, and the steps it was the last input of are.</summary>
     public void Ended(StepNode node)
     {

@@ -82,10 +82,9 @@ internal sealed class LocalOrchestrator(
                 var upstream = node.Upstream.Select(u => tasks[u]).ToArray();
                 // A step on an operator that gathers launches (StepOperator.SubmitWindow) takes no slot: the gate bounds the steps this
                 // machine works on, and a fan-out must reach the operator whole to be submitted as one (the operator bounds its jobs).
-                var gathers = plans[node].Operator?.SubmitWindow is not null;
                 tasks[node] = launches is null
                     ? RunNodeAsync(context, node, upstream, gate, cancel.Token)
-                    : RunGatheredNodeAsync(context, node, upstream, gathers ? null : gate, launches, cancel.Token);
+                    : RunGatheredNodeAsync(context, node, upstream, launches.Gathers(node) ? null : gate, launches, cancel.Token);
             }
             outcomes = await Task.WhenAll(tasks.Values).ConfigureAwait(false);
             await context.StopUnclaimedAsync().ConfigureAwait(false);
